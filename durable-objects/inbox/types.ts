@@ -1,0 +1,55 @@
+import type { MessageContent, RecipientStatus } from "../../protocol/message.js";
+
+/** What the fan-out hands an inbox: everything needed to store and send, nothing to look up. */
+export interface InboxDelivery {
+	appId: string;
+	userId: string;
+	messageId: string;
+	content: MessageContent;
+	sentAt: string;
+	/** Epoch ms. */
+	expiresAt: number;
+	collapseKey?: string;
+	/** Per-app inbox cap; the oldest message is dropped past it. */
+	cap: number;
+}
+
+export type DeliveryOutcome = "delivered" | "queued" | "expired" | "recalled";
+
+export interface DeliveryResult {
+	outcome: DeliveryOutcome;
+	seq?: number;
+	/** True when the inbox already had this message id: nothing was stored or sent again. */
+	duplicate?: boolean;
+}
+
+export interface RecipientView {
+	user_id: string;
+	status: RecipientStatus;
+	delivered_at?: string;
+	acked_at?: string;
+	opened_at?: string;
+	clicked_at?: string;
+}
+
+/** A recipient's absolute state, sent from the inbox to the message's ledger (idempotent). */
+export interface RecipientTally {
+	userId: string;
+	status: RecipientStatus;
+	deliveredAt: number | null;
+	ackedAt: number | null;
+	openedAt: number | null;
+	clickedAt: number | null;
+}
+
+/** Per-socket state, kept in the hibernation attachment. */
+export interface SocketState {
+	appId: string;
+	userId: string;
+	deviceId: string;
+	/** Token expiry, epoch seconds: the socket is closed (4001) when it passes. */
+	tokenExp: number;
+	/** Set by hello: only ready sockets get message frames. */
+	ready: boolean;
+	badFrames: number;
+}

@@ -1,0 +1,220 @@
+import { DurableObject } from "cloudflare:workers";
+import type { MessageCounts, MessageStatus, RecipientStatus } from "../../protocol/message.js";
+import type { DeliveryOutcome, RecipientTally } from "../inbox/types.js";
+
+/**
+ * One message's status, exact counts and recipient list. Fan-out jobs report once per job of up to
+ * 100 users and inboxes report state changes; both are idempotent (jobs by key, recipients as
+ * absolute states), so queue retries and repeated flushes never count twice.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (job_key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS recipients (
+  user_id TEXT PRIMARY KEY,
+  status TEXT NOT NULL,
+  delivered INTEGER NOT NULL DEFAULT 0,
+  acked INTEGER NOT NULL DEFAULT 0,
+  opened INTEGER NOT NULL DEFAULT 0,
+  clicked INTEGER NOT NULL DEFAULT 0,
+  reason TEXT
+);
+CREATE TABLE IF NOT EXISTS counts (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  targeted INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0,
+  opened INTEGER NOT NULL DEFAULT 0, clicked INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+  expired INTEGER NOT NULL DEFAULT 0, recalled INTEGER NOT NULL DEFAULT 0
+);
+INSERT OR IGNORE INTO counts (id) VALUES (1);
+`;
+
+export interface JobResult {
+	userId: string;
+	outcome: DeliveryOutcome | "failed";
+	reason?: string;
+}
+
+export interface LedgerSummary {
+	status: MessageStatus;
+	counts: MessageCounts;
+}
+
+interface RecipientRow {
+	user_id: string;
+	status: RecipientStatus;
+	delivered: number;
+	acked: number;
+	opened: number;
+	clicked: number;
+	[key: string]: SqlStorageValue;
+}
+
+/** Terminal statuses win over progress; among progress states the furthest wins. */
+const RANK: Record<RecipientStatus, number> = {
+	queued: 0,
+	delivered: 1,
+	acked: 2,
+	opened: 3,
+	expired: 4,
+	failed: 5,
+	recalled: 6,
+};
+
+export class MessageLedger extends DurableObject<Env> {
+	private readonly sql: SqlStorage;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.sql = ctx.storage.sql;
+		this.sql.exec(SCHEMA);
+	}
+
+	/** The resolver is paging the audience. */
+	startFanout(): void {
+		if (this.status() === "accepted") this.setMeta("status", "fanning_out");
+	}
+
+	/** The resolver reached the end of the audience: `jobs` deliver jobs in all. */
+	expectJobs(jobs: number): LedgerSummary {
+		this.setMeta("expected_jobs", String(jobs));
+		this.maybeDone();
+		return this.summary();
+	}
+
+	/**
+	 * Records one deliver job's results. Returns whether the message was recalled meanwhile, so the
+	 * job can take back what it just delivered.
+	 */
+	recordJob(jobKey: string, results: JobResult[], expectJobs?: number): { recalled: boolean } {
+		if (expectJobs !== undefined) this.setMeta("expected_jobs", String(expectJobs));
+		const fresh = this.sql.exec("INSERT OR IGNORE INTO jobs (job_key, at) VALUES (?, ?)", jobKey, Date.now()).rowsWritten > 0;
+		if (fresh) {
+			for (const r of results) {
+				const status: RecipientStatus = r.outcome === "delivered" ? "delivered" : r.outcome;
+				this.apply(r.userId, { status, delivered: r.outcome === "delivered" ? 1 : 0 }, r.reason);
+			}
+			if (this.status() === "accepted") this.setMeta("status", "fanning_out");
+			this.maybeDone();
+		}
+		return { recalled: this.status() === "recalled" };
+	}
+
+	/** An inbox's absolute view of one recipient. Monotonic: an old tally never undoes a newer one. */
+	tally(t: RecipientTally): void {
+		this.apply(t.userId, {
+			status: t.status,
+			delivered: t.deliveredAt !== null ? 1 : 0,
+			acked: t.ackedAt !== null ? 1 : 0,
+			opened: t.openedAt !== null ? 1 : 0,
+			clicked: t.clickedAt !== null ? 1 : 0,
+		});
+	}
+
+	/** Marks the message recalled; true if it was not already. */
+	recall(): boolean {
+		if (this.status() === "recalled") return false;
+		this.setMeta("status", "recalled");
+		return true;
+	}
+
+	summary(): LedgerSummary {
+		const c = this.sql.exec<MessageCounts & Record<string, number>>("SELECT * FROM counts WHERE id = 1").one();
+		return {
+			status: this.status(),
+			counts: {
+				targeted: c.targeted,
+				delivered: c.delivered,
+				acked: c.acked,
+				opened: c.opened,
+				clicked: c.clicked,
+				failed: c.failed,
+				expired: c.expired,
+			},
+		};
+	}
+
+	recipient(userId: string): { status: RecipientStatus; reason: string | null } | null {
+		const row = this.sql
+			.exec<{ status: RecipientStatus; reason: string | null }>("SELECT status, reason FROM recipients WHERE user_id = ?", userId)
+			.toArray()[0];
+		return row ?? null;
+	}
+
+	/** Recipients in id order, for recall fan-out. */
+	recipientsPage(after: string, limit: number): string[] {
+		return this.sql
+			.exec<{ user_id: string }>("SELECT user_id FROM recipients WHERE user_id > ? ORDER BY user_id LIMIT ?", after, limit)
+			.toArray()
+			.map((r) => r.user_id);
+	}
+
+	private apply(
+		userId: string,
+		next: { status: RecipientStatus; delivered?: number; acked?: number; opened?: number; clicked?: number },
+		reason?: string,
+	) {
+		const prev = this.sql.exec<RecipientRow>("SELECT * FROM recipients WHERE user_id = ?", userId).toArray()[0];
+		const merged = {
+			status: prev && RANK[prev.status] >= RANK[next.status] ? prev.status : next.status,
+			delivered: Math.max(prev?.delivered ?? 0, next.delivered ?? 0),
+			acked: Math.max(prev?.acked ?? 0, next.acked ?? 0),
+			opened: Math.max(prev?.opened ?? 0, next.opened ?? 0),
+			clicked: Math.max(prev?.clicked ?? 0, next.clicked ?? 0),
+		};
+		if (
+			prev &&
+			prev.status === merged.status &&
+			prev.delivered === merged.delivered &&
+			prev.acked === merged.acked &&
+			prev.opened === merged.opened &&
+			prev.clicked === merged.clicked
+		) {
+			return;
+		}
+		this.sql.exec(
+			`INSERT INTO recipients (user_id, status, delivered, acked, opened, clicked, reason) VALUES (?, ?, ?, ?, ?, ?, ?)
+			 ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, delivered = excluded.delivered, acked = excluded.acked,
+			   opened = excluded.opened, clicked = excluded.clicked, reason = coalesce(excluded.reason, reason)`,
+			userId,
+			merged.status,
+			merged.delivered,
+			merged.acked,
+			merged.opened,
+			merged.clicked,
+			reason ?? null,
+		);
+		const was = (s: RecipientStatus) => (prev?.status === s ? 1 : 0);
+		const is = (s: RecipientStatus) => (merged.status === s ? 1 : 0);
+		this.sql.exec(
+			`UPDATE counts SET targeted = targeted + ?, delivered = delivered + ?, acked = acked + ?, opened = opened + ?,
+			   clicked = clicked + ?, failed = failed + ?, expired = expired + ?, recalled = recalled + ? WHERE id = 1`,
+			prev ? 0 : 1,
+			merged.delivered - (prev?.delivered ?? 0),
+			merged.acked - (prev?.acked ?? 0),
+			merged.opened - (prev?.opened ?? 0),
+			merged.clicked - (prev?.clicked ?? 0),
+			is("failed") - was("failed"),
+			is("expired") - was("expired"),
+			is("recalled") - was("recalled"),
+		);
+	}
+
+	private maybeDone() {
+		const expected = this.meta("expected_jobs");
+		if (expected === undefined || this.status() === "recalled") return;
+		const done = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs").one().n;
+		if (done >= Number(expected)) this.setMeta("status", "done");
+	}
+
+	private status(): MessageStatus {
+		return (this.meta("status") as MessageStatus | undefined) ?? "accepted";
+	}
+
+	private meta(k: string): string | undefined {
+		return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", k).toArray()[0]?.v;
+	}
+
+	private setMeta(k: string, v: string) {
+		this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
+	}
+}

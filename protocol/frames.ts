@@ -1,0 +1,60 @@
+/**
+ * WebSocket frames of `GET /v1/connect`, shared by the inbox Durable Object and the client SDK.
+ * One JSON object per text frame, told apart by `type`.
+ */
+import type { MessageContent } from "./message.js";
+
+export type ClientFrame =
+	| { type: "hello"; last_seq: number }
+	| { type: "ack"; seq: number }
+	| { type: "event"; id: string; name: "opened" | "clicked" }
+	| { type: "ping" };
+
+export interface MessageFrame {
+	type: "message";
+	seq: number;
+	id: string;
+	content: MessageContent;
+	sent_at: string;
+}
+
+export type ServerFrame =
+	| { type: "welcome"; user_id: string; device_id: string; seq: number }
+	| MessageFrame
+	| { type: "recall"; id: string }
+	| { type: "gap"; from: number; to: number }
+	| { type: "pong" }
+	| { type: "error"; code: FrameErrorCode; message: string };
+
+/** Codes of `error` frames. The socket stays open after each of them. */
+export type FrameErrorCode = "invalid_frame" | "hello_required" | "unknown_message";
+
+/**
+ * Close codes. 4000–4499: transient, the client reconnects (with backoff, and a fresh token where
+ * the code says so). 4500–4999: final, the client stops until the app intervenes.
+ */
+export const CloseCode = {
+	/** The server is shedding this connection (restart, redeploy); reconnect. */
+	GOING_AWAY: 4000,
+	/** The client token expired while connected; fetch a new one and reconnect. */
+	TOKEN_EXPIRED: 4001,
+	/** Too many invalid frames in a row; reconnect after backoff. */
+	PROTOCOL_ERROR: 4002,
+	/** The client sent no hello in time. */
+	HELLO_TIMEOUT: 4003,
+	/** The credential is not valid for this app any more (revoked, wrong app). */
+	UNAUTHORIZED: 4500,
+	/** Another connection of the same device replaced this one. */
+	REPLACED: 4501,
+	/** The user was deleted. */
+	USER_DELETED: 4502,
+} as const;
+
+export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
+
+export function shouldReconnect(code: number): boolean {
+	return !(code >= 4500 && code <= 4999);
+}
+
+export const PING_FRAME = '{"type":"ping"}';
+export const PONG_FRAME = '{"type":"pong"}';

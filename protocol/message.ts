@@ -1,0 +1,44 @@
+/** Message shapes shared by the API, the inbox, and both SDKs (types only: no runtime dependency). */
+export type ContentType = "text" | "image" | "video" | "audio" | "file" | "custom";
+
+export interface MediaInfo {
+	url: string;
+	mime?: string;
+	size?: number;
+	width?: number;
+	height?: number;
+	duration_ms?: number;
+	thumbnail_url?: string;
+}
+
+export interface MessageContent {
+	type: ContentType;
+	title?: string;
+	body?: string;
+	media?: MediaInfo;
+	url?: string;
+	data?: Record<string, unknown>;
+}
+
+export type Audience = { users: string[] } | { tags: { any?: string[]; all?: string[]; none?: string[] } } | { all: true };
+
+export interface MessageOptions {
+	ttl_seconds?: number;
+	priority?: "high" | "normal";
+	collapse_key?: string;
+	idempotency_key?: string;
+}
+
+export type MessageStatus = "accepted" | "fanning_out" | "done" | "recalled";
+
+export interface MessageCounts {
+	targeted: number;
+	delivered: number;
+	acked: number;
+	opened: number;
+	clicked: number;
+	failed: number;
+	expired: number;
+}
+
+export type RecipientStatus = "queued" | "delivered" | "acked" | "opened" | "expired" | "failed" | "recalled";

@@ -1,0 +1,47 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const migrations = await readD1Migrations("./migrations");
+
+export default defineConfig({
+	test: {
+		projects: [
+			{
+				// Unit and integration tests inside workerd, against the real Worker, DOs, D1 and Queues.
+				plugins: [
+					cloudflareTest({
+						main: "./workers/index.ts",
+						wrangler: { configPath: "./wrangler.toml" },
+						miniflare: {
+							compatibilityFlags: ["service_binding_extra_handlers"],
+							bindings: {
+								TEST_MIGRATIONS: migrations,
+								ADMIN_TOKEN: "test-admin-token",
+								ENCRYPTION_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8",
+								WARBLER_ENV: "test",
+							},
+						},
+					}),
+				],
+				test: {
+					name: "workers",
+					include: ["test/workers/**/*.test.ts"],
+					setupFiles: ["./test/workers/setup.ts"],
+					testTimeout: 30_000,
+				},
+			},
+			{
+				// End to end: the stack started the way `npm start` starts it, driven over real HTTP and WebSockets.
+				test: {
+					name: "e2e",
+					environment: "node",
+					include: ["test/e2e/**/*.test.ts"],
+					globalSetup: ["./test/e2e/global-setup.ts"],
+					testTimeout: 120_000,
+					hookTimeout: 120_000,
+					fileParallelism: false,
+				},
+			},
+		],
+	},
+});

@@ -1,0 +1,73 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { adminAuth, appKeyAuth } from "./http/auth.js";
+import { jsonBody } from "./http/body.js";
+import type { HonoEnv } from "./http/context.js";
+import { AppError, errorResponse } from "./http/errors.js";
+import { validationError } from "./http/validation.js";
+import { appRoutes } from "./routes/apps.js";
+import { connectRoutes } from "./routes/connect.js";
+import { messageRoutes } from "./routes/messages.js";
+import { tagRoutes } from "./routes/tags.js";
+import { userRoutes } from "./routes/users.js";
+
+/** The HTTP API: auth by path, one JSON body reader, routes, the OpenAPI document and its docs UI. */
+export function createApp() {
+	const api = new OpenAPIHono<HonoEnv>({
+		defaultHook: (result) => {
+			if (!result.success) throw validationError(result.error.issues, result.target);
+		},
+	});
+	api.onError((err) => errorResponse(err));
+	api.notFound((c) => errorResponse(unmatched(api, c)));
+
+	api.use("/v1/apps", adminAuth);
+	api.use("/v1/apps/*", adminAuth);
+	for (const path of ["/v1/users/*", "/v1/tags", "/v1/tags/*", "/v1/messages", "/v1/messages/*"]) api.use(path, appKeyAuth);
+	api.use("*", jsonBody);
+
+	appRoutes(api);
+	userRoutes(api);
+	tagRoutes(api);
+	messageRoutes(api);
+	connectRoutes(api);
+
+	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
+		type: "http",
+		scheme: "bearer",
+		description: "The deployment's ADMIN_TOKEN secret. Only for /v1/apps.",
+	});
+	api.openAPIRegistry.registerComponent("securitySchemes", "appKey", {
+		type: "http",
+		scheme: "bearer",
+		description: "An app key secret (wbsk.…), shown once at creation. Scopes: send, read, manage.",
+	});
+	api.doc31("/v1/openapi.json", {
+		openapi: "3.1.0",
+		info: {
+			title: "Warbler API",
+			version: "1.0.0",
+			description: "Push notifications and lightweight IM on your own Cloudflare account.",
+		},
+	});
+	api.get("/docs", swaggerUI({ url: "/v1/openapi.json", title: "Warbler API" }));
+	api.get("/", (c) => c.json({ name: "warbler", docs: "/docs", openapi: "/v1/openapi.json" }));
+	return api;
+}
+
+/** Unknown paths answer 404; known paths with another method answer 405 with Allow. */
+function unmatched(api: OpenAPIHono<HonoEnv>, c: Context<HonoEnv>): AppError {
+	const path = c.req.path;
+	const allowed = new Set<string>();
+	for (const r of api.routes) {
+		if (r.method === "ALL") continue;
+		const pattern = new RegExp(`^${r.path.replace(/:[^/]+/g, "[^/]+").replace(/\*/g, ".*")}$`);
+		if (pattern.test(path)) allowed.add(r.method);
+	}
+	if (allowed.size > 0) {
+		c.header("allow", [...allowed].join(", "));
+		return new AppError("method_not_allowed", `${c.req.method} is not allowed here; use ${[...allowed].join(" or ")}.`);
+	}
+	return new AppError("not_found", `No route ${c.req.method} ${path}.`);
+}

@@ -1,0 +1,122 @@
+/**
+ * D1 schema (drizzle). Every table but `apps` carries `app_id` first in its primary key, so every
+ * query is scoped by app and tenant data never interleaves in an index.
+ */
+import { sql } from "drizzle-orm";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+export const apps = sqliteTable("apps", {
+	id: text("id").primaryKey(),
+	name: text("name").notNull(),
+	plan: text("plan", { enum: ["free", "standard", "pro", "enterprise"] }).notNull(),
+	/** Per-app HS256 secret for client tokens, AES-GCM sealed under ENCRYPTION_KEY. */
+	tokenSecret: text("token_secret").notNull(),
+	/** JSON object of per-app settings (inbox cap, …). */
+	settings: text("settings").notNull().default("{}"),
+	createdAt: text("created_at").notNull(),
+});
+
+export const apiKeys = sqliteTable(
+	"api_keys",
+	{
+		id: text("id").primaryKey(),
+		appId: text("app_id")
+			.notNull()
+			.references(() => apps.id),
+		name: text("name").notNull(),
+		/** JSON array of scopes. */
+		scopes: text("scopes").notNull(),
+		/** SHA-256 of the whole secret, hex. The secret itself is never stored. */
+		secretHash: text("secret_hash").notNull(),
+		createdAt: text("created_at").notNull(),
+		revokedAt: text("revoked_at"),
+	},
+	(t) => [index("api_keys_app").on(t.appId)],
+);
+
+export const users = sqliteTable(
+	"users",
+	{
+		appId: text("app_id").notNull(),
+		id: text("id").notNull(),
+		attributes: text("attributes").notNull().default("{}"),
+		locale: text("locale"),
+		timezone: text("timezone"),
+		createdAt: text("created_at").notNull(),
+		updatedAt: text("updated_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.id] })],
+);
+
+export const devices = sqliteTable(
+	"devices",
+	{
+		appId: text("app_id").notNull(),
+		userId: text("user_id").notNull(),
+		id: text("id").notNull(),
+		platform: text("platform", { enum: ["ios", "android", "web", "desktop", "iot"] }).notNull(),
+		channel: text("channel", { enum: ["ws", "apns", "fcm", "hms", "xiaomi", "webpush"] }).notNull(),
+		token: text("token"),
+		/** Web Push subscription JSON `{endpoint, keys: {p256dh, auth}}`. */
+		subscription: text("subscription"),
+		status: text("status", { enum: ["active", "invalid", "disabled"] })
+			.notNull()
+			.default("active"),
+		lastError: text("last_error"),
+		createdAt: text("created_at").notNull(),
+		updatedAt: text("updated_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.userId, t.id] })],
+);
+
+/**
+ * Tag membership. The primary key (app_id, tag, user_id) is the index the fan-out pages in key
+ * order; the second index answers "which tags has this user".
+ */
+export const userTags = sqliteTable(
+	"user_tags",
+	{
+		appId: text("app_id").notNull(),
+		tag: text("tag").notNull(),
+		userId: text("user_id").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.tag, t.userId] }), index("user_tags_user").on(t.appId, t.userId)],
+);
+
+export const auditLog = sqliteTable(
+	"audit_log",
+	{
+		id: integer("id").primaryKey({ autoIncrement: true }),
+		appId: text("app_id"),
+		/** "admin" or the API key id that acted. */
+		actor: text("actor").notNull(),
+		action: text("action").notNull(),
+		target: text("target"),
+		at: text("at").notNull(),
+	},
+	(t) => [index("audit_log_app").on(t.appId, t.id)],
+);
+
+/**
+ * One row per accepted message: what it is and to whom. Live status and counts are kept by the
+ * message's ledger Durable Object, so deliveries never write to this row.
+ */
+export const messages = sqliteTable(
+	"messages",
+	{
+		appId: text("app_id").notNull(),
+		id: text("id").notNull(),
+		audience: text("audience").notNull(),
+		content: text("content").notNull(),
+		options: text("options").notNull(),
+		idempotencyKey: text("idempotency_key"),
+		/** SHA-256 of the canonical request body: a reused idempotency key must bring the same body. */
+		bodyHash: text("body_hash").notNull(),
+		createdAt: text("created_at").notNull(),
+		expiresAt: text("expires_at").notNull(),
+	},
+	(t) => [
+		primaryKey({ columns: [t.appId, t.id] }),
+		uniqueIndex("messages_idempotency").on(t.appId, t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
+	],
+);

@@ -1,0 +1,79 @@
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import type { Db } from "./client.js";
+import { devices, users, userTags } from "./schema.js";
+
+export type DeviceRow = typeof devices.$inferSelect;
+
+/** Insert the user row if it is missing; writes that name a user create it. */
+export function ensureUser(d: Db, appId: string, userId: string, now: string) {
+	return d.insert(users).values({ appId, id: userId, createdAt: now, updatedAt: now }).onConflictDoNothing();
+}
+
+/** Multi-row form of ensureUser, chunked under D1's 100 bound parameters per statement. */
+export function ensureUsers(d: Db, appId: string, userIds: string[], now: string) {
+	const statements = [];
+	for (let i = 0; i < userIds.length; i += 20) {
+		const part = userIds.slice(i, i + 20).map((id) => ({ appId, id, createdAt: now, updatedAt: now }));
+		statements.push(d.insert(users).values(part).onConflictDoNothing());
+	}
+	return statements;
+}
+
+export function findUser(d: Db, appId: string, userId: string) {
+	return d
+		.select()
+		.from(users)
+		.where(and(eq(users.appId, appId), eq(users.id, userId)))
+		.get();
+}
+
+export function userTagNames(d: Db, appId: string, userId: string) {
+	return d
+		.select({ tag: userTags.tag })
+		.from(userTags)
+		.where(and(eq(userTags.appId, appId), eq(userTags.userId, userId)))
+		.orderBy(asc(userTags.tag))
+		.all()
+		.then((rows) => rows.map((r) => r.tag));
+}
+
+export function userDevices(d: Db, appId: string, userId: string) {
+	return d
+		.select()
+		.from(devices)
+		.where(and(eq(devices.appId, appId), eq(devices.userId, userId)))
+		.orderBy(asc(devices.createdAt), asc(devices.id))
+		.all();
+}
+
+export function deviceView(row: DeviceRow) {
+	return {
+		id: row.id,
+		platform: row.platform,
+		channel: row.channel,
+		token: row.token,
+		subscription: row.subscription ? (JSON.parse(row.subscription) as Record<string, unknown>) : null,
+		status: row.status,
+		last_error: row.lastError,
+		created_at: row.createdAt,
+		updated_at: row.updatedAt,
+	};
+}
+
+/** Users among `ids` whose tag count would pass `max` after adding `adding` tags. */
+export async function usersOverTagLimit(d: Db, appId: string, ids: string[], adding: (id: string) => number, max: number) {
+	if (ids.length === 0) return [];
+	const over: string[] = [];
+	for (let i = 0; i < ids.length; i += 90) {
+		const chunk = ids.slice(i, i + 90);
+		const counts = await d
+			.select({ userId: userTags.userId, n: sql<number>`count(*)` })
+			.from(userTags)
+			.where(and(eq(userTags.appId, appId), inArray(userTags.userId, chunk)))
+			.groupBy(userTags.userId)
+			.all();
+		const byUser = new Map(counts.map((r) => [r.userId, r.n]));
+		for (const id of chunk) if ((byUser.get(id) ?? 0) + adding(id) > max) over.push(id);
+	}
+	return over;
+}

@@ -1,0 +1,42 @@
+import { inboxFor } from "../../durable-objects/inbox/stub.js";
+import type { JobResult } from "../../durable-objects/ledger/message-ledger.js";
+import { ledgerFor } from "../../durable-objects/ledger/stub.js";
+import { mapBounded } from "./bounded.js";
+import type { DeliverySpec } from "./message-record.js";
+
+/** Parallel inbox calls per job: enough to hide RPC latency, few enough to stay a good neighbour. */
+const CONCURRENCY = 50;
+const ATTEMPTS = 3;
+
+/**
+ * Puts the message into each user's inbox. A user whose inbox could not be reached after a few
+ * quick attempts comes back as "failed" with the reason; the caller decides whether to retry it.
+ */
+export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: readonly string[]): Promise<JobResult[]> {
+	return mapBounded(users, CONCURRENCY, async (userId): Promise<JobResult> => {
+		let lastError = "";
+		for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+			try {
+				const r = await inboxFor(env, spec.appId, userId).deliver({ ...spec, userId });
+				return { userId, outcome: r.outcome };
+			} catch (err) {
+				lastError = err instanceof Error ? err.message : String(err);
+			}
+		}
+		return { userId, outcome: "failed", reason: lastError.slice(0, 200) };
+	});
+}
+
+/** Takes a recalled message back out of the given inboxes. */
+export async function recallFromInboxes(env: Env, appId: string, messageId: string, users: readonly string[]) {
+	await mapBounded(users, CONCURRENCY, (userId) => inboxFor(env, appId, userId).recall(appId, userId, messageId));
+}
+
+/** Records a finished job in the ledger (once per key) and takes the message back if a recall raced it. */
+export async function recordJob(env: Env, spec: DeliverySpec, jobKey: string, results: JobResult[], expectJobs?: number) {
+	const { recalled } = await ledgerFor(env, spec.appId, spec.messageId).recordJob(jobKey, results, expectJobs);
+	if (recalled) {
+		const reached = results.filter((r) => r.outcome !== "failed").map((r) => r.userId);
+		await recallFromInboxes(env, spec.appId, spec.messageId, reached);
+	}
+}

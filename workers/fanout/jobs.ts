@@ -1,0 +1,44 @@
+import type { Audience } from "../../protocol/message.js";
+
+/** Users per deliver job: one ledger write and one queue message per this many recipients. */
+export const DELIVER_JOB_USERS = 100;
+
+/** Pages the audience in user-id order and emits deliver jobs. */
+export interface ResolveJob {
+	kind: "resolve";
+	appId: string;
+	messageId: string;
+	audience: Exclude<Audience, { users: string[] }>;
+	/** Last user id already emitted; null at the start. */
+	after: string | null;
+	/** Deliver jobs emitted by earlier resolve steps. */
+	jobsSoFar: number;
+}
+
+/** Puts one message into up to DELIVER_JOB_USERS inboxes. */
+export interface DeliverJob {
+	kind: "deliver";
+	appId: string;
+	messageId: string;
+	/** Stable across retries and re-emission: the ledger counts each key once. */
+	jobKey: string;
+	users: string[];
+}
+
+/** Takes a recalled message out of up to DELIVER_JOB_USERS inboxes. */
+export interface RecallJob {
+	kind: "recall";
+	appId: string;
+	messageId: string;
+	users: string[];
+}
+
+/** Continues a recall through the ledger's recipient list. */
+export interface RecallResolveJob {
+	kind: "recall_resolve";
+	appId: string;
+	messageId: string;
+	after: string;
+}
+
+export type FanoutJob = ResolveJob | DeliverJob | RecallJob | RecallResolveJob;

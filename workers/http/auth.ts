@@ -1,0 +1,41 @@
+import type { MiddlewareHandler } from "hono";
+import { verifyAppKey } from "../auth/app-keys.js";
+import { secretsEqual } from "../auth/crypto.js";
+import { db } from "../db/client.js";
+import { ALL_SCOPES, type HonoEnv, type Scope } from "./context.js";
+import { AppError } from "./errors.js";
+
+function bearer(header: string | undefined): string {
+	const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? "");
+	if (!match?.[1]) throw new AppError("unauthorized", "Send a credential as 'Authorization: Bearer <secret>'.");
+	return match[1];
+}
+
+/** The deployment's admin token, compared in constant time. Only for /v1/apps management. */
+export const adminAuth: MiddlewareHandler<HonoEnv> = async (c, next) => {
+	const presented = bearer(c.req.header("authorization"));
+	const expected = c.env.ADMIN_TOKEN;
+	if (!expected || !(await secretsEqual(presented, expected))) {
+		throw new AppError("unauthorized", "The admin token is not valid.");
+	}
+	c.set("caller", { kind: "admin", appId: "", actor: "admin", scopes: ALL_SCOPES });
+	return next();
+};
+
+/** An app key scopes everything after it to its app. Checked on every request: revocation is immediate. */
+export const appKeyAuth: MiddlewareHandler<HonoEnv> = async (c, next) => {
+	const presented = bearer(c.req.header("authorization"));
+	const key = await verifyAppKey(db(c.env), presented);
+	if (!key) throw new AppError("unauthorized", "The app key is not valid or was revoked.");
+	c.set("caller", { kind: "app", appId: key.appId, actor: key.keyId, scopes: key.scopes });
+	return next();
+};
+
+export function requireScope(scope: Scope): MiddlewareHandler<HonoEnv> {
+	return async (c, next) => {
+		if (!c.get("caller").scopes.includes(scope)) {
+			throw new AppError("forbidden", `This key lacks the '${scope}' scope.`);
+		}
+		return next();
+	};
+}

@@ -1,0 +1,46 @@
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ERROR_STATUS, type ErrorBody, type ErrorCode, type ErrorDetail } from "../../protocol/errors.js";
+
+/** An error as a value: a contract code, a human sentence, and optional per-field details. */
+export class AppError extends Error {
+	constructor(
+		readonly code: ErrorCode,
+		message: string,
+		readonly details?: ErrorDetail[],
+		/** Seconds, for 429 and 503 answers. */
+		readonly retryAfter?: number,
+	) {
+		super(message);
+		this.name = "AppError";
+	}
+
+	get status(): ContentfulStatusCode {
+		return ERROR_STATUS[this.code];
+	}
+}
+
+export const notFound = (what: string) => new AppError("not_found", `No such ${what} in this app.`);
+
+/** The one place where any thrown value becomes an HTTP answer in the contract's error shape. */
+export function errorResponse(err: unknown): Response {
+	const appError = toAppError(err);
+	const body: ErrorBody = { error: { code: appError.code, message: appError.message } };
+	if (appError.details?.length) body.error.details = appError.details;
+	const headers: Record<string, string> = { "content-type": "application/json" };
+	if (appError.retryAfter !== undefined) headers["retry-after"] = String(Math.ceil(appError.retryAfter));
+	return new Response(JSON.stringify(body), { status: appError.status, headers });
+}
+
+function toAppError(err: unknown): AppError {
+	if (err instanceof AppError) return err;
+	if (err instanceof HTTPException) {
+		// Hono's own validators and middleware raise these (e.g. malformed JSON).
+		if (err.status === 413) return new AppError("payload_too_large", "The request body is over 1 MiB.");
+		if (err.status === 401) return new AppError("unauthorized", "Missing or invalid credential.");
+		return new AppError("invalid_request", err.message || "The request is malformed.");
+	}
+	// Anything else is our bug or an infrastructure failure: never leak internals.
+	console.error("unhandled error", err instanceof Error ? `${err.name}: ${err.message}\n${err.stack}` : String(err));
+	return new AppError("unavailable", "The service could not complete the request; retry it.", undefined, 1);
+}

@@ -1,0 +1,134 @@
+import { createRoute } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { mintAppKey } from "../auth/app-keys.js";
+import { randomBytes, randomId, seal, toBase64Url } from "../auth/crypto.js";
+import { auditEntry, nowIso } from "../db/audit.js";
+import { db } from "../db/client.js";
+import { apiKeys, apps } from "../db/schema.js";
+import { ALL_SCOPES, type Api, type Scope } from "../http/context.js";
+import { notFound } from "../http/errors.js";
+import { AppIdParam, AppInfo, CreateAppBody, CreatedApp, CreateKeyBody, KeyIdParam, NewKey } from "../schemas/apps.js";
+import { json, jsonBody, standardErrors } from "../schemas/common.js";
+
+const security = [{ adminToken: [] }];
+const tags = ["Apps and keys"];
+
+const createApp = createRoute({
+	method: "post",
+	path: "/v1/apps",
+	tags,
+	security,
+	summary: "Create an app with its first key (all scopes)",
+	request: jsonBody(CreateAppBody),
+	responses: { 201: json(CreatedApp, "The app; the key's secret is shown only here."), ...standardErrors },
+});
+
+const getApp = createRoute({
+	method: "get",
+	path: "/v1/apps/{appId}",
+	tags,
+	security,
+	summary: "An app and its keys, without secrets",
+	request: { params: AppIdParam },
+	responses: { 200: json(AppInfo, "The app."), ...standardErrors },
+});
+
+const createKey = createRoute({
+	method: "post",
+	path: "/v1/apps/{appId}/keys",
+	tags,
+	security,
+	summary: "Create an app key",
+	request: { params: AppIdParam, ...jsonBody(CreateKeyBody) },
+	responses: { 201: json(NewKey, "The key; its secret is shown only here."), ...standardErrors },
+});
+
+const revokeKey = createRoute({
+	method: "delete",
+	path: "/v1/apps/{appId}/keys/{keyId}",
+	tags,
+	security,
+	summary: "Revoke a key: it fails with 401 from the next request on",
+	request: { params: KeyIdParam },
+	responses: { 204: { description: "Revoked." }, ...standardErrors },
+});
+
+export function appRoutes(api: Api) {
+	api.openapi(createApp, async (c) => {
+		const body = c.req.valid("json");
+		const d = db(c.env);
+		const now = nowIso();
+		const appId = randomId("app");
+		const tokenSecret = await seal(toBase64Url(randomBytes(32)), c.env.ENCRYPTION_KEY);
+		const plan = body.plan ?? "free";
+		const { row, secret } = await mintAppKey(appId, "default", ALL_SCOPES, now);
+		await d.batch([
+			d.insert(apps).values({ id: appId, name: body.name, plan, tokenSecret, createdAt: now }),
+			d.insert(apiKeys).values(row),
+			auditEntry(d, c.get("caller"), appId, "app.create", appId),
+		]);
+		return c.json(
+			{
+				id: appId,
+				name: body.name,
+				plan,
+				created_at: now,
+				key: { id: row.id, name: row.name, secret, scopes: ALL_SCOPES, created_at: now },
+			},
+			201,
+		);
+	});
+
+	api.openapi(getApp, async (c) => {
+		const { appId } = c.req.valid("param");
+		const d = db(c.env);
+		const app = await d.select().from(apps).where(eq(apps.id, appId)).get();
+		if (!app) throw notFound("app");
+		const keys = await d.select().from(apiKeys).where(eq(apiKeys.appId, appId)).orderBy(apiKeys.createdAt).all();
+		return c.json(
+			{
+				id: app.id,
+				name: app.name,
+				plan: app.plan,
+				created_at: app.createdAt,
+				keys: keys.map((k) => ({
+					id: k.id,
+					name: k.name,
+					scopes: JSON.parse(k.scopes) as Scope[],
+					created_at: k.createdAt,
+					revoked_at: k.revokedAt,
+				})),
+			},
+			200,
+		);
+	});
+
+	api.openapi(createKey, async (c) => {
+		const { appId } = c.req.valid("param");
+		const body = c.req.valid("json");
+		const d = db(c.env);
+		const app = await d.select({ id: apps.id }).from(apps).where(eq(apps.id, appId)).get();
+		if (!app) throw notFound("app");
+		const scopes = body.scopes ?? ALL_SCOPES;
+		const now = nowIso();
+		const { row, secret } = await mintAppKey(appId, body.name, scopes, now);
+		await d.batch([d.insert(apiKeys).values(row), auditEntry(d, c.get("caller"), appId, "key.create", row.id)]);
+		return c.json({ id: row.id, name: row.name, secret, scopes, created_at: now }, 201);
+	});
+
+	api.openapi(revokeKey, async (c) => {
+		const { appId, keyId } = c.req.valid("param");
+		const d = db(c.env);
+		const key = await d
+			.select({ id: apiKeys.id, revokedAt: apiKeys.revokedAt })
+			.from(apiKeys)
+			.where(and(eq(apiKeys.id, keyId), eq(apiKeys.appId, appId)))
+			.get();
+		if (!key || key.revokedAt) throw notFound("key");
+		await d.batch([
+			d.update(apiKeys).set({ revokedAt: nowIso() }).where(eq(apiKeys.id, keyId)),
+			auditEntry(d, c.get("caller"), appId, "key.revoke", keyId),
+		]);
+		return c.body(null, 204);
+	});
+}

@@ -1,0 +1,72 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { inboxFor } from "../../durable-objects/inbox/stub.js";
+import { isValidId } from "../../protocol/ids.js";
+import { verifyClientToken } from "../auth/client-tokens.js";
+import { nowIso } from "../db/audit.js";
+import { db } from "../db/client.js";
+import { devices } from "../db/schema.js";
+import { ensureUser } from "../db/users.js";
+import type { Api } from "../http/context.js";
+import { AppError } from "../http/errors.js";
+import { standardErrors } from "../schemas/common.js";
+import { Platform } from "../schemas/users.js";
+
+const connect = createRoute({
+	method: "get",
+	path: "/v1/connect",
+	tags: ["WebSocket"],
+	summary: "Open a device's WebSocket (Upgrade: websocket)",
+	description:
+		"The client token is checked before the upgrade. Frames are JSON text; see the WebSocket section of the contract " +
+		"and `protocol/frames.ts`. A device first seen here is registered for the user with channel `ws`.",
+	request: {
+		query: z.object({
+			token: z.string().optional().openapi({ description: "Client token (JWT) from POST /v1/users/{userId}/tokens." }),
+			device: z.string().optional().openapi({ description: "The device id, 1–128 of [A-Za-z0-9_.:@-]." }),
+			platform: Platform.optional().openapi({ description: "Recorded when the device is first seen; default web." }),
+		}),
+	},
+	responses: { 101: { description: "Switching protocols." }, ...standardErrors },
+});
+
+export function connectRoutes(api: Api) {
+	api.openapi(connect, async (c) => {
+		const { token, device, platform } = c.req.valid("query");
+		const claims = token ? await verifyClientToken(c.env, token) : undefined;
+		if (!claims) throw new AppError("unauthorized", "The client token is missing, invalid or expired.");
+		if (!device || !isValidId(device)) {
+			throw new AppError("invalid_request", "device must be 1–128 characters of [A-Za-z0-9_.:@-].", [
+				{ path: "device", message: "invalid device id" },
+			]);
+		}
+		if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+			throw new AppError("invalid_request", "This endpoint only accepts a WebSocket upgrade.", [
+				{ path: "upgrade", message: "expected 'Upgrade: websocket'" },
+			]);
+		}
+		const d = db(c.env);
+		const now = nowIso();
+		await d.batch([
+			ensureUser(d, claims.appId, claims.userId, now),
+			d
+				.insert(devices)
+				.values({
+					appId: claims.appId,
+					userId: claims.userId,
+					id: device,
+					platform: platform ?? "web",
+					channel: "ws",
+					createdAt: now,
+					updatedAt: now,
+				})
+				.onConflictDoNothing(),
+		]);
+		const headers = new Headers(c.req.raw.headers);
+		headers.set("x-warbler-app", claims.appId);
+		headers.set("x-warbler-user", claims.userId);
+		headers.set("x-warbler-device", device);
+		headers.set("x-warbler-token-exp", String(claims.expiresAt));
+		const res = await inboxFor(c.env, claims.appId, claims.userId).fetch(new Request(c.req.raw.url, { headers }));
+		return res as unknown as Response & { _status: 101 };
+	});
+}

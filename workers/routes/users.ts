@@ -1,0 +1,223 @@
+import { createRoute } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { inboxFor } from "../../durable-objects/inbox/stub.js";
+import { appTokenSecret, signClientToken } from "../auth/client-tokens.js";
+import { randomId } from "../auth/crypto.js";
+import { auditEntry, nowIso } from "../db/audit.js";
+import { db } from "../db/client.js";
+import { devices, users, userTags } from "../db/schema.js";
+import { deviceView, ensureUser, findUser, userDevices, userTagNames } from "../db/users.js";
+import { requireScope } from "../http/auth.js";
+import type { Api, HonoEnv } from "../http/context.js";
+import { AppError, notFound } from "../http/errors.js";
+import { json, jsonBody, standardErrors } from "../schemas/common.js";
+import {
+	ClientToken,
+	CreateDeviceBody,
+	CreateTokenBody,
+	Device,
+	DeviceParam,
+	MAX_ATTRIBUTES_BYTES,
+	PutUserBody,
+	User,
+	UserIdParam,
+} from "../schemas/users.js";
+
+const security = [{ appKey: [] }];
+const tags = ["Users, devices, tokens"];
+
+const putUser = createRoute({
+	method: "put",
+	path: "/v1/users/{userId}",
+	tags,
+	security,
+	middleware: [requireScope("manage")] as const,
+	summary: "Create or update a user (attributes merged; null deletes one)",
+	request: { params: UserIdParam, ...jsonBody(PutUserBody, false) },
+	responses: { 200: json(User, "The user."), ...standardErrors },
+});
+
+const getUser = createRoute({
+	method: "get",
+	path: "/v1/users/{userId}",
+	tags,
+	security,
+	middleware: [requireScope("read")] as const,
+	summary: "A user with tags, devices and open sessions",
+	request: { params: UserIdParam },
+	responses: { 200: json(User, "The user."), ...standardErrors },
+});
+
+const deleteUser = createRoute({
+	method: "delete",
+	path: "/v1/users/{userId}",
+	tags,
+	security,
+	middleware: [requireScope("manage")] as const,
+	summary: "Erase a user: attributes, tags, devices and inbox",
+	request: { params: UserIdParam },
+	responses: { 204: { description: "Erased." }, ...standardErrors },
+});
+
+const createDevice = createRoute({
+	method: "post",
+	path: "/v1/users/{userId}/devices",
+	tags,
+	security,
+	middleware: [requireScope("manage")] as const,
+	summary: "Register (or re-register) a device",
+	request: { params: UserIdParam, ...jsonBody(CreateDeviceBody) },
+	responses: { 201: json(Device, "The device."), ...standardErrors },
+});
+
+const deleteDevice = createRoute({
+	method: "delete",
+	path: "/v1/users/{userId}/devices/{deviceId}",
+	tags,
+	security,
+	middleware: [requireScope("manage")] as const,
+	summary: "Remove a device",
+	request: { params: DeviceParam },
+	responses: { 204: { description: "Removed." }, ...standardErrors },
+});
+
+const createToken = createRoute({
+	method: "post",
+	path: "/v1/users/{userId}/tokens",
+	tags,
+	security,
+	middleware: [requireScope("manage")] as const,
+	summary: "Mint a client token (JWT) for this user's devices",
+	request: { params: UserIdParam, ...jsonBody(CreateTokenBody, false) },
+	responses: { 201: json(ClientToken, "The token."), ...standardErrors },
+});
+
+async function userView(c: Context<HonoEnv>, appId: string, userId: string) {
+	const d = db(c.env);
+	const [user, tagNames, deviceRows, online] = await Promise.all([
+		findUser(d, appId, userId),
+		userTagNames(d, appId, userId),
+		userDevices(d, appId, userId),
+		inboxFor(c.env, appId, userId).presence(),
+	]);
+	if (!user) throw notFound("user");
+	return {
+		id: user.id,
+		attributes: JSON.parse(user.attributes) as Record<string, unknown>,
+		locale: user.locale,
+		timezone: user.timezone,
+		tags: tagNames,
+		devices: deviceRows.map(deviceView),
+		online,
+		created_at: user.createdAt,
+		updated_at: user.updatedAt,
+	};
+}
+
+export function userRoutes(api: Api) {
+	api.openapi(putUser, async (c) => {
+		const { userId } = c.req.valid("param");
+		const body = c.req.valid("json");
+		const { appId } = c.get("caller");
+		const d = db(c.env);
+		const now = nowIso();
+		const existing = await findUser(d, appId, userId);
+		const attributes: Record<string, unknown> = existing ? JSON.parse(existing.attributes) : {};
+		for (const [k, v] of Object.entries(body.attributes ?? {})) {
+			if (v === null) delete attributes[k];
+			else attributes[k] = v;
+		}
+		const serialized = JSON.stringify(attributes);
+		if (new TextEncoder().encode(serialized).byteLength > MAX_ATTRIBUTES_BYTES) {
+			throw new AppError("payload_too_large", "A user's attributes may hold at most 16 KiB of JSON.", [
+				{ path: "attributes", message: "over 16 KiB after merge" },
+			]);
+		}
+		const locale = body.locale === undefined ? (existing?.locale ?? null) : body.locale;
+		const timezone = body.timezone === undefined ? (existing?.timezone ?? null) : body.timezone;
+		await d
+			.insert(users)
+			.values({ appId, id: userId, attributes: serialized, locale, timezone, createdAt: now, updatedAt: now })
+			.onConflictDoUpdate({
+				target: [users.appId, users.id],
+				set: { attributes: serialized, locale, timezone, updatedAt: now },
+			});
+		return c.json(await userView(c, appId, userId), 200);
+	});
+
+	api.openapi(getUser, async (c) => {
+		const { userId } = c.req.valid("param");
+		return c.json(await userView(c, c.get("caller").appId, userId), 200);
+	});
+
+	api.openapi(deleteUser, async (c) => {
+		const { userId } = c.req.valid("param");
+		const caller = c.get("caller");
+		const d = db(c.env);
+		if (!(await findUser(d, caller.appId, userId))) throw notFound("user");
+		// Inbox first: if erasing it fails, the user row is still there and the call can be retried.
+		await inboxFor(c.env, caller.appId, userId).erase();
+		await d.batch([
+			d.delete(userTags).where(and(eq(userTags.appId, caller.appId), eq(userTags.userId, userId))),
+			d.delete(devices).where(and(eq(devices.appId, caller.appId), eq(devices.userId, userId))),
+			d.delete(users).where(and(eq(users.appId, caller.appId), eq(users.id, userId))),
+			auditEntry(d, caller, caller.appId, "user.delete", userId),
+		]);
+		return c.body(null, 204);
+	});
+
+	api.openapi(createDevice, async (c) => {
+		const { userId } = c.req.valid("param");
+		const body = c.req.valid("json");
+		const caller = c.get("caller");
+		const d = db(c.env);
+		const now = nowIso();
+		const id = body.id ?? randomId("dev");
+		const values = {
+			platform: body.platform,
+			channel: body.channel,
+			token: body.token ?? null,
+			subscription: body.subscription ? JSON.stringify(body.subscription) : null,
+			status: "active" as const,
+			lastError: null,
+			updatedAt: now,
+		};
+		const [, [row]] = await d.batch([
+			ensureUser(d, caller.appId, userId, now),
+			d
+				.insert(devices)
+				.values({ appId: caller.appId, userId, id, createdAt: now, ...values })
+				.onConflictDoUpdate({ target: [devices.appId, devices.userId, devices.id], set: values })
+				.returning(),
+			auditEntry(d, caller, caller.appId, "device.register", `${userId}/${id}`),
+		]);
+		if (!row) throw new Error("device upsert returned no row");
+		return c.json(deviceView(row), 201);
+	});
+
+	api.openapi(deleteDevice, async (c) => {
+		const { userId, deviceId } = c.req.valid("param");
+		const caller = c.get("caller");
+		const d = db(c.env);
+		const where = and(eq(devices.appId, caller.appId), eq(devices.userId, userId), eq(devices.id, deviceId));
+		const found = await d.select({ id: devices.id }).from(devices).where(where).get();
+		if (!found) throw notFound("device");
+		await d.batch([
+			d.delete(devices).where(where),
+			auditEntry(d, caller, caller.appId, "device.delete", `${userId}/${deviceId}`),
+		]);
+		return c.body(null, 204);
+	});
+
+	api.openapi(createToken, async (c) => {
+		const { userId } = c.req.valid("param");
+		const body = c.req.valid("json");
+		const { appId } = c.get("caller");
+		const d = db(c.env);
+		const secret = await appTokenSecret(c.env, appId);
+		if (!secret) throw notFound("app");
+		await ensureUser(d, appId, userId, nowIso());
+		return c.json(await signClientToken(secret, appId, userId, body.ttl_seconds ?? 3600), 201);
+	});
+}

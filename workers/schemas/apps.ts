@@ -1,0 +1,47 @@
+import { z } from "@hono/zod-openapi";
+import { Id } from "./common.js";
+
+export const Plan = z.enum(["free", "standard", "pro", "enterprise"]);
+export const ScopeSchema = z.enum(["send", "read", "manage"]);
+const Name = z.string().trim().min(1).max(200);
+
+export const CreateAppBody = z
+	.strictObject({ name: Name, plan: Plan.optional() })
+	.openapi("CreateAppRequest", { example: { name: "Acme", plan: "free" } });
+
+export const CreateKeyBody = z
+	.strictObject({
+		name: Name,
+		scopes: z
+			.array(ScopeSchema)
+			.min(1)
+			.max(3)
+			.refine((s) => new Set(s).size === s.length, "scopes must not repeat")
+			.optional(),
+	})
+	.openapi("CreateKeyRequest", { example: { name: "backend", scopes: ["send", "read"] } });
+
+export const NewKey = z
+	.object({ id: z.string(), name: z.string(), secret: z.string(), scopes: z.array(ScopeSchema), created_at: z.string() })
+	.openapi("NewKey");
+
+export const KeyInfo = z
+	.object({
+		id: z.string(),
+		name: z.string(),
+		scopes: z.array(ScopeSchema),
+		created_at: z.string(),
+		revoked_at: z.string().nullable(),
+	})
+	.openapi("Key");
+
+export const AppInfo = z
+	.object({ id: z.string(), name: z.string(), plan: Plan, created_at: z.string(), keys: z.array(KeyInfo) })
+	.openapi("App");
+
+export const CreatedApp = z
+	.object({ id: z.string(), name: z.string(), plan: Plan, created_at: z.string(), key: NewKey })
+	.openapi("CreatedApp");
+
+export const AppIdParam = z.object({ appId: Id });
+export const KeyIdParam = AppIdParam.extend({ keyId: Id });

@@ -1,0 +1,124 @@
+import { z } from "@hono/zod-openapi";
+import { Id } from "./common.js";
+
+export const MAX_CONTENT_BYTES = 64 * 1024;
+export const MAX_AUDIENCE_USERS = 1000;
+export const MAX_TTL_SECONDS = 30 * 24 * 3600;
+export const DEFAULT_TTL_SECONDS = 24 * 3600;
+const MAX_TAGS_PER_RULE = 20;
+
+const HttpsUrl = z.url({ protocol: /^https$/ }).max(2048);
+/** Click targets may be app deep links (myapp://…), never script. */
+const ClickUrl = z
+	.url()
+	.max(2048)
+	.refine((u) => !/^(javascript|data|vbscript|file):/i.test(u), "this URL scheme is not allowed");
+
+const Media = z.strictObject({
+	url: HttpsUrl,
+	mime: z
+		.string()
+		.regex(/^[a-z]+\/[A-Za-z0-9.+-]{1,100}$/, "must be a MIME type such as image/png")
+		.optional(),
+	size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+	width: z.number().int().min(1).max(100_000).optional(),
+	height: z.number().int().min(1).max(100_000).optional(),
+	duration_ms: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+	thumbnail_url: HttpsUrl.optional(),
+});
+
+export const Content = z
+	.strictObject({
+		type: z.enum(["text", "image", "video", "audio", "file", "custom"]),
+		title: z.string().max(1024).optional(),
+		body: z.string().max(MAX_CONTENT_BYTES).optional(),
+		media: Media.optional(),
+		url: ClickUrl.optional(),
+		data: z.record(z.string(), z.json()).optional(),
+	})
+	.superRefine((c, ctx) => {
+		if (c.type === "text" && c.title === undefined && c.body === undefined) {
+			ctx.addIssue({ code: "custom", path: ["body"], message: "a text message needs a title or a body" });
+		}
+		if (["image", "video", "audio", "file"].includes(c.type) && !c.media) {
+			ctx.addIssue({ code: "custom", path: ["media"], message: `a ${c.type} message needs media` });
+		}
+		if (c.type === "custom" && c.data === undefined) {
+			ctx.addIssue({ code: "custom", path: ["data"], message: "a custom message needs data" });
+		}
+	})
+	.openapi("Content");
+
+const TagRule = z.array(Id).min(1).max(MAX_TAGS_PER_RULE);
+
+export const AudienceSchema = z
+	.union([
+		z.strictObject({ users: z.array(Id).min(1).max(MAX_AUDIENCE_USERS) }),
+		z.strictObject({
+			tags: z
+				.strictObject({ any: TagRule.optional(), all: TagRule.optional(), none: TagRule.optional() })
+				.refine((t) => t.any || t.all || t.none, "name at least one of any, all, none"),
+		}),
+		z.strictObject({ all: z.literal(true) }),
+	])
+	.openapi("Audience");
+
+export const Options = z
+	.strictObject({
+		ttl_seconds: z.number().int().min(1).max(MAX_TTL_SECONDS).optional().openapi({ description: "Default 86400." }),
+		priority: z.enum(["high", "normal"]).optional(),
+		collapse_key: Id.optional(),
+		idempotency_key: z.string().min(1).max(255).optional(),
+	})
+	.openapi("MessageOptions");
+
+export const SendMessageBody = z
+	.strictObject({ audience: AudienceSchema, content: Content, options: Options.optional() })
+	.openapi("SendMessageRequest", {
+		example: {
+			audience: { users: ["u1"] },
+			content: { type: "text", title: "Hello", body: "Your order shipped" },
+			options: { ttl_seconds: 3600, idempotency_key: "order-42-shipped" },
+		},
+	});
+
+export const Accepted = z
+	.object({ id: z.string(), status: z.literal("accepted"), created_at: z.string() })
+	.openapi("MessageAccepted");
+
+export const Counts = z.object({
+	targeted: z.number().int(),
+	delivered: z.number().int(),
+	acked: z.number().int(),
+	opened: z.number().int(),
+	clicked: z.number().int(),
+	failed: z.number().int(),
+	expired: z.number().int(),
+});
+
+export const MessageView = z
+	.object({
+		id: z.string(),
+		status: z.enum(["accepted", "fanning_out", "done", "recalled"]),
+		audience: AudienceSchema,
+		content: Content,
+		options: Options,
+		created_at: z.string(),
+		expires_at: z.string(),
+		counts: Counts,
+	})
+	.openapi("Message");
+
+export const RecipientViewSchema = z
+	.object({
+		user_id: z.string(),
+		status: z.enum(["queued", "delivered", "acked", "opened", "expired", "failed", "recalled"]),
+		delivered_at: z.string().optional(),
+		acked_at: z.string().optional(),
+		opened_at: z.string().optional(),
+		clicked_at: z.string().optional(),
+	})
+	.openapi("Recipient");
+
+export const MessageIdParam = z.object({ id: Id });
+export const RecipientParam = MessageIdParam.extend({ userId: Id });

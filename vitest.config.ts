@@ -31,6 +31,10 @@ export default defineConfig({
 				},
 			},
 			{
+				// Node-only unit tests (SDK logic against in-process fakes, payload builders, scripts).
+				test: { name: "unit", environment: "node", include: ["test/unit/**/*.test.ts"] },
+			},
+			{
 				// End to end: the stack started the way `npm start` starts it, driven over real HTTP and WebSockets.
 				test: {
 					name: "e2e",

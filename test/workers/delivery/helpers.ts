@@ -1,0 +1,115 @@
+import { exports } from "cloudflare:workers";
+import type { ServerFrame } from "../../../protocol/frames.js";
+
+export const ADMIN = "test-admin-token";
+
+export async function call(method: string, path: string, token: string, body?: unknown) {
+	const res = await exports.default.fetch(`http://warbler.test${path}`, {
+		method,
+		headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const text = await res.text();
+	return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+export async function newApp(name = "test") {
+	const res = await call("POST", "/v1/apps", ADMIN, { name });
+	if (res.status !== 201) throw new Error(`app create: ${res.status}`);
+	return { appId: res.body.id as string, key: res.body.key.secret as string };
+}
+
+export async function clientToken(key: string, userId: string, ttl = 3600) {
+	const res = await call("POST", `/v1/users/${userId}/tokens`, key, { ttl_seconds: ttl });
+	return res.body.token as string;
+}
+
+/** A real WebSocket to the inbox through the Worker, collecting every frame it receives. */
+export class TestSocket {
+	readonly frames: ServerFrame[] = [];
+	closed?: { code: number; reason: string };
+	private waiters: (() => void)[] = [];
+
+	private constructor(readonly ws: WebSocket) {
+		ws.accept();
+		ws.addEventListener("message", (e) => {
+			this.frames.push(JSON.parse(e.data as string));
+			this.wake();
+		});
+		ws.addEventListener("close", (e) => {
+			this.closed = { code: e.code, reason: e.reason };
+			this.wake();
+		});
+	}
+
+	static async open(token: string, device: string) {
+		const res = await exports.default.fetch(
+			`http://warbler.test/v1/connect?token=${encodeURIComponent(token)}&device=${device}`,
+			{
+				headers: { upgrade: "websocket" },
+			},
+		);
+		if (!res.webSocket) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);
+		return new TestSocket(res.webSocket);
+	}
+
+	send(frame: unknown) {
+		this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
+	}
+
+	async hello(lastSeq = 0) {
+		this.send({ type: "hello", last_seq: lastSeq });
+		return this.next((f) => f.type === "welcome");
+	}
+
+	messages() {
+		return this.frames.filter((f): f is Extract<ServerFrame, { type: "message" }> => f.type === "message");
+	}
+
+	/** Waits for a frame matching `pred` that arrived after `from` frames. */
+	async next<T extends ServerFrame>(pred: (f: ServerFrame) => boolean, from = 0, timeoutMs = 5000): Promise<T> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const found = this.frames.slice(from).find(pred);
+			if (found) return found as T;
+			if (Date.now() > deadline) throw new Error(`no matching frame; got ${JSON.stringify(this.frames)}`);
+			await new Promise<void>((resolve) => {
+				this.waiters.push(resolve);
+				setTimeout(resolve, 50);
+			});
+		}
+	}
+
+	async waitClosed(timeoutMs = 5000) {
+		const deadline = Date.now() + timeoutMs;
+		while (!this.closed) {
+			if (Date.now() > deadline) throw new Error("socket did not close");
+			await new Promise((r) => setTimeout(r, 20));
+		}
+		return this.closed;
+	}
+
+	close() {
+		try {
+			this.ws.close(1000, "bye");
+		} catch {}
+	}
+
+	private wake() {
+		const w = this.waiters;
+		this.waiters = [];
+		for (const f of w) f();
+	}
+}
+
+export async function eventually<T>(fn: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const v = await fn();
+		if (check(v)) return v;
+		if (Date.now() > deadline) throw new Error(`condition not met; last value ${JSON.stringify(v)}`);
+		await new Promise((r) => setTimeout(r, 100));
+	}
+}
+
+export const text = (body: string) => ({ type: "text", body });

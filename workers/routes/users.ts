@@ -207,6 +207,8 @@ export function userRoutes(api: Api) {
 			d.delete(devices).where(where),
 			auditEntry(d, caller, caller.appId, "device.delete", `${userId}/${deviceId}`),
 		]);
+		// A removed device must not hold messages in the inbox waiting for its ack.
+		await inboxFor(c.env, caller.appId, userId).forgetDevice(deviceId);
 		return c.body(null, 204);
 	});
 

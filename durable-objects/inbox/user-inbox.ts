@@ -232,6 +232,9 @@ export class UserInbox extends DurableObject<Env> {
 		// A position past the end comes from an earlier incarnation of this inbox (user erased).
 		const from = lastSeq > latest ? 0 : lastSeq;
 		const now = Date.now();
+		const seenBefore =
+			this.sql.exec<{ last_seen: number }>("SELECT last_seen FROM devices WHERE device_id = ?", state.deviceId).toArray()[0]
+				?.last_seen ?? 0;
 		this.sql.exec(
 			`INSERT INTO devices (device_id, acked_seq, last_seen) VALUES (?, ?, ?)
 			 ON CONFLICT (device_id) DO UPDATE SET acked_seq = max(acked_seq, excluded.acked_seq), last_seen = excluded.last_seen`,
@@ -243,7 +246,13 @@ export class UserInbox extends DurableObject<Env> {
 		ws.serializeAttachment(state);
 		send(ws, { type: "welcome", user_id: state.userId, device_id: state.deviceId, seq: latest });
 		for (const gap of this.gapsAfter(from)) send(ws, { type: "gap", from: gap.from, to: gap.to });
-		for (const r of this.sql.exec<{ message_id: string }>("SELECT message_id FROM recalls WHERE seq <= ? ORDER BY seq", from)) {
+		// Recalls of messages this device may have shown before it went away.
+		const recalls = this.sql.exec<{ message_id: string }>(
+			"SELECT message_id FROM recalls WHERE seq <= ? AND at >= ? ORDER BY seq",
+			from,
+			seenBefore,
+		);
+		for (const r of recalls) {
 			send(ws, { type: "recall", id: r.message_id });
 		}
 		let sentAny = false;

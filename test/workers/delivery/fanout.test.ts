@@ -71,6 +71,35 @@ describe("tag fan-out through Queues", () => {
 		expect(msg.body.counts.targeted).toBe(3);
 	});
 
+	it("a resolve job that lands in the dead-letter queue still finishes the message with what was emitted", async () => {
+		const { appId, key } = await newApp();
+		// A message whose resolver never succeeded: its row exists, no job ever ran for it.
+		const id = "msg_0000000000deadletter0000";
+		const now = new Date().toISOString();
+		await env.DB.prepare(
+			"INSERT INTO messages (app_id, id, audience, content, options, body_hash, created_at, expires_at) VALUES (?, ?, ?, ?, '{}', 'x', ?, ?)",
+		)
+			.bind(appId, id, JSON.stringify({ tags: { any: ["t"] } }), JSON.stringify(text("y")), now, now)
+			.run();
+		expect((await call("GET", `/v1/messages/${id}`, key)).body.status).toBe("accepted");
+		const job: FanoutJob = {
+			kind: "resolve",
+			appId,
+			messageId: id,
+			audience: { tags: { any: ["t"] } },
+			after: null,
+			jobsSoFar: 0,
+		};
+		const batch = createMessageBatch<FanoutJob>("warbler-fanout-dlq", [
+			{ id: "d1", timestamp: Date.now(), attempts: 1, body: job },
+		]);
+		const ctx = createExecutionContext();
+		await worker.queue(batch, env, ctx);
+		expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["d1"]);
+		const msg = await call("GET", `/v1/messages/${id}`, key);
+		expect(msg.body).toMatchObject({ status: "done", counts: { targeted: 0 } });
+	});
+
 	it("a job that throws is retried with backoff, not acked", async () => {
 		const { appId, key } = await newApp();
 		const sent = await call("POST", "/v1/messages", key, { audience: { users: ["z"] }, content: text("x") });

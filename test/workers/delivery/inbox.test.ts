@@ -88,6 +88,34 @@ describe("inbox durability and retention", () => {
 	});
 });
 
+describe("recall of a message a device already showed", () => {
+	it("tells a device that was offline during the recall when it resumes, and only then", async () => {
+		const { key } = await newApp();
+		const token = await clientToken(key, "quinn");
+		const s = await TestSocket.open(token, "d");
+		await s.hello(0);
+		const sent = await send(key, "quinn", "shown, then recalled");
+		await s.next((f) => f.type === "message");
+		s.send({ type: "ack", seq: 1 });
+		s.close();
+		await s.waitClosed().catch(() => undefined);
+		await new Promise((r) => setTimeout(r, 20));
+		expect((await call("DELETE", `/v1/messages/${sent.body.id}`, key)).status).toBe(200);
+		const back = await TestSocket.open(token, "d");
+		await back.hello(1);
+		expect(await back.next((f) => f.type === "recall")).toEqual({ type: "recall", id: sent.body.id });
+		back.close();
+		await back.waitClosed().catch(() => undefined);
+		await new Promise((r) => setTimeout(r, 20));
+		// Told once: the next resume does not repeat it.
+		const again = await TestSocket.open(token, "d");
+		await again.hello(1);
+		await new Promise((r) => setTimeout(r, 100));
+		expect(again.frames.filter((f) => f.type === "recall")).toEqual([]);
+		again.close();
+	});
+});
+
 describe("sessions", () => {
 	it("answers bad frames with error frames and keeps the socket open; too many close it with 4002", async () => {
 		const { key } = await newApp();

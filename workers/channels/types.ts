@@ -76,6 +76,13 @@ export interface RenderedPush {
 	size: number;
 }
 
+/** A vendor access credential and when to stop using it (refresh a little before). */
+export interface MintedToken {
+	token: string;
+	/** Epoch ms after which the token must not be used; the cache refreshes shortly before. */
+	expiresAt: number;
+}
+
 export interface Channel<Cred = unknown> {
 	id: VendorChannelId;
 	/** zod schema of `PUT /v1/credentials/{channel}`; drives validation and the docs. */
@@ -88,6 +95,13 @@ export interface Channel<Cred = unknown> {
 	maxBatch: number;
 	/** Pure: content + options (+ credentials for topic/package names) → the vendor's documented payload. */
 	build(content: MessageContent, options: PushOptions, credentials: Cred): RenderedPush;
+	/**
+	 * Mints the vendor access credential: APNs provider JWT (ES256; valid 50 min so refreshes fall
+	 * between Apple's 20 and 60 minute bounds), FCM OAuth2 token from a service-account RS256
+	 * assertion, HMS OAuth2 client-credentials token. Absent for Xiaomi (static app secret) and Web
+	 * Push (VAPID JWT per endpoint origin, signed in send()).
+	 */
+	mintAccessToken?(credentials: Cred, endpoints: VendorEndpoints, fetchFn: typeof fetch): Promise<MintedToken>;
 	/** Sends one rendered push to targets; one outcome per target, in order. Never throws for vendor errors. */
 	send(push: RenderedPush, targets: PushTarget[], ctx: SendContext<Cred>): Promise<SendOutcome[]>;
 }

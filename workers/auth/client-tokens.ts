@@ -2,7 +2,8 @@ import { eq } from "drizzle-orm";
 import { decodeJwt, errors, jwtVerify, SignJWT } from "jose";
 import { db } from "../db/client.js";
 import { apps } from "../db/schema.js";
-import { fromBase64Url, unseal } from "./crypto.js";
+import { fromBase64Url } from "./crypto.js";
+import { unsealSecret } from "./keyring.js";
 
 /**
  * Client tokens: HS256 JWTs signed with the app's own secret, carrying app (aud), user (sub) and
@@ -31,10 +32,23 @@ export async function signClientToken(secret: Uint8Array, appId: string, userId:
 	return { token, expires_at: new Date(exp * 1000).toISOString() };
 }
 
+/**
+ * Per-isolate cache of app signing secrets: a reconnect storm verifies thousands of tokens of one
+ * app, and each would otherwise cost a D1 read and a decryption. Short-lived so a deleted app's
+ * tokens stop working within a minute.
+ */
+const secretCache = new Map<string, { secret: Uint8Array; until: number }>();
+const SECRET_CACHE_MS = 60_000;
+
 export async function appTokenSecret(env: Env, appId: string): Promise<Uint8Array | undefined> {
+	const cached = secretCache.get(appId);
+	if (cached && cached.until > Date.now()) return cached.secret;
 	const row = await db(env).select({ tokenSecret: apps.tokenSecret }).from(apps).where(eq(apps.id, appId)).get();
 	if (!row) return undefined;
-	return fromBase64Url(await unseal(row.tokenSecret, env.ENCRYPTION_KEY));
+	const secret = fromBase64Url(await unsealSecret(env, row.tokenSecret));
+	if (secretCache.size > 10_000) secretCache.clear();
+	secretCache.set(appId, { secret, until: Date.now() + SECRET_CACHE_MS });
+	return secret;
 }
 
 /** Verifies a presented token; undefined for anything malformed, forged, expired or for a deleted app. */

@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { mintAppKey } from "../auth/app-keys.js";
-import { randomBytes, randomId, seal, toBase64Url } from "../auth/crypto.js";
+import { randomBytes, randomId, toBase64Url } from "../auth/crypto.js";
+import { sealSecret } from "../auth/keyring.js";
 import { auditEntry, nowIso } from "../db/audit.js";
 import { db } from "../db/client.js";
 import { apiKeys, apps } from "../db/schema.js";
@@ -59,7 +60,7 @@ export function appRoutes(api: Api) {
 		const d = db(c.env);
 		const now = nowIso();
 		const appId = randomId("app");
-		const tokenSecret = await seal(toBase64Url(randomBytes(32)), c.env.ENCRYPTION_KEY);
+		const tokenSecret = await sealSecret(c.env, toBase64Url(randomBytes(32)));
 		const plan = body.plan ?? "free";
 		const { row, secret } = await mintAppKey(appId, "default", ALL_SCOPES, now);
 		await d.batch([

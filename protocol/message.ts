@@ -18,6 +18,12 @@ export interface MessageContent {
 	media?: MediaInfo;
 	url?: string;
 	data?: Record<string, unknown>;
+	/** Raw vendor fields merged into that vendor's payload. */
+	apns?: Record<string, unknown>;
+	fcm?: Record<string, unknown>;
+	hms?: Record<string, unknown>;
+	xiaomi?: Record<string, unknown>;
+	webpush?: Record<string, unknown>;
 }
 
 export type Audience = { users: string[] } | { tags: { any?: string[]; all?: string[]; none?: string[] } } | { all: true };
@@ -27,7 +33,11 @@ export interface MessageOptions {
 	priority?: "high" | "normal";
 	collapse_key?: string;
 	idempotency_key?: string;
+	channels?: DeliveryChannels;
+	silent?: boolean;
 }
+
+export type DeliveryChannels = "auto" | "ws" | "vendor" | "all";
 
 export type MessageStatus = "accepted" | "fanning_out" | "done" | "recalled";
 

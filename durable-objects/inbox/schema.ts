@@ -30,6 +30,8 @@ CREATE INDEX IF NOT EXISTS receipts_keep ON receipts (keep_until);
 CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, acked_seq INTEGER NOT NULL, last_seen INTEGER NOT NULL);
 -- Seqs that left unacked (TTL or cap): announced to late devices as gap frames.
 CREATE TABLE IF NOT EXISTS dropped (seq INTEGER PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL);
+-- channels=auto: vendor fallback due unless a device acks first.
+CREATE TABLE IF NOT EXISTS fallbacks (message_id TEXT PRIMARY KEY, due_at INTEGER NOT NULL);
 -- Recalled messages, so a device that saw one before going offline is told on resume.
 CREATE TABLE IF NOT EXISTS recalls (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);
 `;

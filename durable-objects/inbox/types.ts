@@ -12,6 +12,13 @@ export interface InboxDelivery {
 	collapseKey?: string;
 	/** Per-app inbox cap; the oldest message is dropped past it. */
 	cap: number;
+	/** Send frames to connected devices now (false for channels=vendor: kept for the next connect). */
+	live: boolean;
+	/**
+	 * channels=auto: if a connected device got it but none acks within this many ms, push to the
+	 * user's vendor devices.
+	 */
+	fallbackAfterMs?: number;
 }
 
 export type DeliveryOutcome = "delivered" | "queued" | "expired" | "recalled";

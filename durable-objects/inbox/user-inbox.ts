@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type ClientFrame, CloseCode, PING_FRAME, PONG_FRAME, type ServerFrame } from "../../protocol/frames.js";
 import type { RecipientStatus } from "../../protocol/message.js";
+import type { FallbackJob } from "../../workers/dispatch/jobs.js";
 import { ledgerFor } from "../ledger/stub.js";
 import { parseClientFrame } from "./frames.js";
 import { INBOX_SCHEMA } from "./schema.js";
@@ -88,13 +89,16 @@ export class UserInbox extends DurableObject<Env> {
 			keepUntil,
 		);
 		this.enforceCap(d.cap, now);
-		const sentTo = this.broadcast(frameJson);
+		const sentTo = d.live ? this.broadcast(frameJson) : 0;
 		let outcome: DeliveryResult["outcome"] = "queued";
 		if (sentTo > 0) {
 			this.markSent(seq);
 			// The fan-out reports this delivery to the ledger itself: no flush needed for it.
 			this.sql.exec("UPDATE receipts SET status = 'delivered', delivered_at = ? WHERE message_id = ?", now, d.messageId);
 			outcome = "delivered";
+			if (d.fallbackAfterMs !== undefined) {
+				this.sql.exec("INSERT OR IGNORE INTO fallbacks (message_id, due_at) VALUES (?, ?)", d.messageId, now + d.fallbackAfterMs);
+			}
 		}
 		await this.scheduleAlarm();
 		return { outcome, seq };
@@ -116,6 +120,7 @@ export class UserInbox extends DurableObject<Env> {
 		}
 		if (receipt.status === "recalled") return false;
 		this.sql.exec("DELETE FROM inbox WHERE message_id = ?", messageId);
+		this.sql.exec("DELETE FROM fallbacks WHERE message_id = ?", messageId);
 		this.sql.exec("UPDATE receipts SET status = 'recalled', dirty = 1 WHERE message_id = ?", messageId);
 		if (receipt.seq !== null) {
 			this.sql.exec("INSERT OR REPLACE INTO recalls (message_id, seq, at) VALUES (?, ?, ?)", messageId, receipt.seq, now);
@@ -323,7 +328,8 @@ export class UserInbox extends DurableObject<Env> {
 			const state = ws.deserializeAttachment() as SocketState | null;
 			if (state && state.tokenExp * 1000 <= now) safeClose(ws, CloseCode.TOKEN_EXPIRED, "token expired");
 		}
-		// A failed flush throws: the alarm is retried by the runtime with backoff, nothing is lost.
+		// A failed flush or enqueue throws: the alarm is retried by the runtime with backoff, nothing is lost.
+		await this.fallBack(now);
 		await this.flush();
 		await this.scheduleAlarm();
 	}
@@ -358,6 +364,21 @@ export class UserInbox extends DurableObject<Env> {
 				);
 			}),
 		);
+	}
+
+	/** Connected devices got it but none acked in the app's window: push to the user's vendor devices. */
+	private async fallBack(now: number) {
+		const appId = this.meta("app_id");
+		const userId = this.meta("user_id");
+		const due = [...this.sql.exec<{ message_id: string }>("SELECT message_id FROM fallbacks WHERE due_at <= ?", now)];
+		for (const { message_id } of due) {
+			const r = this.receipt(message_id);
+			const stillUnacked = r && r.acked_at === null && (r.status === "delivered" || r.status === "queued");
+			if (stillUnacked && appId && userId) {
+				await this.env.VENDOR.send({ kind: "fallback", appId, userId, messageId: message_id } satisfies FallbackJob);
+			}
+			this.sql.exec("DELETE FROM fallbacks WHERE message_id = ?", message_id);
+		}
 	}
 
 	private expire(now: number) {
@@ -422,6 +443,8 @@ export class UserInbox extends DurableObject<Env> {
 		const candidates: number[] = [];
 		const nextExpiry = this.sql.exec<{ t: number | null }>("SELECT min(expires_at) AS t FROM inbox").one().t;
 		if (nextExpiry !== null) candidates.push(nextExpiry);
+		const nextFallback = this.sql.exec<{ t: number | null }>("SELECT min(due_at) AS t FROM fallbacks").one().t;
+		if (nextFallback !== null) candidates.push(nextFallback);
 		const nextPrune = this.sql.exec<{ t: number | null }>("SELECT min(keep_until) AS t FROM receipts").one().t;
 		if (nextPrune !== null) candidates.push(nextPrune);
 		const dirty = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM receipts WHERE dirty = 1").one().n;

@@ -26,7 +26,24 @@ CREATE TABLE IF NOT EXISTS counts (
   expired INTEGER NOT NULL DEFAULT 0, recalled INTEGER NOT NULL DEFAULT 0
 );
 INSERT OR IGNORE INTO counts (id) VALUES (1);
+-- Final vendor outcome per device: absolute, so a repeated report changes nothing.
+CREATE TABLE IF NOT EXISTS vendor (
+  user_id TEXT NOT NULL, device_id TEXT NOT NULL, channel TEXT NOT NULL,
+  outcome TEXT NOT NULL, reason TEXT, at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, device_id, channel)
+);
 `;
+
+export type VendorOutcome = "sent" | "failed" | "invalid_token";
+
+export interface VendorResult {
+	userId: string;
+	deviceId: string;
+	outcome: VendorOutcome;
+	reason?: string;
+}
+
+export type ChannelCounts = Record<string, { sent: number; failed: number; invalid_token: number }>;
 
 export interface JobResult {
 	userId: string;
@@ -36,7 +53,7 @@ export interface JobResult {
 
 export interface LedgerSummary {
 	status: MessageStatus;
-	counts: MessageCounts;
+	counts: MessageCounts & { by_channel: ChannelCounts };
 }
 
 interface RecipientRow {
@@ -99,6 +116,11 @@ export class MessageLedger extends DurableObject<Env> {
 		return { recalled: this.status() === "recalled" };
 	}
 
+	/** Whether a job key was already recorded: a redelivered job can stop before doing anything. */
+	hasJob(jobKey: string): boolean {
+		return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE job_key = ?", jobKey).one().n > 0;
+	}
+
 	/** An inbox's absolute view of one recipient. Monotonic: an old tally never undoes a newer one. */
 	tally(t: RecipientTally): void {
 		this.apply(t.userId, {
@@ -129,8 +151,48 @@ export class MessageLedger extends DurableObject<Env> {
 				clicked: c.clicked,
 				failed: c.failed,
 				expired: c.expired,
+				by_channel: this.byChannel(),
 			},
 		};
+	}
+
+	/** Final vendor outcomes of one push job. A device's first final outcome stands. */
+	recordVendor(channel: string, results: VendorResult[]): void {
+		const now = Date.now();
+		for (const r of results) {
+			this.sql.exec(
+				"INSERT OR IGNORE INTO vendor (user_id, device_id, channel, outcome, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
+				r.userId,
+				r.deviceId,
+				channel,
+				r.outcome,
+				r.reason ?? null,
+				now,
+			);
+		}
+	}
+
+	/** Each vendor device's outcome for one recipient. */
+	vendorOutcomes(userId: string): { device_id: string; channel: string; outcome: VendorOutcome; reason: string | null; at: string }[] {
+		return this.sql
+			.exec<{ device_id: string; channel: string; outcome: VendorOutcome; reason: string | null; at: number }>(
+				"SELECT device_id, channel, outcome, reason, at FROM vendor WHERE user_id = ? ORDER BY channel, device_id",
+				userId,
+			)
+			.toArray()
+			.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+	}
+
+	private byChannel(): ChannelCounts {
+		const out: ChannelCounts = {};
+		for (const r of this.sql.exec<{ channel: string; outcome: VendorOutcome; n: number }>(
+			"SELECT channel, outcome, count(*) AS n FROM vendor GROUP BY channel, outcome",
+		)) {
+			const c = out[r.channel] ?? { sent: 0, failed: 0, invalid_token: 0 };
+			c[r.outcome] = r.n;
+			out[r.channel] = c;
+		}
+		return out;
 	}
 
 	recipient(userId: string): { status: RecipientStatus; reason: string | null } | null {

@@ -17,6 +17,14 @@ export interface PushOptions {
 	collapseKey?: string;
 	/** Data-only push: no alert, wakes the app (APNs background / content-available, FCM data-only, …). */
 	silent: boolean;
+	/** Alert sound; "default" when absent (ignored for silent pushes). */
+	sound?: string;
+	/** App icon badge count where the vendor has one (APNs badge, FCM notification_count, Web Push badge). */
+	badge?: number;
+	/** Notification group / thread (APNs thread-id, HMS group). */
+	group?: string;
+	/** Epoch ms the payload is rendered at, for relative TTLs (defaults to Date.now(); set it in tests). */
+	now?: number;
 }
 
 export interface WebPushSubscriptionJson {
@@ -87,6 +95,11 @@ export interface Channel<Cred = unknown> {
 	id: VendorChannelId;
 	/** zod schema of `PUT /v1/credentials/{channel}`; drives validation and the docs. */
 	credentialSchema: z.ZodType<Cred>;
+	/**
+	 * Turns validated input into the stored form (Web Push generates its VAPID key pair when the
+	 * body has none). Call it after `credentialSchema` and before sealing; absent = store as is.
+	 */
+	completeCredentials?(input: Cred): Promise<Cred>;
 	/** Masked view of stored credentials: ids and fingerprints, never a secret. */
 	mask(credentials: Cred): Promise<Record<string, string>>;
 	/** Vendor limit on the rendered payload, in bytes. */

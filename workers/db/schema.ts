@@ -120,3 +120,26 @@ export const messages = sqliteTable(
 		uniqueIndex("messages_idempotency").on(t.appId, t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
 	],
 );
+
+/**
+ * Vendor credentials per app and channel. `sealed` is the credential JSON under AES-256-GCM with
+ * ENCRYPTION_KEY (`key_version` says which key); `masked` is the only view any answer shows.
+ */
+export const credentials = sqliteTable(
+	"credentials",
+	{
+		appId: text("app_id").notNull(),
+		channel: text("channel", { enum: ["apns", "fcm", "hms", "xiaomi", "webpush"] }).notNull(),
+		sealed: text("sealed").notNull(),
+		keyVersion: integer("key_version").notNull(),
+		masked: text("masked").notNull(),
+		status: text("status", { enum: ["active", "error"] })
+			.notNull()
+			.default("active"),
+		configuredAt: text("configured_at").notNull(),
+		tokenRefreshedAt: text("token_refreshed_at"),
+		tokenExpiresAt: text("token_expires_at"),
+		lastError: text("last_error"),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.channel] })],
+);

@@ -17,7 +17,18 @@ export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: read
 		let lastError = "";
 		for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
 			try {
-				const r = await inboxFor(env, spec.appId, userId).deliver({ ...spec, userId });
+				const r = await inboxFor(env, spec.appId, userId).deliver({
+					appId: spec.appId,
+					userId,
+					messageId: spec.messageId,
+					content: spec.content,
+					sentAt: spec.sentAt,
+					expiresAt: spec.expiresAt,
+					collapseKey: spec.collapseKey,
+					cap: spec.cap,
+					live: spec.channels !== "vendor",
+					fallbackAfterMs: spec.fallbackAfterMs,
+				});
 				return { userId, outcome: r.outcome };
 			} catch (err) {
 				lastError = err instanceof Error ? err.message : String(err);
@@ -30,6 +41,18 @@ export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: read
 /** Takes a recalled message back out of the given inboxes. */
 export async function recallFromInboxes(env: Env, appId: string, messageId: string, users: readonly string[]) {
 	await mapBounded(users, CONCURRENCY, (userId) => inboxFor(env, appId, userId).recall(appId, userId, messageId));
+}
+
+/**
+ * Which of these inbox results need a vendor push now: everyone reached for channels=vendor|all;
+ * for auto, those with no connected device (connected ones fall back from their inbox's alarm).
+ * Decided from the inbox's current state, so a retried job pushes to whoever still needs it.
+ */
+export function usersForVendors(spec: DeliverySpec, results: readonly JobResult[]): string[] {
+	const channels = spec.channels ?? "auto";
+	if (channels === "ws") return [];
+	const wanted = channels === "auto" ? ["queued"] : ["queued", "delivered"];
+	return results.filter((r) => wanted.includes(r.outcome)).map((r) => r.userId);
 }
 
 /** Records a finished job in the ledger (once per key) and takes the message back if a recall raced it. */

@@ -1,9 +1,16 @@
 import { and, eq } from "drizzle-orm";
-import type { MessageContent } from "../../protocol/message.js";
+import type { DeliveryChannels, MessageContent, MessageOptions } from "../../protocol/message.js";
 import { db } from "../db/client.js";
 import { apps, messages } from "../db/schema.js";
 
 export const DEFAULT_INBOX_CAP = 1000;
+/** channels=auto: how long a connected device has to ack before vendors are tried. */
+export const DEFAULT_VENDOR_FALLBACK_MS = 3000;
+
+interface AppSettings {
+	inbox_cap?: number;
+	vendor_fallback_ms?: number;
+}
 
 /** What an inbox needs to store a message, loaded once per job from D1. */
 export interface DeliverySpec {
@@ -14,6 +21,9 @@ export interface DeliverySpec {
 	expiresAt: number;
 	collapseKey?: string;
 	cap: number;
+	channels?: DeliveryChannels;
+	/** channels=auto only. */
+	fallbackAfterMs?: number;
 }
 
 export async function loadDeliverySpec(env: Env, appId: string, messageId: string): Promise<DeliverySpec | undefined> {
@@ -27,19 +37,36 @@ export async function loadDeliverySpec(env: Env, appId: string, messageId: strin
 		d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get(),
 	]);
 	if (!row || !app) return undefined;
-	const options = JSON.parse(row.options) as { collapse_key?: string };
+	return deliverySpec(appId, messageId, JSON.parse(row.content) as MessageContent, JSON.parse(row.options), {
+		sentAt: row.createdAt,
+		expiresAt: Date.parse(row.expiresAt),
+		settingsJson: app.settings,
+	});
+}
+
+export function deliverySpec(
+	appId: string,
+	messageId: string,
+	content: MessageContent,
+	options: MessageOptions,
+	at: { sentAt: string; expiresAt: number; settingsJson: string },
+): DeliverySpec {
+	const settings = JSON.parse(at.settingsJson) as AppSettings;
+	const channels = options.channels ?? "auto";
 	return {
 		appId,
 		messageId,
-		content: JSON.parse(row.content) as MessageContent,
-		sentAt: row.createdAt,
-		expiresAt: Date.parse(row.expiresAt),
+		content,
+		sentAt: at.sentAt,
+		expiresAt: at.expiresAt,
 		collapseKey: options.collapse_key,
-		cap: inboxCap(app.settings),
+		cap: settings.inbox_cap ?? DEFAULT_INBOX_CAP,
+		channels,
+		fallbackAfterMs: channels === "auto" ? (settings.vendor_fallback_ms ?? DEFAULT_VENDOR_FALLBACK_MS) : undefined,
 	};
 }
 
+/** @deprecated transitional: use deliverySpec(). */
 export function inboxCap(settingsJson: string): number {
-	const settings = JSON.parse(settingsJson) as { inbox_cap?: number };
-	return settings.inbox_cap ?? DEFAULT_INBOX_CAP;
+	return (JSON.parse(settingsJson) as AppSettings).inbox_cap ?? DEFAULT_INBOX_CAP;
 }

@@ -27,6 +27,11 @@ const Media = z.strictObject({
 	thumbnail_url: HttpsUrl.optional(),
 });
 
+/** Raw vendor fields merged into that vendor's payload (e.g. `content.apns.aps.sound`). */
+const VendorPassthrough = z
+	.record(z.string(), z.json())
+	.openapi({ description: "Passed through into this vendor's payload, merged over what Warbler renders." });
+
 export const Content = z
 	.strictObject({
 		type: z.enum(["text", "image", "video", "audio", "file", "custom"]),
@@ -35,6 +40,11 @@ export const Content = z
 		media: Media.optional(),
 		url: ClickUrl.optional(),
 		data: z.record(z.string(), z.json()).optional(),
+		apns: VendorPassthrough.optional(),
+		fcm: VendorPassthrough.optional(),
+		hms: VendorPassthrough.optional(),
+		xiaomi: VendorPassthrough.optional(),
+		webpush: VendorPassthrough.optional(),
 	})
 	.superRefine((c, ctx) => {
 		if (c.type === "text" && c.title === undefined && c.body === undefined) {
@@ -69,8 +79,16 @@ export const Options = z
 		priority: z.enum(["high", "normal"]).optional(),
 		collapse_key: Id.optional(),
 		idempotency_key: z.string().min(1).max(255).optional(),
+		channels: z.enum(["auto", "ws", "vendor", "all"]).optional().openapi({
+			description:
+				"auto (default): WebSocket when a device is connected, vendors when none is or none acks within the app's window; " +
+				"ws: WebSocket/inbox only; vendor: vendors now (the in-app copy waits in the inbox for the next connect); all: both now.",
+		}),
+		silent: z.boolean().optional().openapi({ description: "Data-only vendor push: no alert; wakes the app." }),
 	})
 	.openapi("MessageOptions");
+
+export type StoredOptions = z.infer<typeof Options>;
 
 export const SendMessageBody = z
 	.strictObject({ audience: AudienceSchema, content: Content, options: Options.optional() })
@@ -86,6 +104,8 @@ export const Accepted = z
 	.object({ id: z.string(), status: z.literal("accepted"), created_at: z.string() })
 	.openapi("MessageAccepted");
 
+const ChannelCount = z.object({ sent: z.number().int(), failed: z.number().int(), invalid_token: z.number().int() });
+
 export const Counts = z.object({
 	targeted: z.number().int(),
 	delivered: z.number().int(),
@@ -94,6 +114,7 @@ export const Counts = z.object({
 	clicked: z.number().int(),
 	failed: z.number().int(),
 	expired: z.number().int(),
+	by_channel: z.record(z.string(), ChannelCount).openapi({ description: "Vendor outcomes per channel (apns, fcm, …)." }),
 });
 
 export const MessageView = z
@@ -117,6 +138,17 @@ export const RecipientViewSchema = z
 		acked_at: z.string().optional(),
 		opened_at: z.string().optional(),
 		clicked_at: z.string().optional(),
+		devices: z
+			.array(
+				z.object({
+					device_id: z.string(),
+					channel: z.string(),
+					outcome: z.enum(["sent", "failed", "invalid_token"]),
+					reason: z.string().nullable(),
+					at: z.string(),
+				}),
+			)
+			.openapi({ description: "Each vendor device's outcome for this message." }),
 	})
 	.openapi("Recipient");
 

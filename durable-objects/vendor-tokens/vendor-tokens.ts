@@ -1,0 +1,80 @@
+import { DurableObject } from "cloudflare:workers";
+import { sealSecret, unsealSecret } from "../../workers/auth/keyring.js";
+import { vendorEndpoints } from "../../workers/channels/endpoints.js";
+import { channelFor } from "../../workers/channels/registry.js";
+import type { MintedToken, VendorChannelId } from "../../workers/channels/types.js";
+import { loadCredentials, recordTokenStatus } from "../../workers/credentials/store.js";
+
+/** Refresh this long before a token's end, so no send carries one that expires in flight. */
+const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+/** A forced refresh right after a refresh is a stampede, not a fix (APNs answers 429 to those). */
+const MIN_FORCED_REFRESH_GAP_MS = 10_000;
+
+interface Cached extends MintedToken {
+	mintedAt: number;
+}
+
+/**
+ * One per app: mints and caches vendor access tokens (APNs provider JWT, FCM and HMS OAuth tokens)
+ * so every isolate shares one token per channel and refreshes stay inside the vendors' limits.
+ * Concurrent callers share one in-flight refresh. Tokens are sealed before they touch storage.
+ */
+export class VendorTokens extends DurableObject<Env> {
+	private readonly memory = new Map<VendorChannelId, Cached>();
+	private readonly inflight = new Map<VendorChannelId, Promise<Cached>>();
+
+	async token(appId: string, channel: VendorChannelId, forceRefresh = false): Promise<string> {
+		const now = Date.now();
+		const cached = this.memory.get(channel) ?? (await this.fromStorage(channel));
+		const fresh = cached && cached.expiresAt - REFRESH_MARGIN_MS > now;
+		const recentlyMinted = cached && now - cached.mintedAt < MIN_FORCED_REFRESH_GAP_MS;
+		if (cached && fresh && (!forceRefresh || recentlyMinted)) return cached.token;
+		let pending = this.inflight.get(channel);
+		if (!pending) {
+			pending = this.mint(appId, channel).finally(() => this.inflight.delete(channel));
+			this.inflight.set(channel, pending);
+		}
+		return (await pending).token;
+	}
+
+	/** New credentials were uploaded: the next send mints with them. */
+	async invalidate(channel: VendorChannelId): Promise<void> {
+		this.memory.delete(channel);
+		await this.ctx.storage.delete(`token:${channel}`);
+	}
+
+	/** How many tokens were minted per channel (observability; the tests count refreshes with it). */
+	async mints(): Promise<Record<string, number>> {
+		return (await this.ctx.storage.get<Record<string, number>>("mints")) ?? {};
+	}
+
+	private async mint(appId: string, channel: VendorChannelId): Promise<Cached> {
+		const impl = channelFor(channel);
+		if (!impl.mintAccessToken) throw new Error(`${channel} has no access tokens`);
+		const creds = await loadCredentials<unknown>(this.env, appId, channel);
+		if (!creds) throw new Error(`no ${channel} credentials for this app`);
+		try {
+			const minted = await impl.mintAccessToken(creds, vendorEndpoints(this.env), fetch);
+			const cached: Cached = { ...minted, mintedAt: Date.now() };
+			this.memory.set(channel, cached);
+			await this.ctx.storage.put(`token:${channel}`, await sealSecret(this.env, JSON.stringify(cached)));
+			const mints = await this.mints();
+			mints[channel] = (mints[channel] ?? 0) + 1;
+			await this.ctx.storage.put("mints", mints);
+			await recordTokenStatus(this.env, appId, channel, { refreshedAt: cached.mintedAt, expiresAt: cached.expiresAt });
+			return cached;
+		} catch (err) {
+			const message = err instanceof Error ? err.message : String(err);
+			await recordTokenStatus(this.env, appId, channel, { error: message.slice(0, 300) });
+			throw err;
+		}
+	}
+
+	private async fromStorage(channel: VendorChannelId): Promise<Cached | undefined> {
+		const sealed = await this.ctx.storage.get<string>(`token:${channel}`);
+		if (!sealed) return undefined;
+		const cached = JSON.parse(await unsealSecret(this.env, sealed)) as Cached;
+		this.memory.set(channel, cached);
+		return cached;
+	}
+}

@@ -1,0 +1,37 @@
+import { and, eq } from "drizzle-orm";
+import type { PushOptions } from "../channels/types.js";
+import type { MessageContent } from "../../protocol/message.js";
+import { db } from "../db/client.js";
+import { messages } from "../db/schema.js";
+import type { StoredOptions } from "../schemas/messages.js";
+
+export interface PushSpec {
+	content: MessageContent;
+	options: PushOptions;
+	expiresAt: number;
+}
+
+export function pushOptions(messageId: string, options: StoredOptions, expiresAt: number): PushOptions {
+	return {
+		messageId,
+		priority: options.priority ?? "normal",
+		expiresAt,
+		collapseKey: options.collapse_key,
+		silent: options.silent ?? false,
+	};
+}
+
+export async function loadPushSpec(env: Env, appId: string, messageId: string): Promise<PushSpec | undefined> {
+	const row = await db(env)
+		.select()
+		.from(messages)
+		.where(and(eq(messages.appId, appId), eq(messages.id, messageId)))
+		.get();
+	if (!row) return undefined;
+	const expiresAt = Date.parse(row.expiresAt);
+	return {
+		content: JSON.parse(row.content) as MessageContent,
+		options: pushOptions(messageId, JSON.parse(row.options) as StoredOptions, expiresAt),
+		expiresAt,
+	};
+}

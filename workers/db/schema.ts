@@ -45,7 +45,7 @@ export const users = sqliteTable(
 		createdAt: text("created_at").notNull(),
 		updatedAt: text("updated_at").notNull(),
 	},
-	(t) => [primaryKey({ columns: [t.appId, t.id] })],
+	(t) => [primaryKey({ columns: [t.appId, t.id] }), index("users_timezone").on(t.appId, t.timezone)],
 );
 
 export const devices = sqliteTable(
@@ -142,4 +142,68 @@ export const credentials = sqliteTable(
 		lastError: text("last_error"),
 	},
 	(t) => [primaryKey({ columns: [t.appId, t.channel] })],
+);
+
+/** Planned pushes. `message` is a POST /v1/messages body; `when` says at, cron, local_time or optimal. */
+export const schedules = sqliteTable(
+	"schedules",
+	{
+		appId: text("app_id").notNull(),
+		id: text("id").notNull(),
+		message: text("message").notNull(),
+		when: text("when").notNull(),
+		status: text("status", { enum: ["active", "paused", "done", "canceled"] }).notNull(),
+		/** Occurrences later than this many seconds are skipped and recorded as missed, not sent. */
+		maxLatenessSeconds: integer("max_lateness_seconds").notNull(),
+		nextRunAt: text("next_run_at"),
+		runCount: integer("run_count").notNull().default(0),
+		createdAt: text("created_at").notNull(),
+		updatedAt: text("updated_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.id] }), index("schedules_due").on(t.status, t.nextRunAt)],
+);
+
+/** One row per occurrence: (schedule, occurrence time) is the idempotency key of a run. */
+export const scheduleRuns = sqliteTable(
+	"schedule_runs",
+	{
+		appId: text("app_id").notNull(),
+		scheduleId: text("schedule_id").notNull(),
+		occurrence: text("occurrence").notNull(),
+		messageId: text("message_id"),
+		/** "sent", or "missed" when it was later than the schedule allows. */
+		outcome: text("outcome").notNull(),
+		firedAt: text("fired_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.scheduleId, t.occurrence] })],
+);
+
+export const automations = sqliteTable(
+	"automations",
+	{
+		appId: text("app_id").notNull(),
+		id: text("id").notNull(),
+		name: text("name").notNull(),
+		/** Event name that triggers it, indexed: events find their automations without a scan. */
+		triggerEvent: text("trigger_event").notNull(),
+		/** The whole definition (trigger.where, delay, cancel_on, message, once_per_user…). */
+		definition: text("definition").notNull(),
+		enabled: integer("enabled", { mode: "boolean" }).notNull(),
+		createdAt: text("created_at").notNull(),
+		updatedAt: text("updated_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.id] }), index("automations_trigger").on(t.appId, t.triggerEvent)],
+);
+
+export const templates = sqliteTable(
+	"templates",
+	{
+		appId: text("app_id").notNull(),
+		id: text("id").notNull(),
+		name: text("name").notNull(),
+		definition: text("definition").notNull(),
+		createdAt: text("created_at").notNull(),
+		updatedAt: text("updated_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.id] })],
 );

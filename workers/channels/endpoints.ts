@@ -1,0 +1,43 @@
+import type { VendorEndpoints } from "./types.js";
+
+export const DEFAULT_ENDPOINTS = {
+	apnsProduction: "https://api.push.apple.com",
+	apnsSandbox: "https://api.sandbox.push.apple.com",
+	fcm: "https://fcm.googleapis.com",
+	hms: "https://push-api.cloud.huawei.com",
+	hmsTokenUrl: "https://oauth-login.cloud.huawei.com/oauth2/v3/token",
+	xiaomi: "https://api.xmpush.xiaomi.com",
+	/** Where a service account's own `token_uri` points when it has none. */
+	googleTokenUri: "https://oauth2.googleapis.com/token",
+} as const;
+
+function trimSlash(url: string): string {
+	return url.replace(/\/+$/, "");
+}
+
+/**
+ * Vendor endpoints from deployment variables, defaulting to the real services. The local stack and
+ * the tests point them at the simulator: APNS_ENDPOINT (both APNs environments), FCM_ENDPOINT,
+ * FCM_TOKEN_URL (else each service account's token_uri), HMS_ENDPOINT, HMS_TOKEN_URL, XIAOMI_ENDPOINT.
+ */
+export function vendorEndpoints(env: { WARBLER_ENV?: string }): VendorEndpoints {
+	const vars = env as unknown as Record<string, string | undefined>;
+	const pick = (name: string, fallback: string) => trimSlash(vars[name]?.trim() || fallback);
+	const apns = vars.APNS_ENDPOINT?.trim();
+	const fcmTokenUrl = vars.FCM_TOKEN_URL?.trim();
+	return {
+		apns: {
+			production: trimSlash(apns || DEFAULT_ENDPOINTS.apnsProduction),
+			sandbox: trimSlash(apns || DEFAULT_ENDPOINTS.apnsSandbox),
+		},
+		fcm: fcmTokenUrl
+			? { send: pick("FCM_ENDPOINT", DEFAULT_ENDPOINTS.fcm), tokenUrl: fcmTokenUrl }
+			: { send: pick("FCM_ENDPOINT", DEFAULT_ENDPOINTS.fcm) },
+		hms: {
+			send: pick("HMS_ENDPOINT", DEFAULT_ENDPOINTS.hms),
+			tokenUrl: vars.HMS_TOKEN_URL?.trim() || DEFAULT_ENDPOINTS.hmsTokenUrl,
+		},
+		xiaomi: { send: pick("XIAOMI_ENDPOINT", DEFAULT_ENDPOINTS.xiaomi) },
+		allowLocalWebPush: env.WARBLER_ENV === "local" || env.WARBLER_ENV === "test",
+	};
+}

@@ -1,0 +1,38 @@
+import type { MessageContent } from "../../../protocol/message.js";
+import { customData, deepMerge, imageUrlOf, jsonSize, passthroughOf, ttlSeconds } from "../common.js";
+import type { PushOptions, RenderedPush } from "../types.js";
+
+export const HMS_MAX_PAYLOAD = 4096;
+
+/**
+ * The Push Kit `messages:send` body without tokens (Huawei, "Downlink Message Sending API"):
+ * `message.data` is a JSON string of the message's data, url and id; `android` carries urgency
+ * (HIGH/NORMAL), ttl ("<n>s") and, for notification messages, `notification` {title, body, image,
+ * default_sound/sound, tag (collapse), group, click_action {type: 3: open the app}}. Silent pushes
+ * are data messages. `content.hms` is deep-merged into `message` last.
+ */
+export function buildHmsPayload(content: MessageContent, options: PushOptions): RenderedPush {
+	const message: Record<string, unknown> = { data: JSON.stringify(customData(content, options)) };
+	const android: Record<string, unknown> = {
+		urgency: options.priority === "high" ? "HIGH" : "NORMAL",
+		ttl: `${ttlSeconds(options)}s`,
+	};
+	if (!options.silent) {
+		const notification: Record<string, unknown> = { click_action: { type: 3 } };
+		if (content.title) notification.title = content.title;
+		if (content.body) notification.body = content.body;
+		const image = imageUrlOf(content);
+		if (image) notification.image = image;
+		if (options.sound && options.sound !== "default") notification.sound = options.sound;
+		else notification.default_sound = true;
+		if (options.collapseKey) notification.tag = options.collapseKey;
+		if (options.group) notification.group = options.group;
+		android.notification = notification;
+	}
+	message.android = android;
+
+	const passthrough = passthroughOf(content, "hms");
+	const merged = passthrough ? deepMerge(message, passthrough) : message;
+	const body = { validate_only: false, message: merged };
+	return { body, headers: {}, size: jsonSize(body) };
+}

@@ -1,0 +1,17 @@
+import { exchangeForToken } from "../oauth.js";
+import type { MintedToken, VendorEndpoints } from "../types.js";
+import type { HmsCredentials } from "./credentials.js";
+
+/** Huawei OAuth 2.0 client credentials: grant_type=client_credentials at the token endpoint. */
+export function mintHmsToken(
+	credentials: HmsCredentials,
+	endpoints: VendorEndpoints,
+	fetchFn: typeof fetch,
+): Promise<MintedToken> {
+	const form = new URLSearchParams({
+		grant_type: "client_credentials",
+		client_id: credentials.client_id,
+		client_secret: credentials.client_secret,
+	});
+	return exchangeForToken("hms", endpoints.hms.tokenUrl, form, fetchFn);
+}

@@ -1,0 +1,93 @@
+import { isTransientStatus, networkRetry, readJson, retryAfterSeconds } from "../common.js";
+import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
+import type { XiaomiCredentials } from "./credentials.js";
+
+export const XIAOMI_MAX_REGIDS = 1000;
+
+/** Xiaomi result codes worth naming: success, every target invalid, throttled/busy, daily quota spent. */
+export const XIAOMI_CODES = {
+	success: 0,
+	allTargetsInvalid: 20301,
+	retryable: new Set([10002, 10003, 10027, 10037]),
+	dailyQuota: 200001,
+	authFailed: 21301,
+} as const;
+
+interface XiaomiResponse {
+	result?: unknown;
+	code?: unknown;
+	reason?: unknown;
+	description?: unknown;
+	data?: { id?: unknown; bad_regids?: unknown; bad_regIds?: unknown };
+}
+
+/**
+ * `POST /v3/message/regid`, form-encoded, `Authorization: key=<app_secret>`, up to 1,000 regids
+ * joined by commas. Code 0: sent, except `data.bad_regids` (disabled); 20301: every target invalid;
+ * 10002/10003/10027/10037, 429 and 5xx: retry (Retry-After honoured); 200001 (daily quota): retry in
+ * an hour; anything else rejects the batch.
+ */
+export async function sendXiaomi(
+	push: RenderedPush,
+	targets: PushTarget[],
+	ctx: SendContext<XiaomiCredentials>,
+): Promise<SendOutcome[]> {
+	const outcomes = new Array<SendOutcome>(targets.length);
+	const withToken: number[] = [];
+	targets.forEach((t, i) => {
+		if (t.token) withToken.push(i);
+		else outcomes[i] = { kind: "invalid_token", reason: "no Xiaomi regid" };
+	});
+	for (let start = 0; start < withToken.length; start += XIAOMI_MAX_REGIDS) {
+		const indexes = withToken.slice(start, start + XIAOMI_MAX_REGIDS);
+		const results = await sendBatch(
+			push,
+			indexes.map((i) => targets[i]?.token as string),
+			ctx,
+		);
+		indexes.forEach((targetIndex, j) => {
+			outcomes[targetIndex] = results[j] as SendOutcome;
+		});
+	}
+	return outcomes;
+}
+
+async function sendBatch(push: RenderedPush, regids: string[], ctx: SendContext<XiaomiCredentials>): Promise<SendOutcome[]> {
+	const all = (o: SendOutcome) => regids.map(() => o);
+	const form = new URLSearchParams();
+	for (const [key, value] of Object.entries(push.body)) form.set(key, typeof value === "string" ? value : JSON.stringify(value));
+	form.set("registration_id", regids.join(","));
+	let res: Response;
+	try {
+		res = await ctx.fetch(`${ctx.endpoints.xiaomi.send}/v3/message/regid`, {
+			method: "POST",
+			headers: {
+				...push.headers,
+				authorization: `key=${ctx.credentials.app_secret}`,
+				"content-type": "application/x-www-form-urlencoded;charset=UTF-8",
+			},
+			body: form.toString(),
+		});
+	} catch (err) {
+		return all(networkRetry("xiaomi", err));
+	}
+	const json = (await readJson(res)) as XiaomiResponse | undefined;
+	const code = typeof json?.code === "number" ? json.code : typeof json?.code === "string" ? Number(json.code) : undefined;
+	const detail = typeof json?.reason === "string" ? json.reason : typeof json?.description === "string" ? json.description : "";
+	const reason = `xiaomi ${res.status} ${code ?? "no code"}${detail ? ` ${detail.slice(0, 200)}` : ""}`;
+
+	if (isTransientStatus(res.status) || (code !== undefined && XIAOMI_CODES.retryable.has(code))) {
+		const after = retryAfterSeconds(res.headers);
+		return all(after === undefined ? { kind: "retry", reason } : { kind: "retry", afterSeconds: after, reason });
+	}
+	if (code === XIAOMI_CODES.dailyQuota) return all({ kind: "retry", afterSeconds: 3600, reason });
+	if (code === XIAOMI_CODES.allTargetsInvalid) return all({ kind: "invalid_token", reason });
+	if (res.ok && code === XIAOMI_CODES.success) {
+		const id = json?.data?.id;
+		const ok: SendOutcome = typeof id === "string" ? { kind: "ok", vendorId: id } : { kind: "ok" };
+		const badRaw = json?.data?.bad_regids ?? json?.data?.bad_regIds;
+		const bad = new Set(typeof badRaw === "string" ? badRaw.split(",").map((s) => s.trim()) : []);
+		return regids.map((r) => (bad.has(r) ? { kind: "invalid_token", reason: "xiaomi bad_regids" } : ok));
+	}
+	return all({ kind: "rejected", reason });
+}

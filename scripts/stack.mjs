@@ -1,0 +1,359 @@
+// The local stack, started the same way by `npm start`, the end-to-end tests and the benchmark:
+// .dev.vars → local D1 migrations → `wrangler dev` on workerd → the demo app, a fresh demo key and a client token.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ensureDevVars } from "./dev-vars.mjs";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const DEMO_USER = "demo-user";
+export const DEMO_APP_NAME = "Warbler demo";
+const DEMO_FILE = "warbler-demo.json";
+const DEMO_TOKEN_TTL = 24 * 3600;
+
+const WRANGLER = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+
+/** Environment for every wrangler child: offline-friendly, no telemetry, never a prompt. */
+function wranglerEnv(extra = {}) {
+	return {
+		...process.env,
+		CLOUDFLARE_CF_FETCH_ENABLED: "false",
+		WRANGLER_SEND_METRICS: "false",
+		...extra,
+	};
+}
+
+// Every process group this module started, so a dying parent can take them with it.
+const groups = new Set();
+process.on("exit", () => {
+	for (const pid of groups) killGroup(pid, "SIGKILL");
+});
+
+function killGroup(pid, signal) {
+	try {
+		process.kill(-pid, signal);
+		return true;
+	} catch {
+		return false; // ESRCH: the group is gone.
+	}
+}
+
+function groupAlive(pid) {
+	try {
+		process.kill(-pid, 0);
+		return true;
+	} catch (e) {
+		return e.code === "EPERM";
+	}
+}
+
+/**
+ * Spawns a child as the leader of its own process group (wrangler starts workerd under it), so one
+ * signal to the group reaches every process, and none is left behind.
+ */
+function spawnGroup(args, { quiet, env }) {
+	const child = spawn(process.execPath, [WRANGLER, ...args], {
+		cwd: ROOT,
+		env,
+		detached: true,
+		stdio: quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
+	});
+	const pid = child.pid;
+	if (pid !== undefined) groups.add(pid);
+	const output = [];
+	const keep = (chunk) => {
+		output.push(String(chunk));
+		if (output.length > 400) output.splice(0, output.length - 400);
+	};
+	child.stdout?.on("data", keep);
+	child.stderr?.on("data", keep);
+	const exited = new Promise((done) => {
+		child.once("exit", (code, signal) => done({ code, signal }));
+		child.once("error", (error) => done({ code: null, signal: null, error }));
+	});
+	let stopping;
+	const stop = (graceMs = 5000) => {
+		stopping ??= (async () => {
+			if (pid === undefined) return;
+			killGroup(pid, "SIGTERM");
+			const deadline = Date.now() + graceMs;
+			while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
+			if (groupAlive(pid)) killGroup(pid, "SIGKILL");
+			while (groupAlive(pid)) await sleep(20);
+			await exited;
+			groups.delete(pid);
+		})();
+		return stopping;
+	};
+	return { child, pid, exited, stop, output: () => output.join("") };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Reads KEY=value lines (optionally quoted) from a .dev.vars / .env file. */
+export function readDevVars(path) {
+	const vars = {};
+	for (const line of readFileSync(path, "utf8").split(/\r?\n/)) {
+		const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+		if (!m) continue;
+		let value = m[2];
+		const q = value[0];
+		if ((q === '"' || q === "'") && value.endsWith(q) && value.length >= 2) value = value.slice(1, -1);
+		else value = value.replace(/\s+#.*$/, "");
+		vars[m[1]] = value;
+	}
+	return vars;
+}
+
+/** Resolves when 127.0.0.1:port can be bound, rejects with a readable error when something else holds it. */
+function assertPortFree(port) {
+	return new Promise((ok, fail) => {
+		const srv = createServer();
+		srv.once("error", (e) =>
+			fail(
+				new Error(
+					e.code === "EADDRINUSE"
+						? `Port ${port} on 127.0.0.1 is already in use (another \`npm start\`?). Stop it or pick another port: PORT=8788 npm start`
+						: `Cannot bind 127.0.0.1:${port}: ${e.message}`,
+				),
+			),
+		);
+		srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => ok()));
+	});
+}
+
+/** A TCP port on 127.0.0.1 that is free right now (for tests and benchmarks). */
+export function freePort() {
+	return new Promise((ok, fail) => {
+		const srv = createServer();
+		srv.once("error", fail);
+		srv.listen({ port: 0, host: "127.0.0.1" }, () => {
+			const { port } = srv.address();
+			srv.close(() => ok(port));
+		});
+	});
+}
+
+async function applyMigrations(persistTo, { quiet, signal }) {
+	const proc = spawnGroup(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+		quiet: true,
+		env: wranglerEnv({ CI: "true" }), // non-interactive: never asks "Ok to proceed?"
+	});
+	const onAbort = () => proc.stop();
+	signal?.addEventListener("abort", onAbort, { once: true });
+	const { code, error } = await proc.exited;
+	signal?.removeEventListener("abort", onAbort);
+	await proc.stop();
+	signal?.throwIfAborted();
+	const out = proc.output();
+	if (error || code !== 0) {
+		throw new Error(`wrangler d1 migrations apply failed (exit ${code ?? error?.message}):\n${out}`);
+	}
+	const applied = [...new Set(out.match(/\b\d{4}_[\w-]+\.sql\b/g) ?? [])];
+	if (!quiet) {
+		console.log(
+			/No migrations to apply/i.test(out) || applied.length === 0
+				? "D1 migrations: up to date"
+				: `D1 migrations applied: ${applied.join(", ")}`,
+		);
+	}
+	return applied;
+}
+
+async function waitUntilReady(baseUrl, dev, timeoutMs, signal) {
+	const deadline = Date.now() + timeoutMs;
+	let exited = false;
+	dev.exited.then(() => {
+		exited = true;
+	});
+	let last = "no answer yet";
+	while (Date.now() < deadline) {
+		signal?.throwIfAborted();
+		if (exited) throw new Error(`wrangler dev exited before it was ready:\n${dev.output()}`);
+		try {
+			const res = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(15_000) });
+			const body = await res.text();
+			if (res.ok && body.includes('"warbler"')) return;
+			last = `GET / answered ${res.status}`;
+		} catch (e) {
+			last = String(e?.cause?.code ?? e?.message ?? e);
+		}
+		await sleep(100);
+	}
+	throw new Error(`wrangler dev was not ready at ${baseUrl} within ${timeoutMs} ms (${last}):\n${dev.output()}`);
+}
+
+async function call(baseUrl, method, path, token, body) {
+	const res = await fetch(`${baseUrl}${path}`, {
+		method,
+		headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	const text = await res.text();
+	let json;
+	try {
+		json = text ? JSON.parse(text) : undefined;
+	} catch {
+		json = undefined;
+	}
+	return { status: res.status, body: json, text };
+}
+
+function expectStatus(r, status, what) {
+	if (r.status !== status) throw new Error(`${what}: expected ${status}, got ${r.status} ${r.text.slice(0, 500)}`);
+	return r.body;
+}
+
+function readDemoFile(path) {
+	if (!existsSync(path)) return {};
+	try {
+		const data = JSON.parse(readFileSync(path, "utf8"));
+		return typeof data === "object" && data ? data : {};
+	} catch {
+		return {};
+	}
+}
+
+function writeDemoFile(path, data) {
+	const tmp = `${path}.${process.pid}.tmp`;
+	writeFileSync(tmp, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+	renameSync(tmp, path);
+}
+
+/**
+ * The demo app: created once per persist dir (its id, never a secret, is kept in `<persistTo>/warbler-demo.json`);
+ * every start mints a fresh key and revokes the keys earlier starts minted, then mints a client token for demo-user.
+ */
+export async function ensureDemo(baseUrl, adminToken, demoFile) {
+	const saved = readDemoFile(demoFile);
+	let appId = typeof saved.appId === "string" ? saved.appId : undefined;
+	let app;
+	if (appId) {
+		const r = await call(baseUrl, "GET", `/v1/apps/${encodeURIComponent(appId)}`, adminToken);
+		if (r.status === 200) app = r.body;
+		else if (r.status !== 404) expectStatus(r, 200, `GET /v1/apps/${appId}`);
+	}
+	let key;
+	let created = false;
+	if (app) {
+		key = expectStatus(
+			await call(baseUrl, "POST", `/v1/apps/${appId}/keys`, adminToken, { name: `demo-${Date.now()}` }),
+			201,
+			"minting the demo key",
+		);
+	} else {
+		const made = expectStatus(
+			await call(baseUrl, "POST", "/v1/apps", adminToken, { name: DEMO_APP_NAME }),
+			201,
+			"creating the demo app",
+		);
+		appId = made.id;
+		key = made.key;
+		created = true;
+	}
+	writeDemoFile(demoFile, { appId, keyId: key.id, updatedAt: new Date().toISOString() });
+	// Revoke what earlier starts handed out (their secrets only ever lived in a terminal); keys made by hand stay.
+	for (const k of app?.keys ?? []) {
+		if (k.id === key.id || k.revoked_at) continue;
+		if (k.id !== saved.keyId && !k.name.startsWith("demo-")) continue;
+		const r = await call(baseUrl, "DELETE", `/v1/apps/${appId}/keys/${encodeURIComponent(k.id)}`, adminToken);
+		if (r.status !== 204 && r.status !== 404) expectStatus(r, 204, `revoking the previous demo key ${k.id}`);
+	}
+	const token = expectStatus(
+		await call(baseUrl, "POST", `/v1/users/${DEMO_USER}/tokens`, key.secret, { ttl_seconds: DEMO_TOKEN_TTL }),
+		201,
+		"minting the demo client token",
+	);
+	return {
+		appId,
+		created,
+		keyId: key.id,
+		key: key.secret,
+		userId: DEMO_USER,
+		clientToken: token.token,
+		clientTokenExpiresAt: token.expires_at,
+	};
+}
+
+/**
+ * Starts the whole local stack and resolves once it serves the API and the demo app is ready.
+ *
+ * @param {object} [options]
+ * @param {number} [options.port] 127.0.0.1 port (default: $PORT or 8787; must be free).
+ * @param {string} [options.persistTo] local state dir for D1/DOs (default: .wrangler/state, as plain `wrangler dev`).
+ * @param {boolean} [options.quiet] keep wrangler's output to memory (shown only if the start fails).
+ * @param {boolean} [options.demo] create/refresh the demo app (default true).
+ * @param {number} [options.readyTimeoutMs] how long to wait for `GET /` (default 90 s).
+ * @param {AbortSignal} [options.signal] aborts a start in progress (children are stopped).
+ */
+export async function startStack(options = {}) {
+	const {
+		port = Number(process.env.PORT || 8787),
+		persistTo = join(ROOT, ".wrangler", "state"),
+		quiet = false,
+		demo = true,
+		readyTimeoutMs = 90_000,
+		signal,
+	} = options;
+	const persistDir = resolve(ROOT, persistTo);
+	const t0 = performance.now();
+	const devVarsPath = join(ROOT, ".dev.vars");
+	const createdDevVars = ensureDevVars(devVarsPath);
+	if (!quiet) console.log(createdDevVars ? "Created .dev.vars with fresh random secrets" : "Using existing .dev.vars");
+	const adminToken = readDevVars(devVarsPath).ADMIN_TOKEN;
+	if (!adminToken) throw new Error(`${devVarsPath} has no ADMIN_TOKEN; add one or delete the file to have it regenerated`);
+
+	await assertPortFree(port);
+	mkdirSync(persistDir, { recursive: true });
+	await applyMigrations(persistDir, { quiet, signal });
+	signal?.throwIfAborted();
+	const migrationsMs = Math.round(performance.now() - t0);
+
+	const baseUrl = `http://127.0.0.1:${port}`;
+	const dev = spawnGroup(
+		[
+			"dev",
+			"--ip",
+			"127.0.0.1",
+			"--port",
+			String(port),
+			"--persist-to",
+			persistDir,
+			"--test-scheduled",
+			"--show-interactive-dev-session=false",
+		],
+		{ quiet, env: wranglerEnv() },
+	);
+	const onAbort = () => dev.stop();
+	signal?.addEventListener("abort", onAbort, { once: true });
+	try {
+		await waitUntilReady(baseUrl, dev, readyTimeoutMs, signal);
+		const readyMs = Math.round(performance.now() - t0);
+		const demoInfo = demo ? await ensureDemo(baseUrl, adminToken, join(persistDir, DEMO_FILE)) : undefined;
+		signal?.throwIfAborted();
+		return {
+			baseUrl,
+			port,
+			persistTo: persistDir,
+			adminToken,
+			devVarsPath,
+			demo: demoInfo,
+			pid: dev.pid,
+			timings: { migrationsMs, readyMs, totalMs: Math.round(performance.now() - t0) },
+			/** Resolves when wrangler dev exits on its own (or is stopped). */
+			exited: dev.exited,
+			/** Output kept when started quiet. */
+			output: dev.output,
+			/** SIGTERM to the whole process group (wrangler and workerd), SIGKILL after 5 s; resolves when all are gone. */
+			stop: () => dev.stop(),
+		};
+	} catch (e) {
+		await dev.stop();
+		throw e;
+	} finally {
+		signal?.removeEventListener("abort", onAbort);
+	}
+}

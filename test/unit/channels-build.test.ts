@@ -232,7 +232,8 @@ describe("FCM payload", () => {
 			payload: { aps: { sound: "default", badge: 2, "thread-id": "g", "mutable-content": 1 } },
 			fcm_options: { image: "https://cdn.example.com/p.jpg" },
 		});
-		expect(p.size).toBe(bytes(JSON.stringify(p.body)));
+		// The limit counts the message without its token.
+		expect(p.size).toBe(bytes(JSON.stringify(m)));
 	});
 
 	it("data values become strings (FCM data is map<string,string>)", () => {
@@ -284,7 +285,7 @@ describe("HMS payload", () => {
 				group: "g",
 			},
 		});
-		expect(p.size).toBe(bytes(JSON.stringify(p.body)));
+		expect(p.size).toBe(bytes(JSON.stringify(body.message)));
 	});
 
 	it("silent is a data message with HIGH urgency; custom sound replaces default_sound", () => {
@@ -312,6 +313,19 @@ describe("HMS payload", () => {
 		const m = (hmsChannel.build(content, opts(), hmsCreds).body as { message: { android: Record<string, unknown> } }).message;
 		expect(m.android.category).toBe("IM");
 		expect(m.android.notification).toMatchObject({ importance: "NORMAL", click_action: { type: 3 }, title: "Hello" });
+	});
+});
+
+describe("vendors that need both title and body (HMS, Xiaomi)", () => {
+	it("fall back to the other text, then to a label for the content type", () => {
+		const hms = (c: MessageContent) =>
+			(hmsChannel.build(c, opts(), hmsCreds).body as { message: { android: { notification: { title: string; body: string } } } })
+				.message.android.notification;
+		const mi = (c: MessageContent) => xiaomiChannel.build(c, opts(), xiaomiCreds).body as Record<string, string>;
+		expect(hms({ type: "text", body: "only body" })).toMatchObject({ title: "only body", body: "only body" });
+		expect(hms({ type: "image", media: { url: "https://x/y.png" } })).toMatchObject({ title: "Image", body: "Image" });
+		expect(mi({ type: "text", title: "only title" })).toMatchObject({ title: "only title", description: "only title" });
+		expect(mi({ type: "custom" })).toMatchObject({ title: "New message", description: "New message" });
 	});
 });
 
@@ -428,8 +442,8 @@ describe("payload size limits", () => {
 	});
 
 	it.each(all)("%s: multi-byte text counts in bytes, not characters", (_id, channel, creds) => {
-		const ascii = channel.build({ type: "text", body: "a".repeat(100) }, opts(), creds() as never).size;
-		const cjk = channel.build({ type: "text", body: "語".repeat(100) }, opts(), creds() as never).size;
+		const ascii = channel.build({ type: "text", title: "t", body: "a".repeat(100) }, opts(), creds() as never).size;
+		const cjk = channel.build({ type: "text", title: "t", body: "語".repeat(100) }, opts(), creds() as never).size;
 		expect(cjk - ascii).toBe(200);
 	});
 
@@ -466,7 +480,7 @@ describe("credential schemas and masks", () => {
 		expect((await apnsChannel.credentialSchema.safeParseAsync({ ...apnsCreds, private_key: escaped })).success).toBe(true);
 	});
 
-	it("FCM: accepts the service account JSON (extra keys dropped), refuses EC keys and http token_uri", async () => {
+	it("FCM: accepts the service account JSON (extra keys dropped), refuses EC keys and http token_uri off loopback", async () => {
 		const r = await fcmChannel.credentialSchema.safeParseAsync({
 			service_account: { ...fcmCreds.service_account, type: "service_account", client_id: "123", auth_uri: "https://x" },
 		});
@@ -481,6 +495,8 @@ describe("credential schemas and masks", () => {
 		expect((await fcmChannel.credentialSchema.safeParseAsync(ec)).success).toBe(false);
 		const http = { service_account: { ...fcmCreds.service_account, token_uri: "http://oauth2.example.com/token" } };
 		expect((await fcmChannel.credentialSchema.safeParseAsync(http)).success).toBe(false);
+		const local = { service_account: { ...fcmCreds.service_account, token_uri: "http://127.0.0.1:9000/fcm/token" } };
+		expect((await fcmChannel.credentialSchema.safeParseAsync(local)).success).toBe(true);
 	});
 
 	it("HMS and Xiaomi: required fields", async () => {

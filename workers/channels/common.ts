@@ -79,6 +79,22 @@ export function imageUrlOf(content: MessageContent): string | undefined {
 	return isImage ? media.url : media.thumbnail_url;
 }
 
+const TYPE_LABELS: Record<string, string> = {
+	image: "Image",
+	video: "Video",
+	audio: "Audio message",
+	file: "File",
+};
+
+/**
+ * Title and body for vendors that require both on a notification (HMS, Xiaomi): a missing one
+ * falls back to the other, then to a label for the content type.
+ */
+export function alertText(content: MessageContent): { title: string; body: string } {
+	const label = TYPE_LABELS[content.type] ?? "New message";
+	return { title: content.title || content.body || label, body: content.body || content.title || label };
+}
+
 /** Seconds left until the message expires, never negative. */
 export function ttlSeconds(options: PushOptions): number {
 	const now = options.now ?? Date.now();
@@ -140,7 +156,7 @@ export function base64UrlEncode(bytes: Uint8Array): string {
 	return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-export function base64UrlDecode(text: string): Uint8Array {
+export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> {
 	const b64 = text.replace(/-/g, "+").replace(/_/g, "/");
 	const bin = atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4));
 	const out = new Uint8Array(bin.length);
@@ -245,8 +261,13 @@ export async function mapLimit<T, R>(
 
 export const VENDOR_CONCURRENCY = 6;
 
-/** A network failure talking to the vendor: always worth another try. */
+/** A vendor request that takes longer than this is abandoned and retried later. */
+export const VENDOR_TIMEOUT_MS = 15_000;
+
+/** A network failure or timeout talking to the vendor: always worth another try. */
 export function networkRetry(channel: VendorChannelId, err: unknown): SendOutcome {
+	const name = (err as { name?: unknown } | null)?.name;
+	if (name === "TimeoutError" || name === "AbortError") return { kind: "retry", reason: `${channel} timed out` };
 	const message = err instanceof Error ? err.message : String(err);
 	return { kind: "retry", reason: `${channel} unreachable: ${message}` };
 }

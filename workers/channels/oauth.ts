@@ -1,4 +1,4 @@
-import { ChannelAuthError, isTransientStatus, readJson } from "./common.js";
+import { ChannelAuthError, isTransientStatus, readJson, VENDOR_TIMEOUT_MS } from "./common.js";
 import type { MintedToken } from "./types.js";
 
 /** POSTs an OAuth2 token request and reads `access_token` / `expires_in`; errors name the OAuth error code only. */
@@ -13,6 +13,7 @@ export async function exchangeForToken(
 	try {
 		res = await fetchFn(url, {
 			method: "POST",
+			signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 			headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
 			body: form.toString(),
 		});

@@ -7,6 +7,7 @@ import {
 	retryAfterSeconds,
 	SendTokens,
 	VENDOR_CONCURRENCY,
+	VENDOR_TIMEOUT_MS,
 } from "../common.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
 import type { ApnsCredentials } from "./credentials.js";
@@ -24,6 +25,8 @@ export async function sendApns(
 	targets: PushTarget[],
 	ctx: SendContext<ApnsCredentials>,
 ): Promise<SendOutcome[]> {
+	// Called unbound: workerd refuses fetch invoked as a method of another object.
+	const fetchFn = ctx.fetch;
 	const base = ctx.endpoints.apns[ctx.credentials.environment];
 	const tokens = new SendTokens(ctx.tokens, "apns");
 	const body = JSON.stringify(push.body);
@@ -39,8 +42,9 @@ export async function sendApns(
 		for (let attempt = 0; ; attempt++) {
 			let res: Response;
 			try {
-				res = await ctx.fetch(`${base}/3/device/${encodeURIComponent(target.token)}`, {
+				res = await fetchFn(`${base}/3/device/${encodeURIComponent(target.token)}`, {
 					method: "POST",
+					signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 					headers: { ...push.headers, authorization: `bearer ${jwt}`, "content-type": "application/json" },
 					body,
 				});

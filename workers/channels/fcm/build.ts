@@ -56,6 +56,6 @@ export function buildFcmPayload(content: MessageContent, options: PushOptions): 
 
 	const passthrough = passthroughOf(content, "fcm");
 	const merged = passthrough ? deepMerge(message, passthrough) : message;
-	const body = { message: merged };
-	return { body, headers: {}, size: jsonSize(body) };
+	// The limit applies to the message without its token.
+	return { body: { message: merged }, headers: {}, size: jsonSize(merged) };
 }

@@ -2,6 +2,13 @@ import { z } from "@hono/zod-openapi";
 import { fingerprint, importsAsPkcs8 } from "../common.js";
 import { DEFAULT_ENDPOINTS } from "../endpoints.js";
 
+/** https, or http on the loopback interface (a local simulator; unreachable from a deployed Worker). */
+function isTokenUri(value: string): boolean {
+	const url = new URL(value);
+	if (url.protocol === "https:") return true;
+	return url.protocol === "http:" && (url.hostname === "127.0.0.1" || url.hostname === "localhost");
+}
+
 export const FcmCredentialsSchema = z
 	.object({
 		service_account: z
@@ -19,9 +26,12 @@ export const FcmCredentialsSchema = z
 					.openapi({ description: "The `private_key` of the service account JSON. Never returned." }),
 				private_key_id: z.string().max(128).optional().openapi({ description: "Sent as the assertion's `kid` when present." }),
 				token_uri: z
-					.url({ protocol: /^https$/, error: "must be an https URL" })
+					.url({ error: "must be a URL" })
+					.refine(isTokenUri, "must be an https URL (http only for 127.0.0.1 or localhost)")
 					.optional()
-					.openapi({ description: `OAuth2 token endpoint; defaults to ${DEFAULT_ENDPOINTS.googleTokenUri}.` }),
+					.openapi({
+						description: `OAuth2 token endpoint, also the assertion's audience; defaults to ${DEFAULT_ENDPOINTS.googleTokenUri}.`,
+					}),
 			})
 			.openapi({ description: "The service account JSON downloaded from the Firebase console; extra keys are ignored." }),
 	})

@@ -7,6 +7,7 @@ import {
 	retryAfterSeconds,
 	SendTokens,
 	VENDOR_CONCURRENCY,
+	VENDOR_TIMEOUT_MS,
 } from "../common.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
 import type { FcmCredentials } from "./credentials.js";
@@ -30,6 +31,8 @@ export async function sendFcm(
 	targets: PushTarget[],
 	ctx: SendContext<FcmCredentials>,
 ): Promise<SendOutcome[]> {
+	// Called unbound: workerd refuses fetch invoked as a method of another object.
+	const fetchFn = ctx.fetch;
 	const url = `${ctx.endpoints.fcm.send}/v1/projects/${encodeURIComponent(ctx.credentials.service_account.project_id)}/messages:send`;
 	const tokens = new SendTokens(ctx.tokens, "fcm");
 	const message = (push.body as { message: Record<string, unknown> }).message;
@@ -46,8 +49,9 @@ export async function sendFcm(
 		for (let attempt = 0; ; attempt++) {
 			let res: Response;
 			try {
-				res = await ctx.fetch(url, {
+				res = await fetchFn(url, {
 					method: "POST",
+					signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 					headers: { ...push.headers, authorization: `Bearer ${access}`, "content-type": "application/json; charset=utf-8" },
 					body,
 				});

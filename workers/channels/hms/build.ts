@@ -1,5 +1,5 @@
 import type { MessageContent } from "../../../protocol/message.js";
-import { customData, deepMerge, imageUrlOf, jsonSize, passthroughOf, ttlSeconds } from "../common.js";
+import { alertText, customData, deepMerge, imageUrlOf, jsonSize, passthroughOf, ttlSeconds } from "../common.js";
 import type { PushOptions, RenderedPush } from "../types.js";
 
 export const HMS_MAX_PAYLOAD = 4096;
@@ -18,9 +18,9 @@ export function buildHmsPayload(content: MessageContent, options: PushOptions): 
 		ttl: `${ttlSeconds(options)}s`,
 	};
 	if (!options.silent) {
-		const notification: Record<string, unknown> = { click_action: { type: 3 } };
-		if (content.title) notification.title = content.title;
-		if (content.body) notification.body = content.body;
+		// Title and body are mandatory when message.notification is absent.
+		const { title, body } = alertText(content);
+		const notification: Record<string, unknown> = { title, body, click_action: { type: 3 } };
 		const image = imageUrlOf(content);
 		if (image) notification.image = image;
 		if (options.sound && options.sound !== "default") notification.sound = options.sound;
@@ -33,6 +33,6 @@ export function buildHmsPayload(content: MessageContent, options: PushOptions): 
 
 	const passthrough = passthroughOf(content, "hms");
 	const merged = passthrough ? deepMerge(message, passthrough) : message;
-	const body = { validate_only: false, message: merged };
-	return { body, headers: {}, size: jsonSize(body) };
+	// Huawei's 4 KiB applies to the message without its tokens.
+	return { body: { validate_only: false, message: merged }, headers: {}, size: jsonSize(merged) };
 }

@@ -1,4 +1,12 @@
-import { authFailure, isTransientStatus, networkRetry, readJson, retryAfterSeconds, SendTokens } from "../common.js";
+import {
+	authFailure,
+	isTransientStatus,
+	networkRetry,
+	readJson,
+	retryAfterSeconds,
+	SendTokens,
+	VENDOR_TIMEOUT_MS,
+} from "../common.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
 import type { HmsCredentials } from "./credentials.js";
 
@@ -55,6 +63,8 @@ async function sendBatch(
 	ctx: SendContext<HmsCredentials>,
 	tokens: SendTokens,
 ): Promise<SendOutcome[]> {
+	// Called unbound: workerd refuses fetch invoked as a method of another object.
+	const fetchFn = ctx.fetch;
 	const all = (o: SendOutcome) => batch.map(() => o);
 	const url = `${ctx.endpoints.hms.send}/v1/${encodeURIComponent(ctx.credentials.app_id)}/messages:send`;
 	const message = (push.body as { message: Record<string, unknown> }).message;
@@ -68,8 +78,9 @@ async function sendBatch(
 	for (let attempt = 0; ; attempt++) {
 		let res: Response;
 		try {
-			res = await ctx.fetch(url, {
+			res = await fetchFn(url, {
 				method: "POST",
+				signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 				headers: { ...push.headers, authorization: `Bearer ${access}`, "content-type": "application/json; charset=utf-8" },
 				body,
 			});

@@ -1,6 +1,13 @@
 import { encryptNotification } from "@block65/webcrypto-web-push";
 import { importJWK, SignJWT } from "jose";
-import { isTransientStatus, mapLimit, networkRetry, retryAfterSeconds, VENDOR_CONCURRENCY } from "../common.js";
+import {
+	isTransientStatus,
+	mapLimit,
+	networkRetry,
+	retryAfterSeconds,
+	VENDOR_CONCURRENCY,
+	VENDOR_TIMEOUT_MS,
+} from "../common.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
 import { vapidJwk, type WebPushCredentials } from "./credentials.js";
 import { checkWebPushEndpoint } from "./endpoint.js";
@@ -19,6 +26,8 @@ export async function sendWebPush(
 	targets: PushTarget[],
 	ctx: SendContext<WebPushCredentials>,
 ): Promise<SendOutcome[]> {
+	// Called unbound: workerd refuses fetch invoked as a method of another object.
+	const fetchFn = ctx.fetch;
 	const { public_key, private_key, subject } = ctx.credentials;
 	if (!public_key || !private_key) return targets.map(() => ({ kind: "rejected", reason: "webpush VAPID keys missing" }));
 	let key: CryptoKey | Uint8Array;
@@ -49,7 +58,7 @@ export async function sendWebPush(
 			return { kind: "invalid_token", reason: "no Web Push subscription" };
 		const refused = checkWebPushEndpoint(sub.endpoint, ctx.endpoints.allowLocalWebPush);
 		if (refused) return { kind: "rejected", reason: `webpush ${refused}` };
-		let body: Uint8Array;
+		let body: Uint8Array<ArrayBuffer>;
 		try {
 			body = await encryptNotification({ endpoint: sub.endpoint, expirationTime: null, keys: sub.keys }, plaintext);
 		} catch (err) {
@@ -60,8 +69,9 @@ export async function sendWebPush(
 		const jwt = await vapidFor(new URL(sub.endpoint).origin);
 		let res: Response;
 		try {
-			res = await ctx.fetch(sub.endpoint, {
+			res = await fetchFn(sub.endpoint, {
 				method: "POST",
+				signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 				headers: {
 					...push.headers,
 					authorization: `vapid t=${jwt}, k=${public_key}`,

@@ -1,5 +1,6 @@
 import type { MessageContent } from "../../../protocol/message.js";
 import {
+	alertText,
 	byteLength,
 	customData,
 	hash32,
@@ -41,8 +42,10 @@ export function buildXiaomiPayload(
 	// derive it from the collapse key, else from the message id so distinct messages stack.
 	fields.notify_id = String(hash32(options.collapseKey ?? options.messageId) % 2_147_483_648);
 	if (!options.silent) {
-		fields.title = truncateChars(content.title ?? "", MAX_TITLE_CHARS);
-		fields.description = truncateChars(content.body ?? "", MAX_DESCRIPTION_CHARS);
+		// Both are mandatory on a notification message.
+		const { title, body } = alertText(content);
+		fields.title = truncateChars(title, MAX_TITLE_CHARS);
+		fields.description = truncateChars(body, MAX_DESCRIPTION_CHARS);
 		fields.notify_type = options.sound && options.sound !== "default" ? "6" : "-1";
 		if (options.sound && options.sound !== "default") fields["extra.sound_uri"] = options.sound;
 		fields["extra.notify_effect"] = "1";

@@ -1,4 +1,4 @@
-import { isTransientStatus, networkRetry, readJson, retryAfterSeconds } from "../common.js";
+import { isTransientStatus, networkRetry, readJson, retryAfterSeconds, VENDOR_TIMEOUT_MS } from "../common.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
 import type { XiaomiCredentials } from "./credentials.js";
 
@@ -53,14 +53,17 @@ export async function sendXiaomi(
 }
 
 async function sendBatch(push: RenderedPush, regids: string[], ctx: SendContext<XiaomiCredentials>): Promise<SendOutcome[]> {
+	// Called unbound: workerd refuses fetch invoked as a method of another object.
+	const fetchFn = ctx.fetch;
 	const all = (o: SendOutcome) => regids.map(() => o);
 	const form = new URLSearchParams();
 	for (const [key, value] of Object.entries(push.body)) form.set(key, typeof value === "string" ? value : JSON.stringify(value));
 	form.set("registration_id", regids.join(","));
 	let res: Response;
 	try {
-		res = await ctx.fetch(`${ctx.endpoints.xiaomi.send}/v3/message/regid`, {
+		res = await fetchFn(`${ctx.endpoints.xiaomi.send}/v3/message/regid`, {
 			method: "POST",
+			signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 			headers: {
 				...push.headers,
 				authorization: `key=${ctx.credentials.app_secret}`,

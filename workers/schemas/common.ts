@@ -4,6 +4,12 @@ import { AppError } from "../http/errors.js";
 
 export const Id = z.string().regex(ID_PATTERN, "must be 1–128 characters of [A-Za-z0-9_.:@-]");
 
+/**
+ * Any JSON value. Named so the OpenAPI generator emits a `$ref` for its recursion instead of
+ * recursing forever (an unnamed `z.json()` inside a record overflows the stack).
+ */
+export const JsonValue = z.json().openapi("JsonValue");
+
 export const ErrorSchema = z
 	.object({
 		error: z.object({
@@ -53,12 +59,18 @@ export function encodeCursor(key: string): string {
 
 export function decodeCursor(cursor: string | undefined): string | undefined {
 	if (!cursor) return undefined;
+	let key: string | undefined;
 	try {
 		const b64 = cursor.replace(/-/g, "+").replace(/_/g, "/");
-		return decodeURIComponent(escape(atob(b64)));
+		key = decodeURIComponent(escape(atob(b64)));
 	} catch {
+		key = undefined;
+	}
+	// Every key this API pages by is an id, so anything else was not issued by it.
+	if (key === undefined || !ID_PATTERN.test(key)) {
 		throw new AppError("invalid_request", "The cursor is not one this API returned.", [
 			{ path: "cursor", message: "invalid cursor" },
 		]);
 	}
+	return key;
 }

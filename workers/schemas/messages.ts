@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Id } from "./common.js";
+import { Id, JsonValue } from "./common.js";
 
 export const MAX_CONTENT_BYTES = 64 * 1024;
 export const MAX_AUDIENCE_USERS = 1000;
@@ -29,7 +29,7 @@ const Media = z.strictObject({
 
 /** Raw vendor fields merged into that vendor's payload (e.g. `content.apns.aps.sound`). */
 const VendorPassthrough = z
-	.record(z.string(), z.json())
+	.record(z.string(), JsonValue)
 	.openapi({ description: "Passed through into this vendor's payload, merged over what Warbler renders." });
 
 export const Content = z
@@ -39,7 +39,7 @@ export const Content = z
 		body: z.string().max(MAX_CONTENT_BYTES).optional(),
 		media: Media.optional(),
 		url: ClickUrl.optional(),
-		data: z.record(z.string(), z.json()).optional(),
+		data: z.record(z.string(), JsonValue).optional(),
 		apns: VendorPassthrough.optional(),
 		fcm: VendorPassthrough.optional(),
 		hms: VendorPassthrough.optional(),

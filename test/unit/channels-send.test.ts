@@ -417,6 +417,23 @@ describe("expired provider/access token → exactly one refresh", () => {
 		expect((await stats()).hms.requests).toBe(2);
 	});
 
+	it("a token cache that has nothing newer yet → retry later, still one forced refresh", async () => {
+		// Like a cache that refuses a second mint within seconds: forceRefresh hands back the same token.
+		const minted = await channels.fcm.mintAccessToken?.(creds.fcm, endpoints, fetch);
+		let forced = 0;
+		const stale: AccessTokens = {
+			get: async (_id, o) => {
+				if (o?.forceRefresh) forced++;
+				return minted?.token ?? "";
+			},
+		};
+		await fault({ channel: "fcm", kind: "auth" });
+		const { outcomes } = await send("fcm", targetsOf([tok(), tok()]), content, opts(), ctxFor("fcm", { tokens: stale }));
+		expect(kinds(outcomes)).toEqual(["retry", "retry"]);
+		expect(outcomes[0]).toMatchObject({ reason: expect.stringContaining("no newer fcm access token yet") });
+		expect(forced).toBe(1);
+	});
+
 	it("credentials the vendor refuses → rejected, not retried", async () => {
 		const wrong = new TestTokens(() => ({ ...creds, hms: { ...(creds.hms as object), client_secret: "wrong" } }));
 		const { outcomes } = await send("hms", targetsOf([tok()]), content, opts(), ctxFor("hms", { tokens: wrong }));

@@ -197,6 +197,11 @@ export function isPermanentAuthError(err: unknown): boolean {
 	return typeof e?.message === "string" && e.message.endsWith("(permanent)");
 }
 
+/** The vendor refused the token and the cache had no newer one yet: try again later. */
+export function staleTokenRetry(channel: VendorChannelId, reason: string): SendOutcome {
+	return { kind: "retry", reason: `${reason}; no newer ${channel} access token yet` };
+}
+
 /** Outcome for every target when the access credential could not be had. */
 export function authFailure(channel: VendorChannelId, err: unknown): SendOutcome {
 	const message = err instanceof Error ? err.message : String(err);
@@ -222,19 +227,17 @@ export class SendTokens {
 		return this.#current;
 	}
 
-	/** The refreshed token, or undefined when a refresh already happened for a token newer than `used`. */
+	/**
+	 * A token newer than `used`, forcing one refresh per send call; undefined when the cache has
+	 * nothing newer yet (it may refuse refreshes in quick succession): retry the push later.
+	 */
 	async refresh(used: string): Promise<string | undefined> {
 		if (!this.#refreshed) {
 			this.#refreshed = this.tokens.get(this.channel, { forceRefresh: true });
 			this.#current = this.#refreshed;
-			return this.#refreshed;
 		}
 		const fresh = await this.#refreshed;
 		return fresh === used ? undefined : fresh;
-	}
-
-	get hasRefreshed(): boolean {
-		return this.#refreshed !== undefined;
 	}
 }
 

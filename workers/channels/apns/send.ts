@@ -6,6 +6,7 @@ import {
 	readJson,
 	retryAfterSeconds,
 	SendTokens,
+	staleTokenRetry,
 	VENDOR_CONCURRENCY,
 	VENDOR_TIMEOUT_MS,
 } from "../common.js";
@@ -18,7 +19,8 @@ const INVALID_TOKEN_REASONS = new Set(["BadDeviceToken", "DeviceTokenNotForTopic
 /**
  * Sends one request per target (`POST /3/device/{token}`). 410 Unregistered and the bad-token
  * reasons disable the device; 429/500/503 retry (Retry-After honoured); 403 ExpiredProviderToken
- * refreshes the provider token once per call and retries inline; anything else is rejected.
+ * refreshes the provider token once per call and retries inline (retry later when the
+ * token cache has nothing newer yet); anything else is rejected.
  */
 export async function sendApns(
 	push: RenderedPush,
@@ -66,7 +68,7 @@ export async function sendApns(
 			} catch (err) {
 				return authFailure("apns", err);
 			}
-			if (!fresh) return { kind: "rejected", reason: `apns 403 ${reason} after a fresh provider token` };
+			if (!fresh) return staleTokenRetry("apns", `apns 403 ${reason}`);
 			jwt = fresh;
 		}
 	});

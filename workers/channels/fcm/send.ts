@@ -6,6 +6,7 @@ import {
 	readJson,
 	retryAfterSeconds,
 	SendTokens,
+	staleTokenRetry,
 	VENDOR_CONCURRENCY,
 	VENDOR_TIMEOUT_MS,
 } from "../common.js";
@@ -24,7 +25,7 @@ interface FcmErrorBody {
 /**
  * One `messages:send` per token. UNREGISTERED / 404, SENDER_ID_MISMATCH and an invalid
  * `message.token` disable the device; 429 and 5xx retry (Retry-After honoured); 401 refreshes the
- * access token once per call and retries inline; anything else is rejected.
+ * access token once per call and retries inline (retry later when the cache has nothing newer); anything else is rejected.
  */
 export async function sendFcm(
 	push: RenderedPush,
@@ -73,7 +74,7 @@ export async function sendFcm(
 			} catch (err) {
 				return authFailure("fcm", err);
 			}
-			if (!fresh) return again;
+			if (!fresh) return staleTokenRetry("fcm", "fcm 401 UNAUTHENTICATED");
 			access = fresh;
 		}
 	});

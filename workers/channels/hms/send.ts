@@ -5,6 +5,7 @@ import {
 	readJson,
 	retryAfterSeconds,
 	SendTokens,
+	staleTokenRetry,
 	VENDOR_TIMEOUT_MS,
 } from "../common.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
@@ -31,7 +32,7 @@ interface HmsResponse {
 /**
  * One request per batch of up to 1,000 tokens. 80000000: all sent; 80100000: the tokens listed in
  * `msg.illegal_tokens` are disabled, the rest sent; 80300007: every token is invalid;
- * 80200003/80200001 or HTTP 401: refresh the access token once and resend; 429/5xx and 81000001
+ * 80200003/80200001 or HTTP 401: refresh the access token once and resend (retry later when the cache has nothing newer); 429/5xx and 81000001
  * retry (Retry-After honoured); any other code rejects the batch.
  */
 export async function sendHms(
@@ -100,7 +101,7 @@ async function sendBatch(
 			} catch (err) {
 				return all(authFailure("hms", err));
 			}
-			if (!fresh) return again;
+			if (!fresh) return all(staleTokenRetry("hms", reason));
 			access = fresh;
 			continue;
 		}

@@ -6,7 +6,8 @@ import { ALL_SCOPES, type HonoEnv, type Scope } from "./context.js";
 import { AppError } from "./errors.js";
 
 function bearer(header: string | undefined): string {
-	const match = /^Bearer ([\x21-\x7e]{1,512})$/.exec(header ?? "");
+	// The scheme is case-insensitive (RFC 9110 §11.1).
+	const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header ?? "");
 	if (!match?.[1]) throw new AppError("unauthorized", "Send a credential as 'Authorization: Bearer <secret>'.");
 	return match[1];
 }

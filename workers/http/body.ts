@@ -1,7 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import { AppError } from "./errors.js";
+import { jsonPath } from "./validation.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Deeper documents are refused before any validator sees them: the validators and serializers
+ * recurse, so a 1 MiB body of nested brackets would otherwise exhaust the stack (a 5xx).
+ */
+export const MAX_JSON_DEPTH = 64;
 
 /**
  * Reads the body once with a hard 1 MiB cap (Content-Length is not trusted), rejects malformed
@@ -16,10 +22,20 @@ export const jsonBody: MiddlewareHandler = async (c, next) => {
 	const text = await readCapped(c.req.raw.body);
 	let normalized = "{}";
 	if (text.trim() !== "") {
+		if (nestingDepth(text) > MAX_JSON_DEPTH) {
+			throw new AppError("invalid_request", `The body nests deeper than ${MAX_JSON_DEPTH} levels.`, [
+				{ path: "", message: `nested deeper than ${MAX_JSON_DEPTH} levels` },
+			]);
+		}
+		let parsed: unknown;
 		try {
-			JSON.parse(text);
+			parsed = JSON.parse(text);
 		} catch {
 			throw new AppError("invalid_request", "The body is not valid JSON.", [{ path: "", message: "malformed JSON" }]);
+		}
+		const bad = findBadValue(parsed, []);
+		if (bad) {
+			throw new AppError("invalid_request", bad.message, [{ path: jsonPath(bad.path), message: bad.detail }]);
 		}
 		normalized = text;
 	}
@@ -29,6 +45,57 @@ export const jsonBody: MiddlewareHandler = async (c, next) => {
 	c.req.raw = new Request(c.req.raw.url, { method, headers, body: normalized });
 	return next();
 };
+
+/** The deepest nesting of arrays and objects in a JSON text, strings skipped; linear and iterative. */
+export function nestingDepth(text: string): number {
+	let depth = 0;
+	let max = 0;
+	let inString = false;
+	for (let i = 0; i < text.length; i++) {
+		const ch = text.charCodeAt(i);
+		if (inString) {
+			if (ch === 0x5c)
+				i++; // backslash: skip the escaped character
+			else if (ch === 0x22) inString = false;
+		} else if (ch === 0x22) inString = true;
+		else if (ch === 0x5b || ch === 0x7b) {
+			depth++;
+			if (depth > max) max = depth;
+		} else if (ch === 0x5d || ch === 0x7d) depth--;
+	}
+	return max;
+}
+
+/** A string holding half of a UTF-16 surrogate pair: no UTF-8 text can carry it. */
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * The first key or string no handler should ever see; recursion is bounded by MAX_JSON_DEPTH.
+ * - "__proto__": objects built from the body by the validators would turn it into a prototype
+ *   and drop the field silently.
+ * - lone surrogates (`"\ud800"`): valid JSON escapes but not Unicode; stored, they come back
+ *   as different characters than were sent.
+ */
+function findBadValue(value: unknown, path: PropertyKey[]): { path: PropertyKey[]; message: string; detail: string } | undefined {
+	if (typeof value === "string") {
+		return LONE_SURROGATE.test(value)
+			? { path: [...path], message: "A string in the body is not valid Unicode.", detail: "lone UTF-16 surrogate" }
+			: undefined;
+	}
+	if (typeof value !== "object" || value === null) return undefined;
+	const entries: [PropertyKey, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+	for (const [key, child] of entries) {
+		path.push(key);
+		let found: ReturnType<typeof findBadValue>;
+		if (key === "__proto__") found = { path: [...path], message: "The key __proto__ is not allowed.", detail: "reserved key" };
+		else if (typeof key === "string" && LONE_SURROGATE.test(key)) {
+			found = { path: [...path], message: "A key in the body is not valid Unicode.", detail: "lone UTF-16 surrogate" };
+		} else found = findBadValue(child, path);
+		path.pop();
+		if (found) return found;
+	}
+	return undefined;
+}
 
 function tooLarge() {
 	return new AppError("payload_too_large", "The request body is over 1 MiB.");

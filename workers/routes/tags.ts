@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import { nowIso } from "../db/audit.js";
-import { db } from "../db/client.js";
+import { type Db, db } from "../db/client.js";
 import { userTags } from "../db/schema.js";
 import { ensureUser, ensureUsers, usersOverTagLimit, userTagNames } from "../db/users.js";
 import { requireScope } from "../http/auth.js";
@@ -15,6 +15,7 @@ const security = [{ appKey: [] }];
 const tags = ["Tags"];
 /** D1 binds at most 100 parameters per statement; a user_tags row takes 3. */
 const ROWS_PER_INSERT = 30;
+const TAG_LIMIT_ATTEMPTS = 5;
 
 const putUserTags = createRoute({
 	method: "put",
@@ -73,6 +74,35 @@ function rejectOverlap(add: string[], remove: string[]) {
 	}
 }
 
+/**
+ * Statements that fail (and so roll back the whole D1 batch they end) when any of `userIds` holds
+ * more than MAX_TAGS_PER_USER tags: the check before the batch alone would let concurrent
+ * requests each pass it and together overshoot. `json('…')` of a non-JSON text raises the error.
+ */
+function tagLimitGuards(d: Db, appId: string, userIds: string[]) {
+	return chunks(userIds, 90).map((part) =>
+		d
+			.select({ guard: sql`json(CASE WHEN count(*) > ${MAX_TAGS_PER_USER} THEN 'over the tag limit' ELSE '0' END)` })
+			.from(userTags)
+			.where(and(eq(userTags.appId, appId), inArray(userTags.userId, part)))
+			.groupBy(userTags.userId),
+	);
+}
+
+/**
+ * Runs a tag change whose batch ends in tagLimitGuards. A batch that fails is retried from a
+ * fresh read, which answers 400 if the limit is now reached; other failures surface after a few tries.
+ */
+async function withTagLimit<T>(attempt: () => Promise<T>): Promise<T> {
+	for (let i = 1; ; i++) {
+		try {
+			return await attempt();
+		} catch (err) {
+			if (err instanceof AppError || i >= TAG_LIMIT_ATTEMPTS) throw err;
+		}
+	}
+}
+
 function chunks<T>(items: T[], size: number): T[][] {
 	const out: T[][] = [];
 	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -88,30 +118,33 @@ export function tagRoutes(api: Api) {
 		const remove = [...new Set(body.remove ?? [])];
 		rejectOverlap(add, remove);
 		const d = db(c.env);
-		const current = new Set(await userTagNames(d, appId, userId));
-		const after = new Set(current);
-		for (const t of add) after.add(t);
-		for (const t of remove) after.delete(t);
-		if (after.size > MAX_TAGS_PER_USER) {
-			throw new AppError("invalid_request", `A user may have at most ${MAX_TAGS_PER_USER} tags.`, [
-				{ path: "add", message: `would give the user ${after.size} tags` },
+		await withTagLimit(async () => {
+			const current = new Set(await userTagNames(d, appId, userId));
+			const after = new Set(current);
+			for (const t of add) after.add(t);
+			for (const t of remove) after.delete(t);
+			if (after.size > MAX_TAGS_PER_USER) {
+				throw new AppError("invalid_request", `A user may have at most ${MAX_TAGS_PER_USER} tags.`, [
+					{ path: "add", message: `would give the user ${after.size} tags` },
+				]);
+			}
+			const toAdd = add.filter((t) => !current.has(t));
+			const toRemove = remove.filter((t) => current.has(t));
+			await d.batch([
+				ensureUser(d, appId, userId, nowIso()),
+				...chunks(toAdd, ROWS_PER_INSERT).map((part) =>
+					d
+						.insert(userTags)
+						.values(part.map((tag) => ({ appId, tag, userId })))
+						.onConflictDoNothing(),
+				),
+				...chunks(toRemove, 90).map((part) =>
+					d.delete(userTags).where(and(eq(userTags.appId, appId), eq(userTags.userId, userId), inArray(userTags.tag, part))),
+				),
+				...(toAdd.length ? tagLimitGuards(d, appId, [userId]) : []),
 			]);
-		}
-		const toAdd = add.filter((t) => !current.has(t));
-		const toRemove = remove.filter((t) => current.has(t));
-		await d.batch([
-			ensureUser(d, appId, userId, nowIso()),
-			...chunks(toAdd, ROWS_PER_INSERT).map((part) =>
-				d
-					.insert(userTags)
-					.values(part.map((tag) => ({ appId, tag, userId })))
-					.onConflictDoNothing(),
-			),
-			...chunks(toRemove, 90).map((part) =>
-				d.delete(userTags).where(and(eq(userTags.appId, appId), eq(userTags.userId, userId), inArray(userTags.tag, part))),
-			),
-		]);
-		return c.json({ tags: [...after].sort() }, 200);
+		});
+		return c.json({ tags: await userTagNames(d, appId, userId) }, 200);
 	});
 
 	api.openapi(tagUsers, async (c) => {
@@ -122,52 +155,54 @@ export function tagRoutes(api: Api) {
 		const remove = [...new Set(body.remove ?? [])];
 		rejectOverlap(add, remove);
 		const d = db(c.env);
-		const already = new Set<string>();
-		for (const part of chunks(add, 90)) {
-			const rows = await d
-				.select({ userId: userTags.userId })
-				.from(userTags)
-				.where(and(eq(userTags.appId, appId), eq(userTags.tag, tag), inArray(userTags.userId, part)))
-				.all();
-			for (const r of rows) already.add(r.userId);
-		}
-		const toAdd = add.filter((u) => !already.has(u));
-		const over = await usersOverTagLimit(d, appId, toAdd, () => 1, MAX_TAGS_PER_USER);
-		if (over.length) {
-			throw new AppError("invalid_request", `A user may have at most ${MAX_TAGS_PER_USER} tags.`, [
-				{ path: "add", message: `already at the limit: ${over.slice(0, 5).join(", ")}` },
-			]);
-		}
-		const now = nowIso();
-		const userInserts = ensureUsers(d, appId, toAdd, now);
-		const statements = [
-			...userInserts,
-			...chunks(toAdd, ROWS_PER_INSERT).map((part) =>
+		const counts = await withTagLimit(async () => {
+			const already = new Set<string>();
+			for (const part of chunks(add, 90)) {
+				const rows = await d
+					.select({ userId: userTags.userId })
+					.from(userTags)
+					.where(and(eq(userTags.appId, appId), eq(userTags.tag, tag), inArray(userTags.userId, part)))
+					.all();
+				for (const r of rows) already.add(r.userId);
+			}
+			const toAdd = add.filter((u) => !already.has(u));
+			const over = await usersOverTagLimit(d, appId, toAdd, () => 1, MAX_TAGS_PER_USER);
+			if (over.length) {
+				throw new AppError("invalid_request", `A user may have at most ${MAX_TAGS_PER_USER} tags.`, [
+					{ path: "add", message: `already at the limit: ${over.slice(0, 5).join(", ")}` },
+				]);
+			}
+			const now = nowIso();
+			const userInserts = ensureUsers(d, appId, toAdd, now);
+			const inserts = chunks(toAdd, ROWS_PER_INSERT).map((part) =>
 				d
 					.insert(userTags)
 					.values(part.map((userId) => ({ appId, tag, userId })))
 					.onConflictDoNothing()
 					.returning({ userId: userTags.userId }),
-			),
-			...chunks(remove, 90).map((part) =>
+			);
+			const removals = chunks(remove, 90).map((part) =>
 				d
 					.delete(userTags)
 					.where(and(eq(userTags.appId, appId), eq(userTags.tag, tag), inArray(userTags.userId, part)))
 					.returning({ userId: userTags.userId }),
-			),
-		];
-		let added = 0;
-		let removed = 0;
-		if (statements.length) {
-			const results = await d.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
-			const insertStart = userInserts.length;
-			const removeStart = insertStart + chunks(toAdd, ROWS_PER_INSERT).length;
-			results.forEach((r, i) => {
-				if (i >= insertStart && i < removeStart) added += (r as unknown[]).length;
-				else if (i >= removeStart) removed += (r as unknown[]).length;
-			});
-		}
-		return c.json({ added, removed }, 200);
+			);
+			const statements = [...userInserts, ...inserts, ...removals, ...tagLimitGuards(d, appId, toAdd)];
+			let added = 0;
+			let removed = 0;
+			if (statements.length) {
+				const results = await d.batch(statements as [(typeof statements)[number], ...(typeof statements)[number][]]);
+				const insertStart = userInserts.length;
+				const removeStart = insertStart + inserts.length;
+				const guardStart = removeStart + removals.length;
+				results.forEach((r, i) => {
+					if (i >= insertStart && i < removeStart) added += (r as unknown[]).length;
+					else if (i >= removeStart && i < guardStart) removed += (r as unknown[]).length;
+				});
+			}
+			return { added, removed };
+		});
+		return c.json(counts, 200);
 	});
 
 	api.openapi(listTags, async (c) => {

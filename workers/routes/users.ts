@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { inboxFor } from "../../durable-objects/inbox/stub.js";
 import { appTokenSecret, signClientToken } from "../auth/client-tokens.js";
@@ -11,7 +11,7 @@ import { deviceView, ensureUser, findUser, userDevices, userTagNames } from "../
 import { requireScope } from "../http/auth.js";
 import type { Api, HonoEnv } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
-import { json, jsonBody, standardErrors } from "../schemas/common.js";
+import { ErrorSchema, json, jsonBody, standardErrors } from "../schemas/common.js";
 import {
 	ClientToken,
 	CreateDeviceBody,
@@ -25,6 +25,8 @@ import {
 } from "../schemas/users.js";
 
 const security = [{ appKey: [] }];
+/** Optimistic merges of one user's attributes before giving up with 409. */
+const MAX_MERGE_ATTEMPTS = 30;
 const tags = ["Users, devices, tokens"];
 
 const putUser = createRoute({
@@ -35,7 +37,11 @@ const putUser = createRoute({
 	middleware: [requireScope("manage")] as const,
 	summary: "Create or update a user (attributes merged; null deletes one)",
 	request: { params: UserIdParam, ...jsonBody(PutUserBody, false) },
-	responses: { 200: json(User, "The user."), ...standardErrors },
+	responses: {
+		200: json(User, "The user."),
+		409: json(ErrorSchema, "The user kept changing under concurrent requests; nothing was written, retry."),
+		...standardErrors,
+	},
 });
 
 const getUser = createRoute({
@@ -121,29 +127,50 @@ export function userRoutes(api: Api) {
 		const body = c.req.valid("json");
 		const { appId } = c.get("caller");
 		const d = db(c.env);
-		const now = nowIso();
-		const existing = await findUser(d, appId, userId);
-		const attributes: Record<string, unknown> = existing ? JSON.parse(existing.attributes) : {};
-		for (const [k, v] of Object.entries(body.attributes ?? {})) {
-			if (v === null) delete attributes[k];
-			else attributes[k] = v;
+		// Read, merge, then write only if the row is still what was read: concurrent merges of
+		// different attributes must all survive, so a lost race merges again on the fresh row.
+		for (let attempt = 0; attempt < MAX_MERGE_ATTEMPTS; attempt++) {
+			// Lost races back off a little, with jitter, so contenders do not collide again in step.
+			if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 10) * 5));
+			const now = nowIso();
+			const existing = await findUser(d, appId, userId);
+			const attributes: Record<string, unknown> = existing ? JSON.parse(existing.attributes) : {};
+			for (const [k, v] of Object.entries(body.attributes ?? {})) {
+				if (v === null) delete attributes[k];
+				else attributes[k] = v;
+			}
+			const serialized = JSON.stringify(attributes);
+			if (new TextEncoder().encode(serialized).byteLength > MAX_ATTRIBUTES_BYTES) {
+				throw new AppError("payload_too_large", "A user's attributes may hold at most 16 KiB of JSON.", [
+					{ path: "attributes", message: "over 16 KiB after merge" },
+				]);
+			}
+			const locale = body.locale === undefined ? (existing?.locale ?? null) : body.locale;
+			const timezone = body.timezone === undefined ? (existing?.timezone ?? null) : body.timezone;
+			const written = existing
+				? await d
+						.update(users)
+						.set({ attributes: serialized, locale, timezone, updatedAt: now })
+						.where(
+							and(
+								eq(users.appId, appId),
+								eq(users.id, userId),
+								eq(users.attributes, existing.attributes),
+								sql`${users.locale} IS ${existing.locale}`,
+								sql`${users.timezone} IS ${existing.timezone}`,
+							),
+						)
+						.returning({ id: users.id })
+				: await d
+						.insert(users)
+						.values({ appId, id: userId, attributes: serialized, locale, timezone, createdAt: now, updatedAt: now })
+						.onConflictDoNothing()
+						.returning({ id: users.id });
+			if (written.length > 0) return c.json(await userView(c, appId, userId), 200);
 		}
-		const serialized = JSON.stringify(attributes);
-		if (new TextEncoder().encode(serialized).byteLength > MAX_ATTRIBUTES_BYTES) {
-			throw new AppError("payload_too_large", "A user's attributes may hold at most 16 KiB of JSON.", [
-				{ path: "attributes", message: "over 16 KiB after merge" },
-			]);
-		}
-		const locale = body.locale === undefined ? (existing?.locale ?? null) : body.locale;
-		const timezone = body.timezone === undefined ? (existing?.timezone ?? null) : body.timezone;
-		await d
-			.insert(users)
-			.values({ appId, id: userId, attributes: serialized, locale, timezone, createdAt: now, updatedAt: now })
-			.onConflictDoUpdate({
-				target: [users.appId, users.id],
-				set: { attributes: serialized, locale, timezone, updatedAt: now },
-			});
-		return c.json(await userView(c, appId, userId), 200);
+		throw new AppError("conflict", "The user is being changed by other requests right now; retry.", [
+			{ path: "", message: "concurrent updates" },
+		]);
 	});
 
 	api.openapi(getUser, async (c) => {

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { Id } from "./common.js";
+import { Id, JsonValue } from "./common.js";
 
 export const MAX_ATTRIBUTES_BYTES = 16 * 1024;
 export const MAX_TAGS_PER_USER = 1000;
@@ -28,7 +28,7 @@ export const UserIdParam = z.object({ userId: Id });
 export const PutUserBody = z
 	.strictObject({
 		attributes: z
-			.record(z.string().min(1).max(128), z.json())
+			.record(z.string().min(1).max(128), JsonValue)
 			.optional()
 			.openapi({ description: "Merged into the stored attributes; a null value deletes that attribute." }),
 		locale: Locale.nullable().optional(),

@@ -1,0 +1,167 @@
+import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
+
+export const ADMIN = "test-admin-token";
+export const BASE = "http://warbler.test";
+
+export interface Answer {
+	status: number;
+	/** Parsed JSON, or undefined for an empty body. */
+	// biome-ignore lint/suspicious/noExplicitAny: answers are arbitrary JSON, read field by field in assertions
+	body: any;
+	text: string;
+	headers: Headers;
+}
+
+export interface RequestOptions {
+	token?: string | null;
+	/** Sent as is (a string is not JSON-encoded); `undefined` sends no body. */
+	raw?: BodyInit;
+	headers?: Record<string, string>;
+}
+
+/** One request through the Worker's fetch handler, JSON in and out. */
+export async function call(method: string, path: string, token: string | null, body?: unknown, extra: RequestOptions = {}) {
+	const headers: Record<string, string> = { "content-type": "application/json", ...extra.headers };
+	if (token !== null) headers.authorization = `Bearer ${token}`;
+	const init: RequestInit = { method, headers };
+	if (extra.raw !== undefined) init.body = extra.raw;
+	else if (body !== undefined) init.body = JSON.stringify(body);
+	return send(`${BASE}${path}`, init);
+}
+
+export async function send(url: string, init: RequestInit): Promise<Answer> {
+	const res = await exports.default.fetch(url, init);
+	const text = await res.text();
+	let body: unknown;
+	if (text) {
+		try {
+			body = JSON.parse(text);
+		} catch {
+			body = undefined;
+		}
+	}
+	return { status: res.status, body, text, headers: res.headers };
+}
+
+export interface TestApp {
+	appId: string;
+	/** The first key's secret: all scopes. */
+	key: string;
+	keyId: string;
+}
+
+export async function newApp(name = "test app", plan?: string): Promise<TestApp> {
+	const res = await call("POST", "/v1/apps", ADMIN, plan ? { name, plan } : { name });
+	expect(res.status, res.text).toBe(201);
+	return { appId: res.body.id, key: res.body.key.secret, keyId: res.body.key.id };
+}
+
+export async function newKey(appId: string, scopes?: string[], name = "k") {
+	const res = await call("POST", `/v1/apps/${appId}/keys`, ADMIN, scopes ? { name, scopes } : { name });
+	expect(res.status, res.text).toBe(201);
+	return { id: res.body.id as string, secret: res.body.secret as string };
+}
+
+/** Calls that must succeed, for arranging state. */
+export async function ok(method: string, path: string, token: string, body?: unknown) {
+	const res = await call(method, path, token, body);
+	expect(res.status, `${method} ${path}: ${res.text}`).toBeLessThan(300);
+	return res.body;
+}
+
+/** A syntactically valid Web Push subscription (65-byte P-256 point, 16-byte auth secret). */
+export function webPushSubscription(endpoint = "https://push.example.com/send/abc123") {
+	const p256dh = b64url(new Uint8Array(65).map((_, i) => (i === 0 ? 4 : i)));
+	const auth = b64url(new Uint8Array(16).map((_, i) => i + 1));
+	return { endpoint, keys: { p256dh, auth } };
+}
+
+export function b64url(bytes: Uint8Array): string {
+	let bin = "";
+	for (const b of bytes) bin += String.fromCharCode(b);
+	return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** Decodes a JWT's payload without verifying it: what a client library would read. */
+export function jwtPayload(token: string): Record<string, unknown> {
+	const parts = token.split(".");
+	expect(parts).toHaveLength(3);
+	const b64 = parts[1]!.replace(/-/g, "+").replace(/_/g, "/");
+	return JSON.parse(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)));
+}
+
+export const TABLES = ["apps", "api_keys", "users", "devices", "user_tags", "messages", "audit_log"] as const;
+export type Snapshot = Record<(typeof TABLES)[number], unknown[]>;
+
+/** Every row of every table, in a stable order: compared before and after a rejected request. */
+export async function snapshot(): Promise<Snapshot> {
+	const out = {} as Snapshot;
+	for (const table of TABLES) {
+		const { results } = await env.DB.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all();
+		out[table] = results;
+	}
+	return out;
+}
+
+/** Rows of one app only (every table but audit_log and apps carries app_id). */
+export async function appRows(appId: string): Promise<Snapshot> {
+	const out = {} as Snapshot;
+	for (const table of TABLES) {
+		const column = table === "apps" ? "id" : "app_id";
+		const { results } = await env.DB.prepare(`SELECT * FROM ${table} WHERE ${column} = ? ORDER BY rowid`).bind(appId).all();
+		out[table] = results;
+	}
+	return out;
+}
+
+/** The contract's error body, with the given status and code. */
+export function expectError(res: Answer, status: number, code: string) {
+	expect(res.status, res.text).toBe(status);
+	expect(res.headers.get("content-type") ?? "").toMatch(/^application\/json/);
+	expect(res.body, res.text).toBeTypeOf("object");
+	expect(Object.keys(res.body)).toEqual(["error"]);
+	const error = res.body.error;
+	expect(error.code).toBe(code);
+	expect(typeof error.message).toBe("string");
+	expect(error.message.length).toBeGreaterThan(0);
+	for (const key of Object.keys(error)) expect(["code", "message", "details"]).toContain(key);
+	if (error.details !== undefined) {
+		expect(Array.isArray(error.details)).toBe(true);
+		expect(error.details.length).toBeGreaterThan(0);
+		for (const d of error.details) {
+			expect(typeof d.path).toBe("string");
+			expect(typeof d.message).toBe("string");
+		}
+	}
+	return error as { code: string; message: string; details?: { path: string; message: string }[] };
+}
+
+export function detailPaths(res: Answer): string[] {
+	return (res.body?.error?.details ?? []).map((d: { path: string }) => d.path);
+}
+
+export const id = (n: number, ch = "a") => ch.repeat(n);
+
+/** A device's WebSocket through the Worker: says hello and collects every frame. */
+export async function openSocket(token: string, device: string) {
+	const res = await exports.default.fetch(`${BASE}/v1/connect?token=${encodeURIComponent(token)}&device=${device}`, {
+		headers: { upgrade: "websocket" },
+	});
+	expect(res.status).toBe(101);
+	const ws = res.webSocket!;
+	const frames: Record<string, unknown>[] = [];
+	ws.accept();
+	ws.addEventListener("message", (e) => frames.push(JSON.parse(e.data as string)));
+	ws.send(JSON.stringify({ type: "hello", last_seq: 0 }));
+	await waitFor(() => frames.some((fr) => fr.type === "welcome"));
+	return { ws, frames, close: () => ws.close(1000, "done") };
+}
+
+export async function waitFor(check: () => boolean, timeoutMs = 5000) {
+	const deadline = Date.now() + timeoutMs;
+	while (!check()) {
+		if (Date.now() > deadline) throw new Error("condition not met in time");
+		await new Promise((r) => setTimeout(r, 20));
+	}
+}

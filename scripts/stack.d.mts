@@ -53,6 +53,11 @@ export interface Stack {
 }
 
 export declare function startStack(options?: StackOptions): Promise<Stack>;
-export declare function ensureDemo(baseUrl: string, adminToken: string, demoFile: string): Promise<DemoInfo>;
+export declare function ensureDemo(
+	baseUrl: string,
+	adminToken: string,
+	demoFile: string,
+	options?: { warn?: (message: string) => void },
+): Promise<DemoInfo>;
 export declare function freePort(): Promise<number>;
 export declare function readDevVars(path: string): Record<string, string>;

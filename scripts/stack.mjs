@@ -227,46 +227,53 @@ function writeDemoFile(path, data) {
  * The demo app: created once per persist dir (its id, never a secret, is kept in `<persistTo>/warbler-demo.json`);
  * every start mints a fresh key and revokes the keys earlier starts minted, then mints a client token for demo-user.
  */
-export async function ensureDemo(baseUrl, adminToken, demoFile) {
+export async function ensureDemo(baseUrl, adminToken, demoFile, { warn = console.warn } = {}) {
 	const saved = readDemoFile(demoFile);
-	let appId = typeof saved.appId === "string" ? saved.appId : undefined;
 	let app;
-	if (appId) {
-		const r = await call(baseUrl, "GET", `/v1/apps/${encodeURIComponent(appId)}`, adminToken);
+	if (typeof saved.appId === "string") {
+		const r = await call(baseUrl, "GET", `/v1/apps/${encodeURIComponent(saved.appId)}`, adminToken);
 		if (r.status === 200) app = r.body;
-		else if (r.status !== 404) expectStatus(r, 200, `GET /v1/apps/${appId}`);
+		else if (r.status !== 404) expectStatus(r, 200, `GET /v1/apps/${saved.appId}`);
 	}
-	let key;
-	let created = false;
 	if (app) {
-		key = expectStatus(
-			await call(baseUrl, "POST", `/v1/apps/${appId}/keys`, adminToken, { name: `demo-${Date.now()}` }),
+		const key = expectStatus(
+			await call(baseUrl, "POST", `/v1/apps/${app.id}/keys`, adminToken, { name: `demo-${Date.now()}` }),
 			201,
 			"minting the demo key",
 		);
-	} else {
-		const made = expectStatus(
-			await call(baseUrl, "POST", "/v1/apps", adminToken, { name: DEMO_APP_NAME }),
-			201,
-			"creating the demo app",
+		writeDemoFile(demoFile, { appId: app.id, keyId: key.id, updatedAt: new Date().toISOString() });
+		// Revoke what earlier starts handed out (their secrets only ever lived in a terminal); keys made by hand stay.
+		for (const k of app.keys ?? []) {
+			if (k.id === key.id || k.revoked_at) continue;
+			if (k.id !== saved.keyId && !k.name.startsWith("demo-")) continue;
+			const r = await call(baseUrl, "DELETE", `/v1/apps/${app.id}/keys/${encodeURIComponent(k.id)}`, adminToken);
+			if (r.status !== 204 && r.status !== 404) expectStatus(r, 204, `revoking the previous demo key ${k.id}`);
+		}
+		const token = await call(baseUrl, "POST", `/v1/users/${DEMO_USER}/tokens`, key.secret, { ttl_seconds: DEMO_TOKEN_TTL });
+		if (token.status === 201) return demoInfo(app.id, false, key, token.body);
+		if (token.status < 500) expectStatus(token, 201, "minting the demo client token");
+		// The app's signing secret is sealed with ENCRYPTION_KEY: a regenerated .dev.vars cannot open it.
+		warn(
+			`The demo app ${app.id} cannot mint client tokens: its secrets were sealed with another ENCRYPTION_KEY ` +
+				"(was .dev.vars regenerated?). Creating a new demo app. Apps created before have the same problem: " +
+				"restore the old .dev.vars, or delete the local data dir to start from scratch.",
 		);
-		appId = made.id;
-		key = made.key;
-		created = true;
 	}
-	writeDemoFile(demoFile, { appId, keyId: key.id, updatedAt: new Date().toISOString() });
-	// Revoke what earlier starts handed out (their secrets only ever lived in a terminal); keys made by hand stay.
-	for (const k of app?.keys ?? []) {
-		if (k.id === key.id || k.revoked_at) continue;
-		if (k.id !== saved.keyId && !k.name.startsWith("demo-")) continue;
-		const r = await call(baseUrl, "DELETE", `/v1/apps/${appId}/keys/${encodeURIComponent(k.id)}`, adminToken);
-		if (r.status !== 204 && r.status !== 404) expectStatus(r, 204, `revoking the previous demo key ${k.id}`);
-	}
+	const made = expectStatus(
+		await call(baseUrl, "POST", "/v1/apps", adminToken, { name: DEMO_APP_NAME }),
+		201,
+		"creating the demo app",
+	);
+	writeDemoFile(demoFile, { appId: made.id, keyId: made.key.id, updatedAt: new Date().toISOString() });
 	const token = expectStatus(
-		await call(baseUrl, "POST", `/v1/users/${DEMO_USER}/tokens`, key.secret, { ttl_seconds: DEMO_TOKEN_TTL }),
+		await call(baseUrl, "POST", `/v1/users/${DEMO_USER}/tokens`, made.key.secret, { ttl_seconds: DEMO_TOKEN_TTL }),
 		201,
 		"minting the demo client token",
 	);
+	return demoInfo(made.id, true, made.key, token);
+}
+
+function demoInfo(appId, created, key, token) {
 	return {
 		appId,
 		created,
@@ -298,6 +305,7 @@ export async function startStack(options = {}) {
 		readyTimeoutMs = 90_000,
 		signal,
 	} = options;
+	if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`Invalid port ${port}: set PORT to 1–65535`);
 	const persistDir = resolve(ROOT, persistTo);
 	const t0 = performance.now();
 	const devVarsPath = join(ROOT, ".dev.vars");
@@ -332,7 +340,10 @@ export async function startStack(options = {}) {
 	try {
 		await waitUntilReady(baseUrl, dev, readyTimeoutMs, signal);
 		const readyMs = Math.round(performance.now() - t0);
-		const demoInfo = demo ? await ensureDemo(baseUrl, adminToken, join(persistDir, DEMO_FILE)) : undefined;
+		const demoFile = join(persistDir, DEMO_FILE);
+		const demoState = demo
+			? await ensureDemo(baseUrl, adminToken, demoFile, { warn: quiet ? () => {} : console.warn })
+			: undefined;
 		signal?.throwIfAborted();
 		return {
 			baseUrl,
@@ -340,7 +351,7 @@ export async function startStack(options = {}) {
 			persistTo: persistDir,
 			adminToken,
 			devVarsPath,
-			demo: demoInfo,
+			demo: demoState,
 			pid: dev.pid,
 			timings: { migrationsMs, readyMs, totalMs: Math.round(performance.now() - t0) },
 			/** Resolves when wrangler dev exits on its own (or is stopped). */

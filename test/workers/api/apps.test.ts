@@ -212,8 +212,15 @@ describe("OpenAPI document", () => {
 		);
 	});
 
-	// Bug in workers/schemas/messages.ts (owned elsewhere): Content.data is `z.record(z.string(), z.json())`;
-	// the OpenAPI generator recurses forever on the unnamed z.json(), so GET /v1/openapi.json answers 500.
-	// Using `JsonValue` from workers/schemas/common.ts there fixes it.
-	it.todo("GET /v1/openapi.json answers 200 with every route");
+	it("GET /v1/openapi.json serves the whole document and /docs renders it", async () => {
+		const res = await call("GET", "/v1/openapi.json", null);
+		expect(res.status, res.text).toBe(200);
+		expect(res.body.openapi).toBe("3.1.0");
+		for (const path of ["/v1/apps", "/v1/users/{userId}", "/v1/tags/{tag}/users", "/v1/messages"])
+			expect(res.body.paths).toHaveProperty([path]);
+		const docs = await call("GET", "/docs", null);
+		expect(docs.status).toBe(200);
+		expect(docs.headers.get("content-type")).toMatch(/text\/html/);
+		expect(docs.text).toContain("/v1/openapi.json");
+	});
 });

@@ -1,6 +1,5 @@
 import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
 import { adminAuth, appKeyAuth } from "./http/auth.js";
 import { jsonBody } from "./http/body.js";
 import type { HonoEnv } from "./http/context.js";
@@ -8,6 +7,7 @@ import { AppError, errorResponse } from "./http/errors.js";
 import { validationError } from "./http/validation.js";
 import { appRoutes } from "./routes/apps.js";
 import { connectRoutes } from "./routes/connect.js";
+import { credentialRoutes } from "./routes/credentials.js";
 import { messageRoutes } from "./routes/messages.js";
 import { tagRoutes } from "./routes/tags.js";
 import { userRoutes } from "./routes/users.js";
@@ -20,11 +20,26 @@ export function createApp() {
 		},
 	});
 	api.onError((err) => errorResponse(err));
-	api.notFound((c) => errorResponse(unmatched(api, c)));
+	api.notFound((c) => {
+		const { error, allow } = unmatched(api, c.req.path, c.req.method);
+		const res = errorResponse(error);
+		if (allow) res.headers.set("allow", allow);
+		return res;
+	});
 
 	api.use("/v1/apps", adminAuth);
 	api.use("/v1/apps/*", adminAuth);
-	for (const path of ["/v1/users/*", "/v1/tags", "/v1/tags/*", "/v1/messages", "/v1/messages/*"]) api.use(path, appKeyAuth);
+	for (const path of [
+		"/v1/users/*",
+		"/v1/tags",
+		"/v1/tags/*",
+		"/v1/messages",
+		"/v1/messages/*",
+		"/v1/credentials",
+		"/v1/credentials/*",
+	]) {
+		api.use(path, appKeyAuth);
+	}
 	api.use("*", jsonBody);
 
 	appRoutes(api);
@@ -32,6 +47,7 @@ export function createApp() {
 	tagRoutes(api);
 	messageRoutes(api);
 	connectRoutes(api);
+	credentialRoutes(api);
 
 	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",
@@ -42,6 +58,12 @@ export function createApp() {
 		type: "http",
 		scheme: "bearer",
 		description: "An app key secret (wbsk.…), shown once at creation. Scopes: send, read, manage.",
+	});
+	api.openAPIRegistry.registerComponent("securitySchemes", "clientToken", {
+		type: "http",
+		scheme: "bearer",
+		bearerFormat: "JWT",
+		description: "A client token from POST /v1/users/{userId}/tokens.",
 	});
 	api.doc31("/v1/openapi.json", {
 		openapi: "3.1.0",
@@ -57,8 +79,7 @@ export function createApp() {
 }
 
 /** Unknown paths answer 404; known paths with another method answer 405 with Allow. */
-function unmatched(api: OpenAPIHono<HonoEnv>, c: Context<HonoEnv>): AppError {
-	const path = c.req.path;
+function unmatched(api: OpenAPIHono<HonoEnv>, path: string, method: string): { error: AppError; allow?: string } {
 	const allowed = new Set<string>();
 	for (const r of api.routes) {
 		if (r.method === "ALL") continue;
@@ -66,8 +87,8 @@ function unmatched(api: OpenAPIHono<HonoEnv>, c: Context<HonoEnv>): AppError {
 		if (pattern.test(path)) allowed.add(r.method);
 	}
 	if (allowed.size > 0) {
-		c.header("allow", [...allowed].join(", "));
-		return new AppError("method_not_allowed", `${c.req.method} is not allowed here; use ${[...allowed].join(" or ")}.`);
+		const allow = [...allowed].join(", ");
+		return { error: new AppError("method_not_allowed", `${method} is not allowed here; use ${[...allowed].join(" or ")}.`), allow };
 	}
-	return new AppError("not_found", `No route ${c.req.method} ${path}.`);
+	return { error: new AppError("not_found", `No route ${method} ${path}.`) };
 }

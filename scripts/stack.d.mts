@@ -15,6 +15,10 @@ export interface StackOptions {
 	demo?: boolean;
 	/** How long to wait for GET / to answer; default 90 s. */
 	readyTimeoutMs?: number;
+	/** Start the local vendor simulator and point the Worker's vendor endpoints at it; default true. */
+	simulator?: boolean;
+	/** The simulator's port; default $SIM_PORT, else any free port. */
+	simulatorPort?: number;
 	/** Aborts a start in progress; its children are stopped before the promise rejects. */
 	signal?: AbortSignal;
 }
@@ -30,6 +34,8 @@ export interface DemoInfo {
 	/** A client token for userId, valid 24 h. */
 	clientToken: string;
 	clientTokenExpiresAt: string;
+	/** Ids of demo-user's vendor devices (one per channel), when the simulator runs. */
+	vendorDevices?: string[];
 }
 
 export interface Stack {
@@ -40,6 +46,8 @@ export interface Stack {
 	/** ADMIN_TOKEN read from the .dev.vars this stack runs with. */
 	adminToken: string;
 	devVarsPath: string;
+	/** The local vendor simulator, when started. */
+	simulatorUrl: string | undefined;
 	demo: DemoInfo | undefined;
 	/** wrangler's pid, also the id of the process group that holds workerd. */
 	pid: number | undefined;
@@ -61,3 +69,4 @@ export declare function ensureDemo(
 ): Promise<DemoInfo>;
 export declare function freePort(): Promise<number>;
 export declare function readDevVars(path: string): Record<string, string>;
+export declare function configureDemoVendors(baseUrl: string, key: string, simulatorUrl: string): Promise<string[]>;

@@ -273,6 +273,37 @@ export async function ensureDemo(baseUrl, adminToken, demoFile, { warn = console
 	return demoInfo(made.id, true, made.key, token);
 }
 
+/** Vendor devices of demo-user, re-registered on every start (the simulator's Web Push subscriptions live in memory). */
+const DEMO_VENDOR_DEVICES = [
+	{ id: "demo-iphone", platform: "ios", channel: "apns", token: "a1".repeat(32) },
+	{ id: "demo-pixel", platform: "android", channel: "fcm", token: "demo-fcm-registration-token" },
+	{ id: "demo-huawei", platform: "android", channel: "hms", token: "demo-hms-push-token" },
+	{ id: "demo-xiaomi", platform: "android", channel: "xiaomi", token: "demo-xiaomi-regid" },
+];
+
+/**
+ * Points the demo app's vendor credentials at the local simulator and gives demo-user one device per
+ * vendor, so a newcomer sees a vendor push arrive locally (GET <simulator>/__sim/deliveries).
+ */
+export async function configureDemoVendors(baseUrl, key, simulatorUrl) {
+	const creds = await (await fetch(`${simulatorUrl}/__sim/credentials`)).json();
+	for (const channel of ["apns", "fcm", "hms", "xiaomi"]) {
+		expectStatus(await call(baseUrl, "PUT", `/v1/credentials/${channel}`, key, creds[channel]), 200, `configuring ${channel}`);
+	}
+	expectStatus(
+		await call(baseUrl, "PUT", "/v1/credentials/webpush", key, { subject: "mailto:demo@warbler.local" }),
+		200,
+		"configuring webpush",
+	);
+	const { endpoint, keys } = await (await fetch(`${simulatorUrl}/__sim/webpush/subscriptions`, { method: "POST" })).json();
+	const subscription = { endpoint, keys };
+	const devices = [...DEMO_VENDOR_DEVICES, { id: "demo-browser", platform: "web", channel: "webpush", subscription }];
+	for (const device of devices) {
+		expectStatus(await call(baseUrl, "POST", `/v1/users/${DEMO_USER}/devices`, key, device), 201, `registering ${device.id}`);
+	}
+	return devices.map((d) => d.id);
+}
+
 function demoInfo(appId, created, key, token) {
 	return {
 		appId,
@@ -294,6 +325,8 @@ function demoInfo(appId, created, key, token) {
  * @param {boolean} [options.quiet] keep wrangler's output to memory (shown only if the start fails).
  * @param {boolean} [options.demo] create/refresh the demo app (default true).
  * @param {number} [options.readyTimeoutMs] how long to wait for `GET /` (default 90 s).
+ * @param {boolean} [options.simulator] start the local vendor simulator and point the Worker at it (default true).
+ * @param {number} [options.simulatorPort] its port (default: $SIM_PORT, else any free port).
  * @param {AbortSignal} [options.signal] aborts a start in progress (children are stopped).
  */
 export async function startStack(options = {}) {
@@ -303,6 +336,8 @@ export async function startStack(options = {}) {
 		quiet = false,
 		demo = true,
 		readyTimeoutMs = 90_000,
+		simulator = true,
+		simulatorPort = Number(process.env.SIM_PORT || 0),
 		signal,
 	} = options;
 	if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`Invalid port ${port}: set PORT to 1–65535`);
@@ -321,6 +356,9 @@ export async function startStack(options = {}) {
 	const migrationsMs = Math.round(performance.now() - t0);
 
 	const baseUrl = `http://127.0.0.1:${port}`;
+	// The vendor simulator runs in this process; the Worker reaches it through deployment variables.
+	const sim = simulator ? await (await import("../sim/server.ts")).startSimulator({ port: simulatorPort }) : undefined;
+	const simVars = sim ? Object.entries((await import("../sim/server.ts")).simulatorEnv(sim.url)) : [];
 	const dev = spawnGroup(
 		[
 			"dev",
@@ -332,10 +370,15 @@ export async function startStack(options = {}) {
 			persistDir,
 			"--test-scheduled",
 			"--show-interactive-dev-session=false",
+			...simVars.flatMap(([k, v]) => ["--var", `${k}:${v}`]),
 		],
 		{ quiet, env: wranglerEnv() },
 	);
-	const onAbort = () => dev.stop();
+	const stopAll = async () => {
+		await dev.stop();
+		await sim?.close();
+	};
+	const onAbort = () => stopAll();
 	signal?.addEventListener("abort", onAbort, { once: true });
 	try {
 		await waitUntilReady(baseUrl, dev, readyTimeoutMs, signal);
@@ -344,6 +387,7 @@ export async function startStack(options = {}) {
 		const demoState = demo
 			? await ensureDemo(baseUrl, adminToken, demoFile, { warn: quiet ? () => {} : console.warn })
 			: undefined;
+		if (demoState && sim) demoState.vendorDevices = await configureDemoVendors(baseUrl, demoState.key, sim.url);
 		signal?.throwIfAborted();
 		return {
 			baseUrl,
@@ -351,6 +395,7 @@ export async function startStack(options = {}) {
 			persistTo: persistDir,
 			adminToken,
 			devVarsPath,
+			simulatorUrl: sim?.url,
 			demo: demoState,
 			pid: dev.pid,
 			timings: { migrationsMs, readyMs, totalMs: Math.round(performance.now() - t0) },
@@ -358,11 +403,11 @@ export async function startStack(options = {}) {
 			exited: dev.exited,
 			/** Output kept when started quiet. */
 			output: dev.output,
-			/** SIGTERM to the whole process group (wrangler and workerd), SIGKILL after 5 s; resolves when all are gone. */
-			stop: () => dev.stop(),
+			/** SIGTERM to the whole process group (wrangler and workerd), SIGKILL after 5 s; then the simulator. */
+			stop: stopAll,
 		};
 	} catch (e) {
-		await dev.stop();
+		await stopAll();
 		throw e;
 	} finally {
 		signal?.removeEventListener("abort", onAbort);

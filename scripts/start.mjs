@@ -67,6 +67,15 @@ function banner(s) {
 		"       -H 'content-type: application/json' \\",
 		`       -d '${message}'`,
 		"",
+		...(s.simulatorUrl
+			? [
+					"  3. Vendor pushes go to the local simulator (APNs, FCM, HMS, Xiaomi, Web Push); demo-user has one",
+					`     device on each. Send with "options":{"channels":"vendor"}, then see what each vendor received:`,
+					"",
+					`     curl -sS ${s.simulatorUrl}/__sim/deliveries`,
+					"",
+				]
+			: []),
 		`  Cron locally: curl '${s.baseUrl}/__scheduled?cron=*+*+*+*+*'`,
 		`  Local data:   ${relative(process.cwd(), s.persistTo) || s.persistTo} (delete it to start from scratch)`,
 		`  Started in ${(s.timings.totalMs / 1000).toFixed(1)} s. Press Ctrl-C to stop.`,

@@ -88,7 +88,10 @@ function unmatched(api: OpenAPIHono<HonoEnv>, path: string, method: string): { e
 	}
 	if (allowed.size > 0) {
 		const allow = [...allowed].join(", ");
-		return { error: new AppError("method_not_allowed", `${method} is not allowed here; use ${[...allowed].join(" or ")}.`), allow };
+		return {
+			error: new AppError("method_not_allowed", `${method} is not allowed here; use ${[...allowed].join(" or ")}.`),
+			allow,
+		};
 	}
 	return { error: new AppError("not_found", `No route ${method} ${path}.`) };
 }

@@ -173,7 +173,9 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	/** Each vendor device's outcome for one recipient. */
-	vendorOutcomes(userId: string): { device_id: string; channel: string; outcome: VendorOutcome; reason: string | null; at: string }[] {
+	vendorOutcomes(
+		userId: string,
+	): { device_id: string; channel: string; outcome: VendorOutcome; reason: string | null; at: string }[] {
 		return this.sql
 			.exec<{ device_id: string; channel: string; outcome: VendorOutcome; reason: string | null; at: number }>(
 				"SELECT device_id, channel, outcome, reason, at FROM vendor WHERE user_id = ? ORDER BY channel, device_id",

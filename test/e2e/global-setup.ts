@@ -10,6 +10,8 @@ declare module "vitest" {
 	export interface ProvidedContext {
 		/** e.g. http://127.0.0.1:40123 */
 		baseUrl: string;
+		/** The local vendor simulator the Worker's vendor endpoints point at. */
+		simulatorUrl: string;
 		/** ADMIN_TOKEN from the .dev.vars the stack runs with. */
 		adminToken: string;
 		/** The demo app that `npm start` prints, with the key and client token of this start. */
@@ -42,6 +44,7 @@ export default async function setup(project: TestProject) {
 	const demo = started.demo!;
 	project.provide("baseUrl", started.baseUrl);
 	project.provide("adminToken", started.adminToken);
+	project.provide("simulatorUrl", started.simulatorUrl!);
 	project.provide("demo", {
 		appId: demo.appId,
 		keyId: demo.keyId,

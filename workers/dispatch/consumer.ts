@@ -1,20 +1,21 @@
 import { and, eq } from "drizzle-orm";
-import { accessTokens } from "../../durable-objects/vendor-tokens/stub.js";
 import type { VendorResult } from "../../durable-objects/ledger/message-ledger.js";
 import { ledgerFor } from "../../durable-objects/ledger/stub.js";
+import { accessTokens } from "../../durable-objects/vendor-tokens/stub.js";
 import { vendorEndpoints } from "../channels/endpoints.js";
 import { channelFor } from "../channels/registry.js";
 import type { PushTarget, SendOutcome } from "../channels/types.js";
 import { loadCredentials } from "../credentials/store.js";
 import { db } from "../db/client.js";
 import { devices } from "../db/schema.js";
-import { type PushSpec, loadPushSpec } from "./push-spec.js";
 import { type DispatchJob, type FallbackJob, MAX_VENDOR_ATTEMPTS, type VendorJob } from "./jobs.js";
+import { loadPushSpec, type PushSpec } from "./push-spec.js";
 import { dispatchToVendors } from "./targets.js";
 
 /** Thrown when every target of a job asked to be retried: the queue retries the whole job. */
 class RetryJob extends Error {
 	constructor(
+		/** The vendor's Retry-After, 0 when it gave none. */
 		readonly delaySeconds: number,
 		reason: string,
 	) {
@@ -30,7 +31,8 @@ export async function handleVendorBatch(batch: MessageBatch<DispatchJob>, env: E
 				else await sendVendorJob(env, m.body);
 				m.ack();
 			} catch (err) {
-				const delay = err instanceof RetryJob ? err.delaySeconds : Math.min(2 ** m.attempts, 300);
+				// Exponential in the queue's own attempt count (1, 2, 4, 8 s…), never sooner than the vendor's Retry-After.
+				const delay = Math.max(err instanceof RetryJob ? err.delaySeconds : 0, backoff(m.attempts - 1));
 				console.error(`vendor ${m.body.kind} ${m.body.messageId} attempt ${m.attempts} failed: ${errorText(err)}`);
 				m.retry({ delaySeconds: delay });
 			}
@@ -44,7 +46,7 @@ export async function handleVendorDeadLetters(batch: MessageBatch<DispatchJob>, 
 		const job = m.body;
 		try {
 			if (job.kind === "vendor") {
-				const reason = `gave up after ${MAX_VENDOR_ATTEMPTS} attempts`;
+				const reason = "the vendor kept failing: queue retries exhausted";
 				await ledgerFor(env, job.appId, job.messageId).recordVendor(
 					job.channel,
 					job.targets.map((t) => ({ userId: t.userId, deviceId: t.deviceId, outcome: "failed", reason })),
@@ -112,7 +114,7 @@ async function settle(env: Env, job: VendorJob, outcomes: SendOutcome[]) {
 	const attempt = job.attempt + 1;
 	if (retry.length === job.targets.length && final.length === 0) {
 		// Nothing went through: let the queue retry the whole job (its dead-letter queue ends it).
-		throw new RetryJob(Math.max(retryAfter, backoff(attempt)), lastRetryReason);
+		throw new RetryJob(retryAfter, lastRetryReason);
 	}
 	if (final.length) await ledgerFor(env, job.appId, job.messageId).recordVendor(job.channel, final);
 	if (!retry.length) return;
@@ -128,13 +130,14 @@ async function settle(env: Env, job: VendorJob, outcomes: SendOutcome[]) {
 async function disableDevices(env: Env, appId: string, invalid: { target: PushTarget; reason: string }[]) {
 	const d = db(env);
 	const now = new Date().toISOString();
-	await d.batch(
+	// The vendor said the token is gone: the device is never sent to again and says why.
+	await Promise.all(
 		invalid.map(({ target, reason }) =>
 			d
 				.update(devices)
 				.set({ status: "invalid", lastError: reason.slice(0, 300), updatedAt: now })
 				.where(and(eq(devices.appId, appId), eq(devices.userId, target.userId), eq(devices.id, target.deviceId))),
-		) as [ReturnType<typeof d.update>, ...ReturnType<typeof d.update>[]],
+		),
 	);
 }
 

@@ -1,10 +1,10 @@
+import type { MessageContent, MessageOptions } from "../../protocol/message.js";
 import { channelFor } from "../channels/registry.js";
 import type { VendorChannelId } from "../channels/types.js";
 import { loadCredentials } from "../credentials/store.js";
 import { AppError } from "../http/errors.js";
-import type { MessageContent, MessageOptions } from "../../protocol/message.js";
-import { configuredChannels } from "./targets.js";
 import { pushOptions } from "./push-spec.js";
+import { configuredChannels } from "./targets.js";
 
 /**
  * Renders the message for every vendor the app has configured and rejects it (413, channel named)

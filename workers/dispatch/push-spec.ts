@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
-import type { PushOptions } from "../channels/types.js";
 import type { MessageContent } from "../../protocol/message.js";
+import type { PushOptions } from "../channels/types.js";
 import { db } from "../db/client.js";
 import { messages } from "../db/schema.js";
 import type { StoredOptions } from "../schemas/messages.js";

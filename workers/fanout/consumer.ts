@@ -1,6 +1,7 @@
 import { ledgerFor } from "../../durable-objects/ledger/stub.js";
+import { dispatchToVendors } from "../dispatch/targets.js";
 import { audiencePage } from "./audience.js";
-import { deliverToInboxes, recallFromInboxes, recordJob } from "./deliver.js";
+import { deliverToInboxes, recallFromInboxes, recordJob, usersForVendors } from "./deliver.js";
 import { DELIVER_JOB_USERS, type DeliverJob, type FanoutJob, type RecallJob, type ResolveJob } from "./jobs.js";
 import { type DeliverySpec, loadDeliverySpec } from "./message-record.js";
 
@@ -38,7 +39,11 @@ export async function handleDeadLetters(batch: MessageBatch<FanoutJob>, env: Env
 		try {
 			if (job.kind === "deliver") {
 				const spec = await cachedSpec(env, specs, job.appId, job.messageId);
-				if (spec) await recordJob(env, spec, job.jobKey, await deliverToInboxes(env, spec, job.users));
+				if (spec) {
+					const results = await deliverToInboxes(env, spec, job.users);
+					await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, results));
+					await recordJob(env, spec, job.jobKey, results);
+				}
 			} else if (job.kind === "resolve") {
 				// The audience could not be paged to the end: finish with what was emitted.
 				await ledgerFor(env, job.appId, job.messageId).expectJobs(job.jobsSoFar);
@@ -67,11 +72,14 @@ async function runJob(env: Env, job: FanoutJob, specs: SpecCache): Promise<void>
 }
 
 async function deliver(env: Env, job: DeliverJob, specs: SpecCache) {
+	// A duplicate of a job that already finished: nothing to do (and no vendor push twice).
+	if (await ledgerFor(env, job.appId, job.messageId).hasJob(job.jobKey)) return;
 	const spec = await cachedSpec(env, specs, job.appId, job.messageId);
 	if (!spec) return; // The message row is gone (app erased): nothing to deliver.
 	const results = await deliverToInboxes(env, spec, job.users);
 	const failed = results.filter((r) => r.outcome === "failed");
 	if (failed.length) throw new Error(`${failed.length} inboxes unreachable: ${failed[0]?.reason}`);
+	await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, results));
 	await recordJob(env, spec, job.jobKey, results);
 }
 

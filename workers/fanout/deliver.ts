@@ -49,9 +49,8 @@ export async function recallFromInboxes(env: Env, appId: string, messageId: stri
  * Decided from the inbox's current state, so a retried job pushes to whoever still needs it.
  */
 export function usersForVendors(spec: DeliverySpec, results: readonly JobResult[]): string[] {
-	const channels = spec.channels ?? "auto";
-	if (channels === "ws") return [];
-	const wanted = channels === "auto" ? ["queued"] : ["queued", "delivered"];
+	if (spec.channels === "ws") return [];
+	const wanted = spec.channels === "auto" ? ["queued"] : ["queued", "delivered"];
 	return results.filter((r) => wanted.includes(r.outcome)).map((r) => r.userId);
 }
 

@@ -21,7 +21,7 @@ export interface DeliverySpec {
 	expiresAt: number;
 	collapseKey?: string;
 	cap: number;
-	channels?: DeliveryChannels;
+	channels: DeliveryChannels;
 	/** channels=auto only. */
 	fallbackAfterMs?: number;
 }
@@ -64,9 +64,4 @@ export function deliverySpec(
 		channels,
 		fallbackAfterMs: channels === "auto" ? (settings.vendor_fallback_ms ?? DEFAULT_VENDOR_FALLBACK_MS) : undefined,
 	};
-}
-
-/** @deprecated transitional: use deliverySpec(). */
-export function inboxCap(settingsJson: string): number {
-	return (JSON.parse(settingsJson) as AppSettings).inbox_cap ?? DEFAULT_INBOX_CAP;
 }

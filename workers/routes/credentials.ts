@@ -4,7 +4,6 @@ import { vendorTokensFor } from "../../durable-objects/vendor-tokens/stub.js";
 import { verifyAppKey } from "../auth/app-keys.js";
 import { verifyClientToken } from "../auth/client-tokens.js";
 import { currentKeyVersion } from "../auth/keyring.js";
-import { completeWebPushCredentials } from "../channels/webpush/credentials.js";
 import { channels } from "../channels/registry.js";
 import type { VendorChannelId } from "../channels/types.js";
 import { credentialView, findCredentialRow, listCredentialRows, loadCredentials, saveCredentials } from "../credentials/store.js";
@@ -26,7 +25,11 @@ const CredentialView = z
 		configured_at: z.string(),
 		status: z.enum(["active", "error"]),
 		masked: z.record(z.string(), z.string()).openapi({ description: "Ids and fingerprints only; never a secret." }),
-		token: z.object({ last_refresh_at: z.string().nullable(), expires_at: z.string().nullable(), last_error: z.string().nullable() }),
+		token: z.object({
+			last_refresh_at: z.string().nullable(),
+			expires_at: z.string().nullable(),
+			last_error: z.string().nullable(),
+		}),
 	})
 	.openapi("Credentials");
 
@@ -70,9 +73,14 @@ const publicKeyRoute = createRoute({
 	tags,
 	summary: "The app's VAPID public key, for pushManager.subscribe (app key or client token)",
 	security: [{ appKey: [] }, { clientToken: [] }],
-	request: { query: z.object({ token: z.string().optional().openapi({ description: "A client token, instead of the header." }) }) },
+	request: {
+		query: z.object({ token: z.string().optional().openapi({ description: "A client token, instead of the header." }) }),
+	},
 	responses: {
-		200: json(z.object({ public_key: z.string().openapi({ description: "base64url, 65-byte uncompressed P-256 point" }) }), "The key."),
+		200: json(
+			z.object({ public_key: z.string().openapi({ description: "base64url, 65-byte uncompressed P-256 point" }) }),
+			"The key.",
+		),
 		...standardErrors,
 	},
 });
@@ -93,7 +101,7 @@ export function credentialRoutes(api: Api) {
 		api.openapi(put, async (c) => {
 			const caller = c.get("caller");
 			const input = c.req.valid("json") as unknown;
-			const value = id === "webpush" ? await completeWebPushCredentials(input as never) : input;
+			const value = channel.completeCredentials ? await channel.completeCredentials(input) : input;
 			const masked = await channel.mask(value);
 			await saveCredentials(c.env, caller.appId, id, value, masked, nowIso(), currentKeyVersion(c.env));
 			await vendorTokensFor(c.env, caller.appId).invalidate(id);
@@ -122,14 +130,15 @@ export function credentialRoutes(api: Api) {
 		const caller = c.get("caller");
 		const d = db(c.env);
 		const where = and(eq(credentials.appId, caller.appId), eq(credentials.channel, channel));
-		if (!(await d.select({ c: credentials.channel }).from(credentials).where(where).get())) throw notFound(`${channel} credentials`);
+		if (!(await d.select({ c: credentials.channel }).from(credentials).where(where).get()))
+			throw notFound(`${channel} credentials`);
 		await d.batch([d.delete(credentials).where(where), auditEntry(d, caller, caller.appId, "credentials.delete", channel)]);
 		await vendorTokensFor(c.env, caller.appId).invalidate(channel);
 		return c.body(null, 204);
 	});
 
 	api.openapi(publicKeyRoute, async (c) => {
-		const appId = await appOfCaller(c.env, c.req.header("authorization"), c.req.valid("query").token);
+		const appId = await appOfCaller(c.env, c.req.header("authorization"), c.req.query("token"));
 		const creds = await loadCredentials<{ public_key: string }>(c.env, appId, "webpush");
 		if (!creds) throw notFound("webpush credentials");
 		return c.json({ public_key: creds.public_key }, 200);

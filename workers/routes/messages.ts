@@ -6,10 +6,12 @@ import type { Audience } from "../../protocol/message.js";
 import { sha256, timeOrderedId, toHex } from "../auth/crypto.js";
 import { db } from "../db/client.js";
 import { apps, messages } from "../db/schema.js";
+import { checkVendorPayloads } from "../dispatch/payload-limits.js";
+import { dispatchToVendors } from "../dispatch/targets.js";
 import { canonicalJson } from "../fanout/canonical.js";
-import { deliverToInboxes, recallFromInboxes, recordJob } from "../fanout/deliver.js";
+import { deliverToInboxes, recallFromInboxes, recordJob, usersForVendors } from "../fanout/deliver.js";
 import type { DeliverJob, FanoutJob } from "../fanout/jobs.js";
-import { type DeliverySpec, inboxCap } from "../fanout/message-record.js";
+import { type DeliverySpec, deliverySpec } from "../fanout/message-record.js";
 import { requireScope } from "../http/auth.js";
 import type { Api } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
@@ -119,6 +121,8 @@ export function messageRoutes(api: Api) {
 
 		const app = await d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get();
 		if (!app) throw new AppError("unauthorized", "The app of this key no longer exists.");
+		// Every vendor this message may go through must be able to carry it: 413 naming the channel.
+		if ((options.channels ?? "auto") !== "ws") await checkVendorPayloads(c.env, appId, body.content, options);
 		const now = Date.now();
 		const id = timeOrderedId("msg", now);
 		const createdAt = new Date(now).toISOString();
@@ -143,15 +147,7 @@ export function messageRoutes(api: Api) {
 			return c.json({ id: winner.id, status: "accepted" as const, created_at: winner.createdAt }, 200);
 		}
 
-		const spec: DeliverySpec = {
-			appId,
-			messageId: id,
-			content: body.content,
-			sentAt: createdAt,
-			expiresAt,
-			collapseKey: options.collapse_key,
-			cap: inboxCap(app.settings),
-		};
+		const spec = deliverySpec(appId, id, body.content, options, { sentAt: createdAt, expiresAt, settingsJson: app.settings });
 		if ("users" in audience) {
 			await deliverDirect(c.env, spec, audience.users);
 		} else {
@@ -198,11 +194,13 @@ export function messageRoutes(api: Api) {
 		const { appId } = c.get("caller");
 		await findMessage(c.env, appId, id);
 		const live = await inboxFor(c.env, appId, userId).recipient(id);
-		if (live) return c.json({ ...live, user_id: userId }, 200);
+		const ledger = ledgerFor(c.env, appId, id);
+		const devices = await ledger.vendorOutcomes(userId);
+		if (live) return c.json({ ...live, user_id: userId, devices }, 200);
 		// Never reached the inbox: the ledger knows whether delivery failed.
-		const recorded = await ledgerFor(c.env, appId, id).recipient(userId);
+		const recorded = await ledger.recipient(userId);
 		if (!recorded) throw notFound("recipient of this message");
-		return c.json({ user_id: userId, status: recorded.status }, 200);
+		return c.json({ user_id: userId, status: recorded.status, devices }, 200);
 	});
 
 	api.openapi(recallMessage, async (c) => {
@@ -232,6 +230,7 @@ async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
 	const results = await deliverToInboxes(env, spec, users);
 	const failed = results.filter((r) => r.outcome === "failed").map((r) => r.userId);
 	const reached = results.filter((r) => r.outcome !== "failed");
+	await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, reached));
 	if (failed.length) {
 		const jobs: DeliverJob[] = [];
 		for (let i = 0; i < failed.length; i += 100) {

@@ -4,6 +4,8 @@ import type { Context } from "hono";
 import { inboxFor } from "../../durable-objects/inbox/stub.js";
 import { appTokenSecret, signClientToken } from "../auth/client-tokens.js";
 import { randomId } from "../auth/crypto.js";
+import { vendorEndpoints } from "../channels/endpoints.js";
+import { checkWebPushEndpoint } from "../channels/webpush/endpoint.js";
 import { auditEntry, nowIso } from "../db/audit.js";
 import { db } from "../db/client.js";
 import { devices, users, userTags } from "../db/schema.js";
@@ -200,6 +202,10 @@ export function userRoutes(api: Api) {
 		const caller = c.get("caller");
 		const d = db(c.env);
 		const now = nowIso();
+		if (body.subscription) {
+			const problem = checkWebPushEndpoint(body.subscription.endpoint, vendorEndpoints(c.env).allowLocalWebPush);
+			if (problem) throw new AppError("invalid_request", problem, [{ path: "subscription.endpoint", message: problem }]);
+		}
 		const id = body.id ?? randomId("dev");
 		const values = {
 			platform: body.platform,

@@ -36,7 +36,7 @@ export const Content = z
 	.strictObject({
 		type: z.enum(["text", "image", "video", "audio", "file", "custom"]),
 		title: z.string().max(1024).optional(),
-		body: z.string().max(MAX_CONTENT_BYTES).optional(),
+		body: z.string().optional().openapi({ description: "Counts toward the 64 KiB content limit (413 past it)." }),
 		media: Media.optional(),
 		url: ClickUrl.optional(),
 		data: z.record(z.string(), JsonValue).optional(),
@@ -79,11 +79,14 @@ export const Options = z
 		priority: z.enum(["high", "normal"]).optional(),
 		collapse_key: Id.optional(),
 		idempotency_key: z.string().min(1).max(255).optional(),
-		channels: z.enum(["auto", "ws", "vendor", "all"]).optional().openapi({
-			description:
-				"auto (default): WebSocket when a device is connected, vendors when none is or none acks within the app's window; " +
-				"ws: WebSocket/inbox only; vendor: vendors now (the in-app copy waits in the inbox for the next connect); all: both now.",
-		}),
+		channels: z
+			.enum(["auto", "ws", "vendor", "all"])
+			.optional()
+			.openapi({
+				description:
+					"auto (default): WebSocket when a device is connected, vendors when none is or none acks within the app's window; " +
+					"ws: WebSocket/inbox only; vendor: vendors now (the in-app copy waits in the inbox for the next connect); all: both now.",
+			}),
 		silent: z.boolean().optional().openapi({ description: "Data-only vendor push: no alert; wakes the app." }),
 	})
 	.openapi("MessageOptions");

@@ -1,0 +1,185 @@
+import { beforeAll, describe, expect, inject, it } from "vitest";
+import { adminToken, api } from "./helpers.js";
+
+const sim = inject("simulatorUrl");
+
+interface Delivery {
+	channel: string;
+	token: string;
+	payload: unknown;
+	outcome: { ok: boolean; status: number; reason?: string };
+	at: string;
+}
+
+async function simGet<T>(path: string): Promise<T> {
+	return (await fetch(`${sim}${path}`)).json() as Promise<T>;
+}
+
+async function simPost(path: string, body?: unknown) {
+	const res = await fetch(`${sim}${path}`, {
+		method: "POST",
+		headers: { "content-type": "application/json" },
+		body: body === undefined ? undefined : JSON.stringify(body),
+	});
+	return res.json();
+}
+
+/** Deliveries the simulator accepted for one token (waits for at least `count`). */
+async function deliveriesFor(token: string, count = 1, waitMs = 30_000): Promise<Delivery[]> {
+	const deadline = Date.now() + waitMs;
+	for (;;) {
+		const all = await simGet<Delivery[]>(`/__sim/deliveries?token=${encodeURIComponent(token)}`);
+		const ok = all.filter((d) => d.outcome.ok);
+		if (ok.length >= count || Date.now() > deadline) return ok;
+		await new Promise((r) => setTimeout(r, 200));
+	}
+}
+
+async function eventually<T>(fn: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const v = await fn();
+		if (check(v) || Date.now() > deadline) return v;
+		await new Promise((r) => setTimeout(r, 250));
+	}
+}
+
+describe("vendor channels end to end against the local simulator", () => {
+	let key: string;
+	const tokens = {
+		apns: `${"b2".repeat(32)}`,
+		fcm: `fcm-${Date.now()}`,
+		hms: `hms-${Date.now()}`,
+		xiaomi: `xiaomi-${Date.now()}`,
+	};
+	let webpushEndpoint: string;
+
+	beforeAll(async () => {
+		const app = await api("POST", "/v1/apps", adminToken, { name: "vendors-e2e" });
+		key = app.body.key.secret;
+		const creds = await simGet<Record<string, unknown>>("/__sim/credentials");
+		for (const channel of ["apns", "fcm", "hms", "xiaomi"]) {
+			const r = await api("PUT", `/v1/credentials/${channel}`, key, creds[channel]);
+			expect(r.status).toBe(200);
+			expect(r.text).not.toContain("PRIVATE KEY");
+		}
+		expect((await api("PUT", "/v1/credentials/webpush", key, { subject: "mailto:ops@example.com" })).status).toBe(200);
+		const created = (await simPost("/__sim/webpush/subscriptions")) as { endpoint: string; keys: object };
+		const sub = { endpoint: created.endpoint, keys: created.keys };
+		webpushEndpoint = sub.endpoint;
+		const devices = [
+			{ id: "iphone", platform: "ios", channel: "apns", token: tokens.apns },
+			{ id: "pixel", platform: "android", channel: "fcm", token: tokens.fcm },
+			{ id: "mate", platform: "android", channel: "hms", token: tokens.hms },
+			{ id: "redmi", platform: "android", channel: "xiaomi", token: tokens.xiaomi },
+			{ id: "browser", platform: "web", channel: "webpush", subscription: sub },
+		];
+		for (const d of devices) expect((await api("POST", "/v1/users/offline-olga/devices", key, d)).status).toBe(201);
+	});
+
+	it("an offline user receives on APNs, FCM, HMS, Xiaomi and Web Push; the Web Push body decrypts to the content", async () => {
+		const sent = await api("POST", "/v1/messages", key, {
+			audience: { users: ["offline-olga"] },
+			content: { type: "text", title: "Order shipped", body: "Your parcel is on its way", data: { order: "42" } },
+		});
+		expect(sent.status).toBe(202);
+		for (const token of Object.values(tokens)) expect((await deliveriesFor(token)).length).toBeGreaterThanOrEqual(1);
+		const apns = (await deliveriesFor(tokens.apns))[0]?.payload as { aps: { alert: { title: string } } };
+		expect(apns.aps.alert.title).toBe("Order shipped");
+		const web = await deliveriesFor(webpushEndpoint.split("/").pop() ?? "");
+		const plain = web[0]?.payload as Record<string, unknown>;
+		expect(JSON.stringify(plain)).toContain("Your parcel is on its way");
+		const msg = await eventually(
+			() => api("GET", `/v1/messages/${sent.body.id}`, key),
+			(r) => Object.keys(r.body.counts.by_channel).length === 5,
+		);
+		for (const channel of ["apns", "fcm", "hms", "xiaomi", "webpush"]) {
+			expect(msg.body.counts.by_channel[channel]).toEqual({ sent: 1, failed: 0, invalid_token: 0 });
+		}
+		const recipient = await api("GET", `/v1/messages/${sent.body.id}/recipients/offline-olga`, key);
+		expect(recipient.body.devices.map((d: { outcome: string }) => d.outcome)).toEqual(Array(5).fill("sent"));
+	});
+
+	it("a 429 is retried after its Retry-After and then delivered", async () => {
+		await simPost("/__sim/faults", { channel: "fcm", token: tokens.fcm, kind: "429", retry_after: 2, times: 1 });
+		const before = (await deliveriesFor(tokens.fcm)).length;
+		const t0 = Date.now();
+		const sent = await api("POST", "/v1/messages", key, {
+			audience: { users: ["offline-olga"] },
+			content: { type: "text", body: "after a 429" },
+			options: { channels: "vendor" },
+		});
+		expect(sent.status).toBe(202);
+		const after = await deliveriesFor(tokens.fcm, before + 1);
+		expect(after.length).toBe(before + 1);
+		expect(Date.parse(after.at(-1)?.at ?? "") - t0).toBeGreaterThanOrEqual(2000);
+	});
+
+	it("a 410 disables the device with its last error, and later messages skip it", async () => {
+		await simPost("/__sim/faults", { channel: "apns", token: tokens.apns, kind: "410", times: 1 });
+		const sent = await api("POST", "/v1/messages", key, {
+			audience: { users: ["offline-olga"] },
+			content: { type: "text", body: "to a phone that is gone" },
+			options: { channels: "vendor" },
+		});
+		const user = await eventually(
+			() => api("GET", "/v1/users/offline-olga", key),
+			(r) => r.body.devices.find((d: { id: string }) => d.id === "iphone")?.status !== "active",
+		);
+		const iphone = user.body.devices.find((d: { id: string }) => d.id === "iphone");
+		expect(iphone.status).not.toBe("active");
+		expect(iphone.last_error).toMatch(/Unregistered|410/);
+		const counted = await eventually(
+			() => api("GET", `/v1/messages/${sent.body.id}`, key),
+			(r) => r.body.counts.by_channel.apns?.invalid_token === 1,
+		);
+		expect(counted.body.counts.by_channel.apns.invalid_token).toBe(1);
+		const apnsBefore = (await simGet<Delivery[]>(`/__sim/deliveries?token=${tokens.apns}`)).length;
+		const later = await api("POST", "/v1/messages", key, {
+			audience: { users: ["offline-olga"] },
+			content: { type: "text", body: "later" },
+			options: { channels: "vendor" },
+		});
+		await eventually(
+			() => api("GET", `/v1/messages/${later.body.id}`, key),
+			(r) => r.body.counts.by_channel.fcm?.sent === 1,
+		);
+		await new Promise((r) => setTimeout(r, 1500));
+		expect((await simGet<Delivery[]>(`/__sim/deliveries?token=${tokens.apns}`)).length).toBe(apnsBefore);
+	});
+
+	it("five 500s end in the dead-letter queue and a failed count", async () => {
+		await simPost("/__sim/faults", { channel: "hms", token: tokens.hms, kind: "500", times: 5 });
+		const sent = await api("POST", "/v1/messages", key, {
+			audience: { users: ["offline-olga"] },
+			content: { type: "text", body: "to a vendor that keeps failing" },
+			options: { channels: "vendor" },
+		});
+		const msg = await eventually(
+			() => api("GET", `/v1/messages/${sent.body.id}`, key),
+			(r) => r.body.counts.by_channel.hms?.failed === 1,
+			90_000,
+		);
+		expect(msg.body.counts.by_channel.hms).toEqual({ sent: 0, failed: 1, invalid_token: 0 });
+		const recipient = await api("GET", `/v1/messages/${sent.body.id}/recipients/offline-olga`, key);
+		const hms = recipient.body.devices.find((d: { channel: string }) => d.channel === "hms");
+		expect(hms).toMatchObject({ outcome: "failed" });
+		expect(hms.reason).toBeTruthy();
+	}, 120_000);
+
+	it("never shows a secret in any credentials answer", async () => {
+		const list = await api("GET", "/v1/credentials", key);
+		expect(list.status).toBe(200);
+		expect(list.body.credentials).toHaveLength(5);
+		const creds = await simGet<Record<string, Record<string, unknown>>>("/__sim/credentials");
+		const secrets = [
+			String(creds.apns?.private_key),
+			String((creds.fcm?.service_account as Record<string, string>).private_key),
+			String(creds.hms?.client_secret),
+			String(creds.xiaomi?.app_secret),
+		];
+		for (const secret of secrets) expect(list.text).not.toContain(secret.slice(40, 80) || secret);
+		const pk = await api("GET", "/v1/webpush/public-key", key);
+		expect(pk.body.public_key).toMatch(/^[A-Za-z0-9_-]{86,88}$/);
+	});
+});

@@ -5,6 +5,7 @@ import { jsonBody } from "./http/body.js";
 import type { HonoEnv } from "./http/context.js";
 import { AppError, errorResponse } from "./http/errors.js";
 import { validationError } from "./http/validation.js";
+import { adminRoutes } from "./routes/admin.js";
 import { appRoutes } from "./routes/apps.js";
 import { connectRoutes } from "./routes/connect.js";
 import { credentialRoutes } from "./routes/credentials.js";
@@ -29,6 +30,7 @@ export function createApp() {
 
 	api.use("/v1/apps", adminAuth);
 	api.use("/v1/apps/*", adminAuth);
+	api.use("/v1/admin/*", adminAuth);
 	for (const path of [
 		"/v1/users/*",
 		"/v1/tags",
@@ -48,6 +50,7 @@ export function createApp() {
 	messageRoutes(api);
 	connectRoutes(api);
 	credentialRoutes(api);
+	adminRoutes(api);
 
 	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",

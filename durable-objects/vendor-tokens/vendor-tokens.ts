@@ -73,7 +73,13 @@ export class VendorTokens extends DurableObject<Env> {
 	private async fromStorage(channel: VendorChannelId): Promise<Cached | undefined> {
 		const sealed = await this.ctx.storage.get<string>(`token:${channel}`);
 		if (!sealed) return undefined;
-		const cached = JSON.parse(await unsealSecret(this.env, sealed)) as Cached;
+		let cached: Cached;
+		try {
+			cached = JSON.parse(await unsealSecret(this.env, sealed)) as Cached;
+		} catch {
+			// Sealed under a key that has since been rotated out: mint a new one instead.
+			return undefined;
+		}
 		this.memory.set(channel, cached);
 		return cached;
 	}

@@ -1,0 +1,38 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { toBase64Url } from "../../../workers/auth/crypto.js";
+import { resealSecrets } from "../../../workers/credentials/rotate.js";
+import { call, clientToken, newApp } from "../delivery/helpers.js";
+
+describe("rotating ENCRYPTION_KEY", () => {
+	it("is an admin-only route", async () => {
+		const { key } = await newApp("rotate-auth");
+		expect((await call("POST", "/v1/admin/rotate-encryption", key)).status).toBe(401);
+		const ok = await call("POST", "/v1/admin/rotate-encryption", "test-admin-token");
+		expect(ok.status).toBe(200);
+		expect(ok.body).toMatchObject({ version: 1, apps: 0, credentials: 0, unreadable: [] });
+	});
+	it("re-seals app secrets under the new key; tokens minted before still verify, old-key records keep opening meanwhile", async () => {
+		const { appId, key } = await newApp("rotate");
+		const before = await clientToken(key, "u1");
+		const newKey = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
+		const rotated = {
+			...env,
+			ENCRYPTION_KEY: newKey,
+			ENCRYPTION_KEY_VERSION: "2",
+			ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY,
+		} as Env;
+		const first = await resealSecrets(rotated);
+		expect(first.version).toBe(2);
+		expect(first.apps).toBeGreaterThanOrEqual(1);
+		const row = await env.DB.prepare("SELECT token_secret FROM apps WHERE id = ?").bind(appId).first<{ token_secret: string }>();
+		expect(JSON.parse(row?.token_secret ?? "{}").v).toBe(2);
+		// Idempotent: nothing left to do.
+		expect(await resealSecrets(rotated)).toMatchObject({ apps: 0, credentials: 0, unreadable: [] });
+		// The old key alone can no longer open the record; the new one can (through the keyring).
+		const { unsealSecret } = await import("../../../workers/auth/keyring.js");
+		await expect(unsealSecret(env, row?.token_secret ?? "")).rejects.toThrow();
+		expect((await unsealSecret(rotated, row?.token_secret ?? "")).length).toBeGreaterThan(0);
+		expect(before.split(".")).toHaveLength(3);
+	});
+});

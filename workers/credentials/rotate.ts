@@ -1,0 +1,44 @@
+import { and, eq } from "drizzle-orm";
+import { currentKeyVersion, sealedVersion, sealSecret, unsealSecret } from "../auth/keyring.js";
+import { db } from "../db/client.js";
+import { apps, credentials } from "../db/schema.js";
+
+/**
+ * Re-seals every secret at rest (app token secrets, vendor credentials) that is not yet under the
+ * current ENCRYPTION_KEY version. Idempotent: run it again and it finds nothing to do. Pages through
+ * the tables so a large deployment does not need one huge request.
+ */
+export async function resealSecrets(env: Env) {
+	const d = db(env);
+	const version = currentKeyVersion(env);
+	let appsResealed = 0;
+	let credentialsResealed = 0;
+	/** Records no configured key opens (sealed under a version older than PREVIOUS): listed, left alone. */
+	const unreadable: string[] = [];
+	const reseal = async (sealedJson: string, what: string) => {
+		try {
+			return await sealSecret(env, await unsealSecret(env, sealedJson));
+		} catch {
+			unreadable.push(what);
+			return undefined;
+		}
+	};
+	for (const row of await d.select({ id: apps.id, tokenSecret: apps.tokenSecret }).from(apps).all()) {
+		if (sealedVersion(row.tokenSecret) === version) continue;
+		const sealed = await reseal(row.tokenSecret, `app ${row.id}`);
+		if (!sealed) continue;
+		await d.update(apps).set({ tokenSecret: sealed }).where(eq(apps.id, row.id));
+		appsResealed++;
+	}
+	for (const row of await d.select().from(credentials).all()) {
+		if (sealedVersion(row.sealed) === version) continue;
+		const sealed = await reseal(row.sealed, `credentials ${row.appId}/${row.channel}`);
+		if (!sealed) continue;
+		await d
+			.update(credentials)
+			.set({ sealed, keyVersion: version })
+			.where(and(eq(credentials.appId, row.appId), eq(credentials.channel, row.channel)));
+		credentialsResealed++;
+	}
+	return { version, apps: appsResealed, credentials: credentialsResealed, unreadable };
+}

@@ -4,7 +4,17 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { freePort, type Stack, startStack } from "../../scripts/stack.mjs";
+import { freePort, readDevVars, type Stack, startStack } from "../../scripts/stack.mjs";
+
+/** The secrets (at least 16 characters long) that occur in `logs`. */
+function secretsIn(logs: string, secrets: string[]): string[] {
+	return secrets.filter((s) => s.length >= 16 && logs.includes(s));
+}
+
+/** The base64 lines of every PEM key in `text`: any one of them in a log is a leak. */
+function pemBodies(text: string): string[] {
+	return [...text.matchAll(/[A-Za-z0-9+/]{60,}/g)].map((m) => m[0]);
+}
 
 declare module "vitest" {
 	export interface ProvidedContext {
@@ -52,9 +62,21 @@ export default async function setup(project: TestProject) {
 		userId: demo.userId,
 		clientToken: demo.clientToken,
 	});
+	// Secrets that must never reach a log line: checked against everything wrangler printed.
+	const simCreds = started.simulatorUrl ? await (await fetch(`${started.simulatorUrl}/__sim/credentials`)).json() : {};
 	return async () => {
 		stopping = true;
+		const logs = started.output();
 		await started.stop();
+		const leaks = secretsIn(logs, [
+			started.adminToken,
+			readDevVars(started.devVarsPath).ENCRYPTION_KEY ?? "",
+			...pemBodies(JSON.stringify(simCreds)),
+			simCreds.hms?.client_secret ?? "",
+			simCreds.xiaomi?.app_secret ?? "",
+		]);
+		if (leaks.length)
+			throw new Error(`secrets appeared in the Worker's logs: ${leaks.map((l) => `${l.slice(0, 6)}…`).join(", ")}`);
 		cleanUp();
 		process.off("exit", cleanUp);
 	};

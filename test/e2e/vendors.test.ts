@@ -167,6 +167,41 @@ describe("vendor channels end to end against the local simulator", () => {
 		expect(hms.reason).toBeTruthy();
 	}, 120_000);
 
+	it("refreshes each vendor token exactly once under 50 concurrent sends", async () => {
+		const app = await api("POST", "/v1/apps", adminToken, { name: "token-refresh-e2e" });
+		const appKey = app.body.key.secret as string;
+		const creds = await simGet<Record<string, unknown>>("/__sim/credentials");
+		for (const channel of ["apns", "fcm", "hms"])
+			expect((await api("PUT", `/v1/credentials/${channel}`, appKey, creds[channel])).status).toBe(200);
+		const devices = [
+			{ id: "i", platform: "ios", channel: "apns", token: "c3".repeat(32) },
+			{ id: "p", platform: "android", channel: "fcm", token: `fcm-refresh-${Date.now()}` },
+			{ id: "h", platform: "android", channel: "hms", token: `hms-refresh-${Date.now()}` },
+		];
+		for (const d of devices) expect((await api("POST", "/v1/users/busy-bee/devices", appKey, d)).status).toBe(201);
+		type Stats = Record<string, { token_refreshes: number; sends: number }>;
+		const before = await simGet<Stats>("/__sim/stats");
+		const sends = await Promise.all(
+			Array.from({ length: 50 }, (_, i) =>
+				api("POST", "/v1/messages", appKey, {
+					audience: { users: ["busy-bee"] },
+					content: { type: "text", body: `burst ${i}` },
+					options: { channels: "vendor" },
+				}),
+			),
+		);
+		expect(sends.every((r) => r.status === 202)).toBe(true);
+		const after = await eventually(
+			() => simGet<Stats>("/__sim/stats"),
+			(st) => ["apns", "fcm", "hms"].every((c) => (st[c]?.sends ?? 0) - (before[c]?.sends ?? 0) >= 50),
+			90_000,
+		);
+		for (const c of ["apns", "fcm", "hms"]) {
+			expect((after[c]?.sends ?? 0) - (before[c]?.sends ?? 0)).toBe(50);
+			expect((after[c]?.token_refreshes ?? 0) - (before[c]?.token_refreshes ?? 0)).toBe(1);
+		}
+	}, 120_000);
+
 	it("never shows a secret in any credentials answer", async () => {
 		const list = await api("GET", "/v1/credentials", key);
 		expect(list.status).toBe(200);

@@ -3,23 +3,17 @@ import { and, eq } from "drizzle-orm";
 import { inboxFor } from "../../durable-objects/inbox/stub.js";
 import { ledgerFor } from "../../durable-objects/ledger/stub.js";
 import type { Audience } from "../../protocol/message.js";
-import { sha256, timeOrderedId, toHex } from "../auth/crypto.js";
 import { db } from "../db/client.js";
-import { apps, messages } from "../db/schema.js";
-import { checkVendorPayloads } from "../dispatch/payload-limits.js";
-import { dispatchToVendors } from "../dispatch/targets.js";
-import { canonicalJson } from "../fanout/canonical.js";
-import { deliverToInboxes, recallFromInboxes, recordJob, usersForVendors } from "../fanout/deliver.js";
-import type { DeliverJob, FanoutJob } from "../fanout/jobs.js";
-import { type DeliverySpec, deliverySpec } from "../fanout/message-record.js";
+import { messages } from "../db/schema.js";
+import { acceptMessage } from "../fanout/accept.js";
+import { recallFromInboxes } from "../fanout/deliver.js";
+import type { FanoutJob } from "../fanout/jobs.js";
 import { requireScope } from "../http/auth.js";
 import type { Api } from "../http/context.js";
-import { AppError, notFound } from "../http/errors.js";
+import { notFound } from "../http/errors.js";
 import { json, jsonBody, standardErrors } from "../schemas/common.js";
 import {
 	Accepted,
-	DEFAULT_TTL_SECONDS,
-	MAX_CONTENT_BYTES,
 	MessageIdParam,
 	MessageView,
 	RecipientParam,
@@ -29,7 +23,6 @@ import {
 
 const security = [{ appKey: [] }];
 const tags = ["Messages"];
-const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 const sendMessage = createRoute({
 	method: "post",
@@ -88,85 +81,9 @@ const recallMessage = createRoute({
 
 export function messageRoutes(api: Api) {
 	api.openapi(sendMessage, async (c) => {
-		const body = c.req.valid("json");
-		const { appId } = c.get("caller");
-		const contentJson = JSON.stringify(body.content);
-		const contentBytes = new TextEncoder().encode(contentJson).byteLength;
-		if (contentBytes > MAX_CONTENT_BYTES) {
-			throw new AppError("payload_too_large", "content is over 64 KiB when serialized.", [
-				{ path: "content", message: `${contentBytes} bytes; the limit is ${MAX_CONTENT_BYTES}` },
-			]);
-		}
-		const options = body.options ?? {};
-		const audience: Audience =
-			"users" in body.audience ? { users: [...new Set(body.audience.users)] } : (body.audience as Audience);
-		const bodyHash = toHex(await sha256(canonicalJson(body)));
-		const d = db(c.env);
-
-		const key = options.idempotency_key;
-		if (key) {
-			const prior = await findByIdempotencyKey(d, appId, key);
-			if (prior && Date.parse(prior.createdAt) > Date.now() - IDEMPOTENCY_WINDOW_MS) {
-				if (prior.bodyHash !== bodyHash) throw conflict();
-				return c.json({ id: prior.id, status: "accepted" as const, created_at: prior.createdAt }, 200);
-			}
-			if (prior) {
-				// Past its 24 hours the key is free again; the old message keeps its id.
-				await d
-					.update(messages)
-					.set({ idempotencyKey: null })
-					.where(and(eq(messages.appId, appId), eq(messages.id, prior.id)));
-			}
-		}
-
-		const app = await d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get();
-		if (!app) throw new AppError("unauthorized", "The app of this key no longer exists.");
-		// Every vendor this message may go through must be able to carry it: 413 naming the channel.
-		if ((options.channels ?? "auto") !== "ws") await checkVendorPayloads(c.env, appId, body.content, options);
-		const now = Date.now();
-		const id = timeOrderedId("msg", now);
-		const createdAt = new Date(now).toISOString();
-		const expiresAt = now + (options.ttl_seconds ?? DEFAULT_TTL_SECONDS) * 1000;
-		try {
-			await d.insert(messages).values({
-				appId,
-				id,
-				audience: JSON.stringify(audience),
-				content: contentJson,
-				options: JSON.stringify(options),
-				idempotencyKey: key ?? null,
-				bodyHash,
-				createdAt,
-				expiresAt: new Date(expiresAt).toISOString(),
-			});
-		} catch (err) {
-			// Two requests raced with one idempotency key: the unique index let one through.
-			const winner = key ? await findByIdempotencyKey(d, appId, key) : undefined;
-			if (!winner) throw err;
-			if (winner.bodyHash !== bodyHash) throw conflict();
-			return c.json({ id: winner.id, status: "accepted" as const, created_at: winner.createdAt }, 200);
-		}
-
-		const spec = deliverySpec(appId, id, body.content, options, { sentAt: createdAt, expiresAt, settingsJson: app.settings });
-		if ("users" in audience) {
-			await deliverDirect(c.env, spec, audience.users);
-		} else {
-			try {
-				await c.env.FANOUT.send({
-					kind: "resolve",
-					appId,
-					messageId: id,
-					audience,
-					after: null,
-					jobsSoFar: 0,
-				} satisfies FanoutJob);
-			} catch (err) {
-				// Not queued means not accepted: take the row back so the caller can simply retry.
-				await d.delete(messages).where(and(eq(messages.appId, appId), eq(messages.id, id)));
-				throw err;
-			}
-		}
-		return c.json({ id, status: "accepted" as const, created_at: createdAt }, 202);
+		const accepted = await acceptMessage(c.env, c.get("caller").appId, c.req.valid("json"));
+		const body = { id: accepted.id, status: "accepted" as const, created_at: accepted.createdAt };
+		return accepted.replayed ? c.json(body, 200) : c.json(body, 202);
 	});
 
 	api.openapi(getMessage, async (c) => {
@@ -219,43 +136,6 @@ export function messageRoutes(api: Api) {
 		}
 		return c.json({ id, status: "recalled" as const }, 200);
 	});
-}
-
-/**
- * A `users` audience goes straight to the inboxes, so direct pushes never wait on queue batching.
- * Inboxes that stay unreachable are handed to the queue, whose retries and dead-letter queue own
- * them from there.
- */
-async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
-	const results = await deliverToInboxes(env, spec, users);
-	const failed = results.filter((r) => r.outcome === "failed").map((r) => r.userId);
-	const reached = results.filter((r) => r.outcome !== "failed");
-	await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, reached));
-	if (failed.length) {
-		const jobs: DeliverJob[] = [];
-		for (let i = 0; i < failed.length; i += 100) {
-			const part = failed.slice(i, i + 100);
-			jobs.push({ kind: "deliver", appId: spec.appId, messageId: spec.messageId, jobKey: `retry:${part[0]}`, users: part });
-		}
-		await env.FANOUT.sendBatch(jobs.map((body) => ({ body })));
-		await recordJob(env, spec, "direct", reached, 1 + jobs.length);
-	} else {
-		await recordJob(env, spec, "direct", reached, 1);
-	}
-}
-
-function conflict() {
-	return new AppError("conflict", "This idempotency key was used with a different body in the last 24 hours.", [
-		{ path: "options.idempotency_key", message: "reused with a different body" },
-	]);
-}
-
-function findByIdempotencyKey(d: ReturnType<typeof db>, appId: string, key: string) {
-	return d
-		.select({ id: messages.id, bodyHash: messages.bodyHash, createdAt: messages.createdAt })
-		.from(messages)
-		.where(and(eq(messages.appId, appId), eq(messages.idempotencyKey, key)))
-		.get();
 }
 
 async function findMessage(env: Env, appId: string, id: string) {

@@ -1,0 +1,139 @@
+import type { z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { Audience } from "../../protocol/message.js";
+import { sha256, timeOrderedId, toHex } from "../auth/crypto.js";
+import { db } from "../db/client.js";
+import { apps, messages } from "../db/schema.js";
+import { checkVendorPayloads } from "../dispatch/payload-limits.js";
+import { dispatchToVendors } from "../dispatch/targets.js";
+import { AppError } from "../http/errors.js";
+import { DEFAULT_TTL_SECONDS, MAX_CONTENT_BYTES, type SendMessageBody } from "../schemas/messages.js";
+import { canonicalJson } from "./canonical.js";
+import { deliverToInboxes, recordJob, usersForVendors } from "./deliver.js";
+import type { DeliverJob, FanoutJob } from "./jobs.js";
+import { type DeliverySpec, deliverySpec } from "./message-record.js";
+
+export type SendBody = z.infer<typeof SendMessageBody>;
+
+export interface Accepted {
+	id: string;
+	createdAt: string;
+	/** A repeat of an idempotency key with the same body: nothing was sent again. */
+	replayed: boolean;
+}
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+
+/**
+ * Accepts a message for an app: the one path shared by the API, schedules and automations. When it
+ * returns, the message is durable: a `users` audience is in every inbox, any other is queued.
+ */
+export async function acceptMessage(env: Env, appId: string, body: SendBody): Promise<Accepted> {
+	const contentJson = JSON.stringify(body.content);
+	const contentBytes = new TextEncoder().encode(contentJson).byteLength;
+	if (contentBytes > MAX_CONTENT_BYTES) {
+		throw new AppError("payload_too_large", "content is over 64 KiB when serialized.", [
+			{ path: "content", message: `${contentBytes} bytes; the limit is ${MAX_CONTENT_BYTES}` },
+		]);
+	}
+	const options = body.options ?? {};
+	const audience: Audience =
+		"users" in body.audience ? { users: [...new Set(body.audience.users)] } : (body.audience as Audience);
+	const bodyHash = toHex(await sha256(canonicalJson(body)));
+	const d = db(env);
+
+	const key = options.idempotency_key;
+	if (key) {
+		const prior = await findByIdempotencyKey(d, appId, key);
+		if (prior && Date.parse(prior.createdAt) > Date.now() - IDEMPOTENCY_WINDOW_MS) {
+			if (prior.bodyHash !== bodyHash) throw conflict();
+			return { id: prior.id, createdAt: prior.createdAt, replayed: true };
+		}
+		if (prior) {
+			// Past its 24 hours the key is free again; the old message keeps its id.
+			await d
+				.update(messages)
+				.set({ idempotencyKey: null })
+				.where(and(eq(messages.appId, appId), eq(messages.id, prior.id)));
+		}
+	}
+
+	const app = await d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get();
+	if (!app) throw new AppError("unauthorized", "The app of this key no longer exists.");
+	// Every vendor this message may go through must be able to carry it: 413 naming the channel.
+	if ((options.channels ?? "auto") !== "ws") await checkVendorPayloads(env, appId, body.content, options);
+	const now = Date.now();
+	const id = timeOrderedId("msg", now);
+	const createdAt = new Date(now).toISOString();
+	const expiresAt = now + (options.ttl_seconds ?? DEFAULT_TTL_SECONDS) * 1000;
+	try {
+		await d.insert(messages).values({
+			appId,
+			id,
+			audience: JSON.stringify(audience),
+			content: contentJson,
+			options: JSON.stringify(options),
+			idempotencyKey: key ?? null,
+			bodyHash,
+			createdAt,
+			expiresAt: new Date(expiresAt).toISOString(),
+		});
+	} catch (err) {
+		// Two requests raced with one idempotency key: the unique index let one through.
+		const winner = key ? await findByIdempotencyKey(d, appId, key) : undefined;
+		if (!winner) throw err;
+		if (winner.bodyHash !== bodyHash) throw conflict();
+		return { id: winner.id, createdAt: winner.createdAt, replayed: true };
+	}
+
+	const spec = deliverySpec(appId, id, body.content, options, { sentAt: createdAt, expiresAt, settingsJson: app.settings });
+	if ("users" in audience) {
+		await deliverDirect(env, spec, audience.users);
+	} else {
+		try {
+			await env.FANOUT.send({ kind: "resolve", appId, messageId: id, audience, after: null, jobsSoFar: 0 } satisfies FanoutJob);
+		} catch (err) {
+			// Not queued means not accepted: take the row back so the caller can simply retry.
+			await d.delete(messages).where(and(eq(messages.appId, appId), eq(messages.id, id)));
+			throw err;
+		}
+	}
+	return { id, createdAt, replayed: false };
+}
+
+/**
+ * A `users` audience goes straight to the inboxes, so direct pushes never wait on queue batching.
+ * Inboxes that stay unreachable are handed to the queue, whose retries and dead-letter queue own
+ * them from there.
+ */
+async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
+	const results = await deliverToInboxes(env, spec, users);
+	const failed = results.filter((r) => r.outcome === "failed").map((r) => r.userId);
+	const reached = results.filter((r) => r.outcome !== "failed");
+	await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, reached));
+	if (failed.length) {
+		const jobs: DeliverJob[] = [];
+		for (let i = 0; i < failed.length; i += 100) {
+			const part = failed.slice(i, i + 100);
+			jobs.push({ kind: "deliver", appId: spec.appId, messageId: spec.messageId, jobKey: `retry:${part[0]}`, users: part });
+		}
+		await env.FANOUT.sendBatch(jobs.map((body) => ({ body })));
+		await recordJob(env, spec, "direct", reached, 1 + jobs.length);
+	} else {
+		await recordJob(env, spec, "direct", reached, 1);
+	}
+}
+
+function conflict() {
+	return new AppError("conflict", "This idempotency key was used with a different body in the last 24 hours.", [
+		{ path: "options.idempotency_key", message: "reused with a different body" },
+	]);
+}
+
+function findByIdempotencyKey(d: ReturnType<typeof db>, appId: string, key: string) {
+	return d
+		.select({ id: messages.id, bodyHash: messages.bodyHash, createdAt: messages.createdAt })
+		.from(messages)
+		.where(and(eq(messages.appId, appId), eq(messages.idempotencyKey, key)))
+		.get();
+}

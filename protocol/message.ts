@@ -26,7 +26,14 @@ export interface MessageContent {
 	webpush?: Record<string, unknown>;
 }
 
-export type Audience = { users: string[] } | { tags: { any?: string[]; all?: string[]; none?: string[] } } | { all: true };
+/** A condition tree on user attributes (see the AudienceFilter schema); opaque to clients. */
+export type AudienceFilter = Record<string, unknown>;
+
+export type Audience =
+	| { users: string[] }
+	| { tags: { any?: string[]; all?: string[]; none?: string[] }; filter?: AudienceFilter }
+	| { all: true; filter?: AudienceFilter }
+	| { filter: AudienceFilter };
 
 export interface MessageOptions {
 	ttl_seconds?: number;

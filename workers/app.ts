@@ -10,8 +10,22 @@ import { appRoutes } from "./routes/apps.js";
 import { connectRoutes } from "./routes/connect.js";
 import { credentialRoutes } from "./routes/credentials.js";
 import { messageRoutes } from "./routes/messages.js";
+import { scheduleRoutes } from "./routes/schedules.js";
 import { tagRoutes } from "./routes/tags.js";
 import { userRoutes } from "./routes/users.js";
+
+/** Route families that an app key scopes to its app. */
+const APP_KEY_ROUTES = [
+	"/v1/users",
+	"/v1/tags",
+	"/v1/messages",
+	"/v1/credentials",
+	"/v1/schedules",
+	"/v1/settings",
+	"/v1/templates",
+	"/v1/automations",
+	"/v1/events",
+] as const;
 
 /** The HTTP API: auth by path, one JSON body reader, routes, the OpenAPI document and its docs UI. */
 export function createApp() {
@@ -31,16 +45,9 @@ export function createApp() {
 	api.use("/v1/apps", adminAuth);
 	api.use("/v1/apps/*", adminAuth);
 	api.use("/v1/admin/*", adminAuth);
-	for (const path of [
-		"/v1/users/*",
-		"/v1/tags",
-		"/v1/tags/*",
-		"/v1/messages",
-		"/v1/messages/*",
-		"/v1/credentials",
-		"/v1/credentials/*",
-	]) {
-		api.use(path, appKeyAuth);
+	for (const base of APP_KEY_ROUTES) {
+		api.use(base, appKeyAuth);
+		api.use(`${base}/*`, appKeyAuth);
 	}
 	api.use("*", jsonBody);
 
@@ -51,6 +58,7 @@ export function createApp() {
 	connectRoutes(api);
 	credentialRoutes(api);
 	adminRoutes(api);
+	scheduleRoutes(api);
 
 	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",

@@ -3,9 +3,11 @@ import { handleVendorBatch, handleVendorDeadLetters } from "./dispatch/consumer.
 import type { DispatchJob } from "./dispatch/jobs.js";
 import { handleDeadLetters, handleFanoutBatch } from "./fanout/consumer.js";
 import type { FanoutJob } from "./fanout/jobs.js";
+import { sweepOverdue } from "./schedules/runner.js";
 
 export { UserInbox } from "../durable-objects/inbox/user-inbox.js";
 export { MessageLedger } from "../durable-objects/ledger/message-ledger.js";
+export { ScheduleTimer } from "../durable-objects/schedule-timer/schedule-timer.js";
 export { VendorTokens } from "../durable-objects/vendor-tokens/vendor-tokens.js";
 
 const app = createApp();
@@ -21,7 +23,8 @@ export default {
 		const jobs = batch as MessageBatch<FanoutJob>;
 		return dead ? handleDeadLetters(jobs, env) : handleFanoutBatch(jobs, env);
 	},
-	async scheduled() {
-		// The minute cron is the safety net for timed pushes (scheduling issue); nothing is due yet.
+	async scheduled(controller, env) {
+		// The minute cron is only the safety net: Durable Object alarms fire schedules on time.
+		await sweepOverdue(env, controller.scheduledTime);
 	},
 } satisfies ExportedHandler<Env, FanoutJob | DispatchJob>;

@@ -7,7 +7,9 @@ import { apps, messages } from "../db/schema.js";
 import { checkVendorPayloads } from "../dispatch/payload-limits.js";
 import { dispatchToVendors } from "../dispatch/targets.js";
 import { AppError } from "../http/errors.js";
+import { FilterError } from "../scheduling/filter.js";
 import { DEFAULT_TTL_SECONDS, MAX_CONTENT_BYTES, type SendMessageBody } from "../schemas/messages.js";
+import { audienceQuery } from "./audience.js";
 import { canonicalJson } from "./canonical.js";
 import { deliverToInboxes, recordJob, usersForVendors } from "./deliver.js";
 import type { DeliverJob, FanoutJob } from "./jobs.js";
@@ -39,6 +41,16 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody): Pr
 	const options = body.options ?? {};
 	const audience: Audience =
 		"users" in body.audience ? { users: [...new Set(body.audience.users)] } : (body.audience as Audience);
+	if (!("users" in audience)) {
+		try {
+			audienceQuery(appId, audience, "", 1);
+		} catch (err) {
+			if (!(err instanceof FilterError)) throw err;
+			throw new AppError("invalid_request", "The audience filter is too large for one query with these tags.", [
+				{ path: "audience.filter", message: err.message },
+			]);
+		}
+	}
 	const bodyHash = toHex(await sha256(canonicalJson(body)));
 	const d = db(env);
 

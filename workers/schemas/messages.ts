@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { Filter } from "../scheduling/filter.js";
 import { Id, JsonValue } from "./common.js";
 
 export const MAX_CONTENT_BYTES = 64 * 1024;
@@ -68,8 +69,10 @@ export const AudienceSchema = z
 			tags: z
 				.strictObject({ any: TagRule.optional(), all: TagRule.optional(), none: TagRule.optional() })
 				.refine((t) => t.any || t.all || t.none, "name at least one of any, all, none"),
+			filter: Filter.optional(),
 		}),
-		z.strictObject({ all: z.literal(true) }),
+		z.strictObject({ all: z.literal(true), filter: Filter.optional() }),
+		z.strictObject({ filter: Filter }),
 	])
 	.openapi("Audience");
 

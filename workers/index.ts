@@ -23,7 +23,7 @@ export default {
 		const jobs = batch as MessageBatch<FanoutJob>;
 		return dead ? handleDeadLetters(jobs, env) : handleFanoutBatch(jobs, env);
 	},
-	async scheduled(controller, env) {
+	async scheduled(controller, env, _ctx) {
 		// The minute cron is only the safety net: Durable Object alarms fire schedules on time.
 		await sweepOverdue(env, controller.scheduledTime);
 	},

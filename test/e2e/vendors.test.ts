@@ -209,7 +209,7 @@ describe("vendor channels end to end against the local simulator", () => {
 		const creds = await simGet<Record<string, Record<string, unknown>>>("/__sim/credentials");
 		const secrets = [
 			String(creds.apns?.private_key),
-			String((creds.fcm?.service_account as Record<string, string>).private_key),
+			String((creds.fcm?.service_account as Record<string, string> | undefined)?.private_key),
 			String(creds.hms?.client_secret),
 			String(creds.xiaomi?.app_secret),
 		];

@@ -40,7 +40,7 @@ export async function arm(env: Env, appId: string, id: string, nextRunAt: string
 export async function fireDue(env: Env, appId: string, id: string, now = Date.now()): Promise<Date | null> {
 	const d = db(env);
 	const row = await findSchedule(d, appId, id);
-	if (!row || row.status !== "active" || !row.nextRunAt) return null;
+	if (row?.status !== "active" || !row.nextRunAt) return null;
 	const occurrence = new Date(row.nextRunAt);
 	if (occurrence.getTime() > now) return occurrence; // early wake-up: re-arm for the real time
 	const occIso = occurrence.toISOString();

@@ -1,0 +1,408 @@
+/** The results table (terminal and Markdown) and BENCHMARKS.md. */
+
+const COLS = [
+	["project", "Warbler"],
+	["ws", "raw ws"],
+	["mqtt", "Mosquitto QoS 1"],
+];
+
+const f0 = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : Math.round(x).toLocaleString("en-US"));
+const f1 = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : x.toFixed(1));
+const f2 = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : x.toFixed(2));
+const usd = (x) => (x === null || x === undefined || Number.isNaN(x) ? "–" : `$${x.toFixed(3)}`);
+const ratio = (a, b) => (a === null || a === undefined || !b ? "–" : `${(a / b).toFixed(2)}×`);
+
+function med(xs) {
+	const s = xs.filter((x) => typeof x === "number").sort((a, b) => a - b);
+	return s.length ? s[Math.floor((s.length - 1) / 2)] : null;
+}
+
+/** Rows: [label, value per system (number|null), formatter, better ("lower"|"higher"|null)]. */
+function rows(r) {
+	const S = r.systems;
+	const get = (name, fn) => {
+		const s = S[name];
+		if (!s) return null;
+		try {
+			return fn(s) ?? null;
+		} catch {
+			return null;
+		}
+	};
+	const out = [];
+	const add = (label, fn, fmt, better = null) =>
+		out.push({ label, values: Object.fromEntries(COLS.map(([n]) => [n, get(n, fn)])), fmt, better });
+	const cfg = r.config;
+	add(`(a) direct ${cfg.lightRate}/s × ${cfg.seconds} s (light): p50 ms`, (s) => s.directLight.latencyMs.p50, f1, "lower");
+	add(`(a) direct ${cfg.lightRate}/s (light): p99 ms`, (s) => s.directLight.latencyMs.p99, f1, "lower");
+	add(`(a) direct ${cfg.rate}/s × ${cfg.seconds} s, ${cfg.online} online: p50 ms`, (s) => s.direct.latencyMs.p50, f1, "lower");
+	add(`(a) direct ${cfg.rate}/s: p90 ms`, (s) => s.direct.latencyMs.p90, f1, "lower");
+	add(`(a) direct ${cfg.rate}/s: p99 ms`, (s) => s.direct.latencyMs.p99, f1, "lower");
+	add(`(a) direct ${cfg.rate}/s: API call p99 ms (until 202 / PUBACK)`, (s) => s.direct.apiMs.p99, f1, "lower");
+	add(`(a) direct ${cfg.rate}/s: pushes/s sustained`, (s) => s.direct.sustainedPerSec, f0, "higher");
+	add(
+		"(a) delivered / accepted (both rates)",
+		(s) => `${s.directLight.delivered + s.direct.delivered}/${s.directLight.accepted + s.direct.accepted}`,
+		String,
+	);
+	add(
+		"(a) lost / duplicates (both rates)",
+		(s) => `${s.directLight.lost + s.direct.lost} / ${s.directLight.duplicates + s.direct.duplicates}`,
+		String,
+	);
+	add(
+		`(a) server CPU ms per delivery (${cfg.rate}/s)`,
+		(s) => (s.direct.usage.serverCpuS * 1000) / s.direct.delivered,
+		f2,
+		"lower",
+	);
+	const sizes = [...new Set(Object.values(S).flatMap((s) => (s.broadcasts ?? []).map((b) => b.targeted)))].sort((a, b) => a - b);
+	for (const n of sizes) {
+		const pick = (s) => s.broadcasts.find((b) => b.targeted === n);
+		add(`(b) broadcast to ${n.toLocaleString("en-US")}: recipients online`, (s) => pick(s).recipients, f0);
+		add(
+			`(b) ${n.toLocaleString("en-US")}: first delivery ms (median)`,
+			(s) => med(pick(s).runs.map((x) => x.firstDeliveryMs)),
+			f0,
+			"lower",
+		);
+		add(
+			`(b) ${n.toLocaleString("en-US")}: time to last delivery ms (median of ${cfg.reps})`,
+			(s) => pick(s).medianLastDeliveryMs,
+			f0,
+			"lower",
+		);
+		add(`(b) ${n.toLocaleString("en-US")}: deliveries/s (median)`, (s) => pick(s).medianDeliveriesPerSec, f0, "higher");
+		add(
+			`(b) ${n.toLocaleString("en-US")}: lost / duplicates (all reps)`,
+			(s) => `${pick(s).lost} / ${pick(s).duplicates}`,
+			String,
+		);
+	}
+	add("(c) storm: clients", (s) => s.storm.clients, f0);
+	add("(c) storm: all reconnected, s after the drop", (s) => s.storm.allReconnectedMs / 1000, f2, "lower");
+	add("(c) storm: all caught up, s after the drop", (s) => s.storm.caughtUpMs / 1000, f2, "lower");
+	add("(c) storm: delivered / expected", (s) => `${s.storm.delivered}/${s.storm.expectedDeliveries}`, String);
+	add("(c) storm: lost / duplicates", (s) => `${s.storm.lost} / ${s.storm.duplicates}`, String);
+	add("ramp-up connects/s (first connect of each client)", (s) => s.connects[0].clientsPerSec, f0, "higher");
+	add("load generator CPU s during (a) at the full rate", (s) => s.direct.usage.clientCpuS, f1);
+	add("clients held at the end", (s) => s.resources.clientsHeld, f0);
+	add(
+		"1-minute load average at start / end of the system's run",
+		(s) => `${f1(s.loadAvg1m.start)} / ${f1(s.loadAvg1m.end)}`,
+		String,
+	);
+	add("wall time of the system's run, s", (s) => s.totalMs / 1000, f0);
+	add("server open files at the end", (s) => s.resources.serverFds?.total, f0);
+	add("server RSS MiB at the end", (s) => s.resources.serverRssMb, f0, "lower");
+	return out;
+}
+
+function table(r, md) {
+	const present = COLS.filter(([n]) => r.systems[n] || r.skipped?.[n]);
+	const header = ["", ...present.map(([, l]) => l), "Warbler / raw ws", "Warbler / Mosquitto"];
+	const lines = [];
+	for (const row of rows(r)) {
+		const cells = present.map(([n]) => (row.values[n] === null ? (r.skipped?.[n] ? "skipped" : "–") : row.fmt(row.values[n])));
+		const p = row.values.project;
+		const num = typeof p === "number";
+		cells.push(num && row.better ? ratio(p, row.values.ws) : "", num && row.better ? ratio(p, row.values.mqtt) : "");
+		lines.push([row.label, ...cells]);
+	}
+	if (md) {
+		return [
+			`| ${header.join(" | ")} |`,
+			`| ${header.map((_, k) => (k === 0 ? "---" : "---:")).join(" | ")} |`,
+			...lines.map((l) => `| ${l.join(" | ")} |`),
+		].join("\n");
+	}
+	const all = [header, ...lines];
+	const widths = header.map((_, k) => Math.max(...all.map((l) => String(l[k]).length)));
+	return all
+		.map((l) => l.map((c, k) => (k === 0 ? String(c).padEnd(widths[k]) : String(c).padStart(widths[k]))).join("  "))
+		.join("\n");
+}
+
+export function targets(r) {
+	const P = r.systems.project;
+	const Q = r.systems.mqtt;
+	const out = [];
+	if (P && Q) {
+		const p = P.direct.latencyMs.p99;
+		const q = Q.direct.latencyMs.p99;
+		out.push({
+			target: "Direct-push p99 no worse than Mosquitto QoS 1",
+			measured: `${f1(p)} ms vs ${f1(q)} ms (${ratio(p, q)})`,
+			pass: p <= q,
+		});
+		const pl = P.directLight.latencyMs.p99;
+		const ql = Q.directLight.latencyMs.p99;
+		out.push({
+			target: `Same at the light rate (${r.config.lightRate}/s)`,
+			measured: `${f1(pl)} ms vs ${f1(ql)} ms (${ratio(pl, ql)})`,
+			pass: pl <= ql,
+		});
+		for (const b of P.broadcasts) {
+			const qb = Q.broadcasts.find((x) => x.targeted === b.targeted);
+			if (!qb) continue;
+			const pv = b.medianDeliveriesPerSec;
+			const qv = qb.medianDeliveriesPerSec;
+			out.push({
+				target: `Broadcast to ${b.targeted.toLocaleString("en-US")}: deliveries/s at least half of Mosquitto QoS 1's`,
+				measured: `${f0(pv)}/s vs ${f0(qv)}/s (${ratio(pv, qv)}; needs ≥ 0.50×)`,
+				pass: pv >= 0.5 * qv,
+			});
+		}
+	} else {
+		out.push({ target: "Latency and throughput targets", measured: "Mosquitto baseline not run", pass: null });
+	}
+	const c = r.costs;
+	if (c?.direct) {
+		const worst = Math.max(c.direct.usdPerMillion.total, ...c.broadcasts.map((b) => b.usdPerMillion.total));
+		out.push({
+			target: "Cost ≤ $0.20 per million pushes (issue's price list)",
+			measured: `direct ${usd(c.direct.usdPerMillion.total)}/M; ${c.broadcasts.map((b) => `broadcast ${b.recipients.toLocaleString("en-US")} ${usd(b.usdPerMillion.total)}/M`).join("; ")}`,
+			pass: worst <= 0.2,
+		});
+		const worstAll = Math.max(c.direct.allInUsdPerMillion, ...c.broadcasts.map((b) => b.allInUsdPerMillion));
+		out.push({
+			target: "Same, adding SQLite-backed DO storage rows (billed since Jan 2026, not in the issue's list)",
+			measured: `direct ${usd(c.direct.allInUsdPerMillion)}/M; ${c.broadcasts.map((b) => `broadcast ${b.recipients.toLocaleString("en-US")} ${usd(b.allInUsdPerMillion)}/M`).join("; ")}`,
+			pass: worstAll <= 0.2,
+		});
+	}
+	return out;
+}
+
+const mark = (p) => (p === null ? "n/a" : p ? "PASS" : "FAIL");
+
+export function renderTable(r) {
+	const lines = [table(r, false), "", "Targets:"];
+	for (const t of targets(r)) lines.push(`  [${mark(t.pass)}] ${t.target}: ${t.measured}`);
+	if (r.costs?.direct) {
+		lines.push("", costTable(r.costs, false));
+	}
+	for (const [n, why] of Object.entries(r.skipped ?? {})) lines.push(`(${n} skipped: ${why})`);
+	return lines.join("\n");
+}
+
+function costTable(c, md) {
+	const cols = [
+		["direct push", c.direct],
+		...c.broadcasts.map((b) => [`broadcast ${b.recipients.toLocaleString("en-US")}`, b]),
+		...(c.storm ? [["storm, per reconnect", c.storm]] : []),
+	];
+	const rowsC = [
+		["Worker requests", (x) => f2(x.perDelivery.workerRequests)],
+		["  of which API/WS fetches", (x) => f2(x.perDelivery.workerFetch)],
+		["  of which queue consumer invocations", (x) => f2(x.perDelivery.workerQueueInvocations)],
+		["DO requests (billed)", (x) => f2(x.perDelivery.doRequests)],
+		["  RPC calls", (x) => f2(x.perDelivery.doRpc)],
+		["  fetch (WebSocket upgrades)", (x) => f2(x.perDelivery.doFetch)],
+		["  alarm invocations", (x) => f2(x.perDelivery.doAlarms)],
+		["  incoming WS messages (÷20 when billed)", (x) => f2(x.perDelivery.doWsMessagesIn)],
+		["Queue operations", (x) => f2(x.perDelivery.queueOps)],
+		["D1 rows written", (x) => f2(x.perDelivery.d1RowsWritten)],
+		["D1 rows read", (x) => f2(x.perDelivery.d1RowsRead)],
+		["USD per million (issue's price list)", (x) => usd(x.usdPerMillion.total)],
+		[
+			"  Workers / DO / Queues / D1 written / D1 read",
+			(x) =>
+				[
+					x.usdPerMillion.workerRequests,
+					x.usdPerMillion.doRequests,
+					x.usdPerMillion.queueOps,
+					x.usdPerMillion.d1RowsWritten,
+					x.usdPerMillion.d1RowsRead,
+				]
+					.map((v) => v.toFixed(3))
+					.join(" / "),
+		],
+		["DO SQLite rows written (not in the issue's list)", (x) => f2(x.perDelivery.doSqlRowsWritten)],
+		...Object.keys(c.direct.doSql).map((cls) => [`  by ${cls}`, (x) => f2((x.doSql[cls]?.rowsWritten ?? 0) / x.deliveries)]),
+		["DO SQLite rows read", (x) => f2(x.perDelivery.doSqlRowsRead)],
+		["DO setAlarm calls", (x) => f2(x.perDelivery.doSetAlarm)],
+		["USD per million incl. DO storage rows", (x) => usd(x.allInUsdPerMillion)],
+	];
+	const header = ["per delivered message (storm: per reconnect)", ...cols.map(([l]) => l)];
+	const body = rowsC.map(([l, fn]) => [l, ...cols.map(([, x]) => fn(x))]);
+	if (md) {
+		return [
+			`| ${header.join(" | ")} |`,
+			`| ${header.map((_, k) => (k ? "---:" : "---")).join(" | ")} |`,
+			...body.map((l) => `| ${l.join(" | ")} |`),
+		].join("\n");
+	}
+	const all = [header, ...body];
+	const widths = header.map((_, k) => Math.max(...all.map((l) => String(l[k]).length)));
+	return all
+		.map((l) => l.map((cell, k) => (k ? String(cell).padStart(widths[k]) : String(cell).padEnd(widths[k]))).join("  "))
+		.join("\n");
+}
+
+function rpcBreakdown(c) {
+	const cols = [
+		["direct", c.direct],
+		...c.broadcasts.map((b) => [`broadcast ${b.recipients}`, b]),
+		...(c.storm ? [["storm (per reconnect)", c.storm]] : []),
+	];
+	const methods = [...new Set(cols.flatMap(([, x]) => Object.keys(x.rpcByMethod)))].sort();
+	const lines = [
+		`| DO requests per delivery, by kind | ${cols.map(([l]) => l).join(" | ")} |`,
+		`| --- | ${cols.map(() => "---:").join(" | ")} |`,
+	];
+	for (const m of methods)
+		lines.push(`| ${m} | ${cols.map(([, x]) => f2((x.rpcByMethod[m] ?? 0) / x.deliveries)).join(" | ")} |`);
+	for (const [label, key] of [
+		["alarm() invocations", (x) => x.totals.doAlarms],
+		["fetch() (WebSocket upgrades)", (x) => x.totals.doFetch],
+		["incoming WebSocket messages (billed ÷20)", (x) => x.totals.doWsMessagesIn],
+		...Object.keys(c.direct.doStarted).map((cls) => [
+			`${cls} objects started (not billed; new or woken)`,
+			(x) => x.doStarted[cls] ?? 0,
+		]),
+	]) {
+		lines.push(`| ${label} | ${cols.map(([, x]) => f2(key(x) / x.deliveries)).join(" | ")} |`);
+	}
+	return lines.join("\n");
+}
+
+/** Where the project's time and money go, from this run's numbers. */
+function findings(r) {
+	const P = r.systems.project;
+	const c = r.costs;
+	const d = c.direct;
+	const big = c.broadcasts.at(-1);
+	const cpu = (s) => (s ? (s.direct.usage.serverCpuS * 1000) / s.direct.delivered : null);
+	const rpc = (x, m) => (x.rpcByMethod[m] ?? 0) / x.deliveries;
+	const out = ["## What dominates (Warbler, this run)", ""];
+	out.push(
+		`- **CPU per direct push**: ${f1(cpu(P))} ms of workerd CPU per delivered push at ${r.config.rate}/s (raw ws ${f2(cpu(r.systems.ws))} ms, Mosquitto ${f2(cpu(r.systems.mqtt))} ms). Offered ${r.config.rate}/s, the project answered ${f0(P.direct.sustainedPerSec)}/s, so at that rate latency is mostly queueing; the light rate (${r.config.lightRate}/s) shows the unloaded latency.`,
+	);
+	const started = d.doStarted?.MessageLedger;
+	if (started !== undefined) {
+		out.push(
+			`- **One new Durable Object per message**: ${f2(started / d.deliveries)} MessageLedger objects were started per direct push (${f2((d.doSql.MessageLedger?.rowsWritten ?? 0) / d.deliveries)} SQLite rows written in them per push, schema included). Every message creates a fresh SQLite-backed object and calls it ${f2(
+				Object.entries(d.rpcByMethod)
+					.filter(([k]) => k.startsWith("LEDGER."))
+					.reduce((a, [, v]) => a + v, 0) / d.deliveries,
+			)} times.`,
+		);
+	}
+	out.push(
+		`- **DO requests beyond the design floor**: ${f2(d.perDelivery.doRequests)} billed DO requests per direct push and ${f2(big?.perDelivery.doRequests)} per broadcast recipient, against the design's ${c.design.direct.doRequests} and ${c.design.broadcast.doRequests}: alarm() invocations add ${f2(d.perDelivery.doAlarms)} / ${f2(big?.perDelivery.doAlarms)} per delivery, ack tallies (LEDGER.tally) ${f2(rpc(d, "LEDGER.tally"))} / ${f2(big ? rpc(big, "LEDGER.tally") : null)}, incoming acks ${f2(d.perDelivery.doWsMessagesIn / 20)} (÷20).`,
+	);
+	out.push(
+		`- **D1 per direct push**: ${f2(d.perDelivery.d1RowsWritten)} rows written ($${(d.perDelivery.d1RowsWritten * c.prices.d1RowsWritten).toFixed(2)} per million on its own) and ${f2(d.perDelivery.d1RowsRead)} rows read; a broadcast spreads its writes over its recipients (${f2(big?.perDelivery.d1RowsWritten)} per recipient).`,
+	);
+	out.push(
+		`- **Floor of a single-user push**: one Worker request ($0.30/M) plus one DO request ($0.15/M) is already $0.45/M, so the $0.20/M target can only be met per recipient of a multi-recipient message.`,
+	);
+	out.push(
+		`- **DO storage rows** (billed since January 2026, not in the issue's list): ${f1(d.perDelivery.doSqlRowsWritten)} SQLite rows written per direct push and ${f1(big?.perDelivery.doSqlRowsWritten)} per broadcast recipient (UserInbox ${f1((d.doSql.UserInbox?.rowsWritten ?? 0) / d.deliveries)} / ${f1(big ? (big.doSql.UserInbox?.rowsWritten ?? 0) / big.deliveries : null)}), i.e. $${d.doStorageUsdPerMillion.toFixed(2)} and $${big?.doStorageUsdPerMillion.toFixed(2)} per million at $1.00/M rows.`,
+	);
+	return out;
+}
+
+export function renderMarkdown(r, resultFile) {
+	const m = r.machine;
+	const cfg = r.config;
+	const P = r.systems.project;
+	const lines = [];
+	lines.push("# Benchmarks");
+	lines.push("");
+	lines.push(
+		`Generated by \`npm run bench\` (bench/run.mjs) on ${r.startedAt.slice(0, 19).replace("T", " ")} UTC in ${Math.round(r.durationS)} s; raw results in \`${resultFile}\`. Project source: ${r.source.ref} at \`${r.source.commit?.slice(0, 12)}\`${r.source.dirty ? " with uncommitted changes" : ""}.`,
+	);
+	lines.push("");
+	lines.push(
+		"Run it with `npm run bench` (about 10 minutes; `npm run bench -- --help` lists the sizes and rates; `--quick` is a one-minute smoke run). Mosquitto comes from the system: `sudo apt-get install -y mosquitto` (Debian/Ubuntu) or `brew install mosquitto`; without it that baseline is skipped and the run says so. Node raises its own soft open-file limit to the hard limit when it starts, and workerd, Mosquitto and the client processes inherit it; the run prints both limits, and the hard one (`ulimit -Hn`) is the ceiling.",
+	);
+	lines.push("");
+	lines.push("## Machine");
+	lines.push("");
+	lines.push(`- CPU: ${m.cpu}; memory ${m.memoryGiB} GiB; ${m.os}; loopback networking only.`);
+	lines.push(
+		`- Node ${m.node}; miniflare ${m.miniflare}; wrangler ${m.wrangler}; ws ${m.ws}; mqtt ${m.mqtt}; ${m.mosquitto ?? "Mosquitto not installed"}.`,
+	);
+	lines.push(`- Open files: soft ${m.openFiles.soft}, hard ${m.openFiles.hard} (per process).`);
+	lines.push(
+		`- Load average at start ${m.loadAvgAtStart.join(" / ")}, at end ${m.loadAvgAtEnd.join(" / ")}: the machine is shared, other test runs may overlap.`,
+	);
+	lines.push("");
+	lines.push("## Method");
+	lines.push("");
+	lines.push(
+		`One run measures three systems one after the other with the same load generator, the same N and the same target sequence (seeded): **Warbler** (the Worker bundled by \`wrangler deploy --dry-run\`, run by Miniflare ${m.miniflare} as a library with every binding of wrangler.toml: D1 with the migrations applied, SQLite-backed Durable Objects persisted to disk, Queues with \`max_batch_timeout\` 1 s and the DLQ), **raw ws** (bench/lib/ws-baseline-server.mjs: an in-memory \`ws\` server speaking the same client protocol, with the same per-user seq/resume/ack semantics but no auth, storage or accounting) and **Mosquitto QoS 1** (a private broker, in memory; subscribers QoS 1 with \`clean: false\` so a reconnect resumes its session; the publisher publishes QoS 1 and waits for PUBACK).`,
+	);
+	lines.push("");
+	lines.push(
+		`Clients are ${cfg.clientProcs === 1 ? "one child process" : `${cfg.clientProcs} child processes`} of \`ws\` / \`mqtt\` clients (bench/lib/clients.mjs); the publisher (HTTP or MQTT) runs in the parent; each server is its own process. Warbler clients send \`hello{last_seq}\` and ack every message; receipt time minus the publisher's clock just before the API call (\`performance.timeOrigin + now()\`, shared by processes on one machine) is the latency. Every client records every message id: **lost** = sent to it (202 / PUBACK) and never seen, **duplicates** = the same id seen twice on one device.`,
+	);
+	lines.push("");
+	lines.push(
+		`- (a) ${cfg.rate} direct pushes/s for ${cfg.seconds} s to users drawn at random from ${cfg.online} online, open loop (each call is due at its slot whatever earlier calls do). Warbler: \`POST /v1/messages {audience:{users:[id]}}\`; raw ws: \`POST /publish\`; Mosquitto: publish to \`u/<id>\`.`,
+	);
+	lines.push(
+		`- (b) one message to a tag of ${cfg.broadcast.map((n) => n.toLocaleString("en-US")).join(" and of ")} online users (or as many as the project can hold here, see Capacity; the baselines then run at that same N and at the full size too), ${cfg.reps} times each; time to first and last delivery from the API call; deliveries/s = recipients ÷ time to last delivery. Warbler: \`audience:{tags:{any:[tag]}}\` (Queues fan-out); raw ws: \`POST /broadcast\`; Mosquitto: one publish to \`t/<tag>\`.`,
+	);
+	lines.push(
+		`- (c) reconnect storm: direct pushes keep flowing at ${cfg.stormRate}/s, every client drops its connection at once (no close handshake), one broadcast to all of them goes out while they are away, and all reconnect (${cfg.stormConcurrency} connects in flight) and resume; the clock stops when every client is back, and when every message of the storm has arrived.`,
+	);
+	lines.push("");
+	lines.push("## Results");
+	lines.push("");
+	lines.push("Ratios are Warbler ÷ baseline: above 1× is slower for times, below 1× is slower for rates.");
+	lines.push("");
+	lines.push(table(r, true));
+	lines.push("");
+	for (const [n, why] of Object.entries(r.skipped ?? {})) lines.push(`- ${n} skipped: ${why}`);
+	for (const [n, s] of Object.entries(r.systems)) for (const note of s.notes ?? []) lines.push(`- ${n}: ${note}`);
+	lines.push("");
+	lines.push("## Targets (issue 3)");
+	lines.push("");
+	lines.push("| target | measured | result |");
+	lines.push("| --- | --- | --- |");
+	for (const t of targets(r)) lines.push(`| ${t.target} | ${t.measured} | **${mark(t.pass)}** |`);
+	lines.push("");
+	if (r.costs?.direct) {
+		const c = r.costs;
+		lines.push("## Operations and cost per delivered message (Warbler)");
+		lines.push("");
+		lines.push(
+			`Prices: Workers $${c.prices.workerRequests}/M requests, Durable Objects $${c.prices.doRequests}/M requests (incoming WebSocket messages at 20:1), Queues $${c.prices.queueOps}/M operations, D1 $${c.prices.d1RowsWritten.toFixed(2)}/M rows written and $${c.prices.d1RowsRead}/M rows read. A "push" is one message delivered to one device. Connection set-up is not in these figures (see the storm column and below).`,
+		);
+		lines.push("");
+		lines.push(costTable(c, true));
+		lines.push("");
+		lines.push(rpcBreakdown(c));
+		lines.push("");
+		lines.push(
+			`Design derivation for comparison: direct push = ${c.design.direct.doRequests} DO requests (inbox.deliver + ledger.recordJob), ${c.design.direct.doRequestsWithAckTally} with the ack tally; broadcast = ${c.design.broadcast.doRequests} per recipient (inbox.deliver + recordJob/100), ${c.design.broadcast.doRequestsWithAckTally} with the ack tally, plus ${c.design.broadcast.queueOps} queue operations.`,
+		);
+		lines.push("");
+		lines.push("### Measured versus derived");
+		lines.push("");
+		lines.push(
+			"- **Measured** inside workerd by bench/instrument.mjs, which wraps the unmodified project at its boundaries (a generated entry re-exports the Worker and the Durable Object classes through it): Worker requests = every `fetch` the Worker served (API calls and WebSocket upgrades, not the bench's own `/__bench/*` reads) plus every queue consumer invocation (counted as a Worker request: conservative); DO requests = every RPC method call and `fetch()` on a DO stub (each is one billed request), every `alarm()` invocation and every incoming WebSocket message (billed 20:1); Queue operations = messages written by `send`/`sendBatch`, read by the consumer and acked, per 64 KB; D1 rows = the `meta.rows_read`/`rows_written` of every D1 response; DO SQLite rows = `rowsRead`/`rowsWritten` of every `ctx.storage.sql.exec` cursor.",
+		);
+		lines.push(
+			"- **Derived**: prices (the list above); the 20:1 WebSocket ratio; that consumer invocations bill as Worker requests; that Miniflare's D1 and SQLite row counts equal production's. Not counted: Workers CPU time, DO duration (GB-s; hibernated sockets cost none), storage size, outgoing WebSocket messages (free).",
+		);
+		lines.push("");
+	}
+	if (P && r.costs?.direct) lines.push(...findings(r), "");
+	if (P) {
+		lines.push("## Capacity");
+		lines.push("");
+		if (P.capacity?.reason) lines.push(`${P.capacity.reason}`, "");
+		for (const s of Object.values(r.systems)) {
+			const fd = s.resources?.serverFds;
+			lines.push(
+				`- ${s.label}: held ${f0(s.resources?.clientsHeld)} clients; server open files ${f0(fd?.total)} (sockets ${f0(fd?.sockets)}, SQLite files ${f0(fd?.sqliteFiles)}), RSS ${f0(s.resources?.serverRssMb)} MiB at the end of the run.`,
+			);
+		}
+		lines.push("");
+	}
+	return `${lines.join("\n")}\n`;
+}

@@ -42,6 +42,10 @@ export interface MessageOptions {
 	idempotency_key?: string;
 	channels?: DeliveryChannels;
 	silent?: boolean;
+	category?: string;
+	respect_quiet_hours?: boolean;
+	throttle_per_minute?: number;
+	send_at_optimal?: { within_hours: number; fallback_local_time: string };
 }
 
 export type DeliveryChannels = "auto" | "ws" | "vendor" | "all";
@@ -56,6 +60,19 @@ export interface MessageCounts {
 	clicked: number;
 	failed: number;
 	expired: number;
+	capped: number;
+	dropped: number;
 }
 
-export type RecipientStatus = "queued" | "delivered" | "acked" | "opened" | "expired" | "failed" | "recalled";
+export type RecipientStatus =
+	| "queued"
+	| "delivered"
+	| "acked"
+	| "opened"
+	| "expired"
+	| "failed"
+	| "recalled"
+	/** Over the app's frequency cap for this user: never sent. */
+	| "capped"
+	/** Arrived in the user's quiet hours with action drop: never sent. */
+	| "dropped";

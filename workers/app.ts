@@ -11,6 +11,7 @@ import { connectRoutes } from "./routes/connect.js";
 import { credentialRoutes } from "./routes/credentials.js";
 import { messageRoutes } from "./routes/messages.js";
 import { scheduleRoutes } from "./routes/schedules.js";
+import { settingsRoutes } from "./routes/settings.js";
 import { tagRoutes } from "./routes/tags.js";
 import { userRoutes } from "./routes/users.js";
 
@@ -59,6 +60,7 @@ export function createApp() {
 	credentialRoutes(api);
 	adminRoutes(api);
 	scheduleRoutes(api);
+	settingsRoutes(api);
 
 	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",

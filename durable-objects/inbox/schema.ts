@@ -32,6 +32,13 @@ CREATE TABLE IF NOT EXISTS devices (device_id TEXT PRIMARY KEY, acked_seq INTEGE
 CREATE TABLE IF NOT EXISTS dropped (seq INTEGER PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL);
 -- channels=auto: vendor fallback due unless a device acks first.
 CREATE TABLE IF NOT EXISTS fallbacks (message_id TEXT PRIMARY KEY, due_at INTEGER NOT NULL);
+-- Messages waiting for quiet hours to end or the user's best hour; the whole delivery as JSON.
+CREATE TABLE IF NOT EXISTS held (message_id TEXT PRIMARY KEY, release_at INTEGER NOT NULL, delivery TEXT NOT NULL);
+-- Capped sends in the last week, for rolling frequency caps.
+CREATE TABLE IF NOT EXISTS sends (at INTEGER NOT NULL, category TEXT);
+CREATE INDEX IF NOT EXISTS sends_at ON sends (at);
+-- Opens and clicks by local hour of the week (0 = Monday 00:00), for optimal send times.
+CREATE TABLE IF NOT EXISTS engagement (hour INTEGER PRIMARY KEY, n INTEGER NOT NULL);
 -- Recalled messages, so a device that saw one before going offline is told on resume.
 CREATE TABLE IF NOT EXISTS recalls (message_id TEXT PRIMARY KEY, seq INTEGER NOT NULL, at INTEGER NOT NULL);
 `;

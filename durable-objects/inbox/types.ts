@@ -19,9 +19,25 @@ export interface InboxDelivery {
 	 * user's vendor devices.
 	 */
 	fallbackAfterMs?: number;
+	policy?: DeliveryPolicy;
 }
 
-export type DeliveryOutcome = "delivered" | "queued" | "expired" | "recalled";
+/** held: waiting in the inbox for quiet hours to end or the user's best hour (no frame, no vendor push yet). */
+export type DeliveryOutcome = "delivered" | "queued" | "expired" | "recalled" | "held" | "capped" | "dropped";
+
+/** The app's delivery rules, applied by the inbox at delivery time. */
+export interface DeliveryPolicy {
+	category?: string;
+	respectQuietHours: boolean;
+	caps: { max: number; per: "day" | "week"; category?: string }[];
+	quietHours?: { start: string; end: string; action: "hold" | "drop" };
+	/** The user's zone, or the app default. */
+	timeZone: string;
+	/** Hold until the user's best hour (hour-of-week histogram of opens and clicks) within the window. */
+	optimal?: { withinHours: number; fallbackLocalTime: string };
+	/** The message's channels: a held message's vendor push is the inbox's job when it is released. */
+	channels: "auto" | "ws" | "vendor" | "all";
+}
 
 export interface DeliveryResult {
 	outcome: DeliveryOutcome;

@@ -2,10 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import { type ClientFrame, CloseCode, PING_FRAME, PONG_FRAME, type ServerFrame } from "../../protocol/frames.js";
 import type { RecipientStatus } from "../../protocol/message.js";
 import type { FallbackJob } from "../../workers/dispatch/jobs.js";
+import { optimalSendTime } from "../../workers/scheduling/optimal.js";
+import { capExceeded, LONGEST_CAP_WINDOW_MS, quietHoursDecision } from "../../workers/scheduling/settings.js";
+import { localHourOfWeek } from "../../workers/scheduling/time.js";
 import { ledgerFor } from "../ledger/stub.js";
 import { parseClientFrame } from "./frames.js";
 import { INBOX_SCHEMA } from "./schema.js";
-import type { DeliveryResult, InboxDelivery, RecipientTally, RecipientView, SocketState } from "./types.js";
+import type { DeliveryPolicy, DeliveryResult, InboxDelivery, RecipientTally, RecipientView, SocketState } from "./types.js";
 
 /** How long a recipient's receipt outlives its message: idempotency and the recipient view. */
 const RECEIPT_GRACE_MS = 7 * 24 * 3600 * 1000;
@@ -55,6 +58,7 @@ export class UserInbox extends DurableObject<Env> {
 	/** Stores a message (idempotent on its id) and sends it to every ready socket. */
 	async deliver(d: InboxDelivery): Promise<DeliveryResult> {
 		this.remember(d.appId, d.userId);
+		if (d.policy) this.setMeta("timezone", d.policy.timeZone);
 		const now = Date.now();
 		const existing = this.receipt(d.messageId);
 		if (existing) {
@@ -70,6 +74,40 @@ export class UserInbox extends DurableObject<Env> {
 			);
 			return { outcome: "expired" };
 		}
+		if (d.policy) {
+			const verdict = this.applyPolicy(d.policy, now);
+			if (verdict === "capped" || verdict === "dropped") {
+				// The fan-out reports this outcome to the ledger itself.
+				this.sql.exec(
+					"INSERT INTO receipts (message_id, seq, status, keep_until, dirty) VALUES (?, NULL, ?, ?, 0)",
+					d.messageId,
+					verdict,
+					keepUntil,
+				);
+				return { outcome: verdict };
+			}
+			if (verdict !== undefined && verdict < d.expiresAt) {
+				this.sql.exec(
+					"INSERT INTO receipts (message_id, seq, status, keep_until, dirty) VALUES (?, NULL, 'queued', ?, 0)",
+					d.messageId,
+					keepUntil,
+				);
+				this.sql.exec(
+					"INSERT INTO held (message_id, release_at, delivery) VALUES (?, ?, ?)",
+					d.messageId,
+					verdict,
+					JSON.stringify(d),
+				);
+				await this.scheduleAlarm();
+				return { outcome: "held" };
+			}
+		}
+		return this.store(d, now);
+	}
+
+	/** Writes the message into the inbox (next seq) and sends it to every ready socket. */
+	private async store(d: InboxDelivery, now: number, released = false): Promise<DeliveryResult> {
+		const keepUntil = d.expiresAt + RECEIPT_GRACE_MS;
 		const seq = this.nextSeq();
 		const frame: ServerFrame = { type: "message", seq, id: d.messageId, content: d.content, sent_at: d.sentAt };
 		const frameJson = JSON.stringify(frame);
@@ -83,25 +121,104 @@ export class UserInbox extends DurableObject<Env> {
 			d.collapseKey ?? null,
 		);
 		this.sql.exec(
-			"INSERT INTO receipts (message_id, seq, status, keep_until, dirty) VALUES (?, ?, 'queued', ?, 0)",
+			`INSERT INTO receipts (message_id, seq, status, keep_until, dirty) VALUES (?, ?, 'queued', ?, 0)
+			 ON CONFLICT (message_id) DO UPDATE SET seq = excluded.seq, status = 'queued'`,
 			d.messageId,
 			seq,
 			keepUntil,
 		);
+		if (d.policy && d.policy.category !== "transactional") {
+			this.sql.exec("INSERT INTO sends (at, category) VALUES (?, ?)", now, d.policy.category ?? null);
+		}
 		this.enforceCap(d.cap, now);
 		const sentTo = d.live ? this.broadcast(frameJson) : 0;
 		let outcome: DeliveryResult["outcome"] = "queued";
 		if (sentTo > 0) {
 			this.markSent(seq);
 			// The fan-out reports this delivery to the ledger itself: no flush needed for it.
-			this.sql.exec("UPDATE receipts SET status = 'delivered', delivered_at = ? WHERE message_id = ?", now, d.messageId);
+			// The fan-out reports a direct delivery to the ledger; a released one is reported by the flush.
+			this.sql.exec(
+				"UPDATE receipts SET status = 'delivered', delivered_at = ?, dirty = ? WHERE message_id = ?",
+				now,
+				released ? 1 : 0,
+				d.messageId,
+			);
 			outcome = "delivered";
 			if (d.fallbackAfterMs !== undefined) {
 				this.sql.exec("INSERT OR IGNORE INTO fallbacks (message_id, due_at) VALUES (?, ?)", d.messageId, now + d.fallbackAfterMs);
 			}
 		}
+		if (released && d.policy) {
+			// Held past the fan-out: this inbox owns the vendor push now.
+			const channels = d.policy.channels;
+			if (channels === "vendor" || channels === "all" || (channels === "auto" && sentTo === 0)) {
+				await this.env.VENDOR.send({
+					kind: "fallback",
+					appId: d.appId,
+					userId: d.userId,
+					messageId: d.messageId,
+				} satisfies FallbackJob);
+			}
+		}
 		await this.scheduleAlarm();
 		return { outcome, seq };
+	}
+
+	/**
+	 * The app's rules for one delivery: "capped" / "dropped", a release time to hold it until, or
+	 * undefined to deliver now. Transactional messages bypass caps and quiet hours.
+	 */
+	private applyPolicy(p: DeliveryPolicy, now: number): "capped" | "dropped" | number | undefined {
+		this.sql.exec("DELETE FROM sends WHERE at <= ?", now - LONGEST_CAP_WINDOW_MS);
+		if (p.caps.length && p.category !== "transactional") {
+			const sent = this.sql.exec<{ at: number; category: string | null }>("SELECT at, category FROM sends").toArray();
+			if (capExceeded(sent, p.caps, p.category, now).exceeded) return "capped";
+		}
+		let releaseAt: number | undefined;
+		const quiet = quietHoursDecision(new Date(now), p.timeZone, p.quietHours, {
+			category: p.category,
+			respect_quiet_hours: p.respectQuietHours,
+		});
+		if (quiet.action === "drop") return "dropped";
+		if (quiet.action === "hold") releaseAt = quiet.until.getTime();
+		if (p.optimal) {
+			const best = optimalSendTime({
+				histogram: this.histogram(),
+				timeZone: p.timeZone,
+				now: new Date(releaseAt ?? now),
+				withinHours: p.optimal.withinHours,
+				fallbackLocalTime: p.optimal.fallbackLocalTime,
+			}).getTime();
+			if (best > now + 1000) releaseAt = best;
+		}
+		return releaseAt;
+	}
+
+	private histogram(): number[] {
+		const h = new Array<number>(168).fill(0);
+		for (const r of this.sql.exec<{ hour: number; n: number }>("SELECT hour, n FROM engagement")) h[r.hour] = r.n;
+		return h;
+	}
+
+	/** Held messages whose time has come go into the inbox now. */
+	private async release(now: number) {
+		const due = [
+			...this.sql.exec<{ message_id: string; delivery: string }>(
+				"SELECT message_id, delivery FROM held WHERE release_at <= ?",
+				now,
+			),
+		];
+		for (const row of due) {
+			this.sql.exec("DELETE FROM held WHERE message_id = ?", row.message_id);
+			const receipt = this.receipt(row.message_id);
+			if (!receipt || receipt.status !== "queued") continue; // recalled meanwhile
+			const d = JSON.parse(row.delivery) as InboxDelivery;
+			if (d.expiresAt <= now) {
+				this.sql.exec("UPDATE receipts SET status = 'expired', dirty = 1 WHERE message_id = ?", d.messageId);
+				continue;
+			}
+			await this.store(d, now, true);
+		}
 	}
 
 	/** Removes a message from the inbox and tells connected devices. */
@@ -121,6 +238,7 @@ export class UserInbox extends DurableObject<Env> {
 		if (receipt.status === "recalled") return false;
 		this.sql.exec("DELETE FROM inbox WHERE message_id = ?", messageId);
 		this.sql.exec("DELETE FROM fallbacks WHERE message_id = ?", messageId);
+		this.sql.exec("DELETE FROM held WHERE message_id = ?", messageId);
 		this.sql.exec("UPDATE receipts SET status = 'recalled', dirty = 1 WHERE message_id = ?", messageId);
 		if (receipt.seq !== null) {
 			this.sql.exec("INSERT OR REPLACE INTO recalls (message_id, seq, at) VALUES (?, ?, ?)", messageId, receipt.seq, now);
@@ -313,6 +431,12 @@ export class UserInbox extends DurableObject<Env> {
 			send(ws, { type: "error", code: "unknown_message", message: `No message ${frame.id} in this inbox.` });
 			return;
 		}
+		// Learn when this user engages, in their own time zone, for optimal send times.
+		const zone = this.meta("timezone") ?? "UTC";
+		this.sql.exec(
+			"INSERT INTO engagement (hour, n) VALUES (?, 1) ON CONFLICT (hour) DO UPDATE SET n = n + 1",
+			localHourOfWeek(now, zone),
+		);
 		void this.scheduleAlarm();
 	}
 
@@ -320,6 +444,7 @@ export class UserInbox extends DurableObject<Env> {
 
 	override async alarm(): Promise<void> {
 		const now = Date.now();
+		await this.release(now);
 		this.expire(now);
 		this.sql.exec("DELETE FROM receipts WHERE keep_until <= ?", now);
 		this.sql.exec("DELETE FROM dropped WHERE at <= ?", now - HISTORY_MS);
@@ -443,6 +568,8 @@ export class UserInbox extends DurableObject<Env> {
 		const candidates: number[] = [];
 		const nextExpiry = this.sql.exec<{ t: number | null }>("SELECT min(expires_at) AS t FROM inbox").one().t;
 		if (nextExpiry !== null) candidates.push(nextExpiry);
+		const nextRelease = this.sql.exec<{ t: number | null }>("SELECT min(release_at) AS t FROM held").one().t;
+		if (nextRelease !== null) candidates.push(nextRelease);
 		const nextFallback = this.sql.exec<{ t: number | null }>("SELECT min(due_at) AS t FROM fallbacks").one().t;
 		if (nextFallback !== null) candidates.push(nextFallback);
 		const nextPrune = this.sql.exec<{ t: number | null }>("SELECT min(keep_until) AS t FROM receipts").one().t;
@@ -511,7 +638,9 @@ export class UserInbox extends DurableObject<Env> {
 }
 
 function outcomeOf(status: RecipientStatus): DeliveryResult["outcome"] {
-	if (status === "queued" || status === "expired" || status === "recalled") return status;
+	if (status === "queued" || status === "expired" || status === "recalled" || status === "capped" || status === "dropped") {
+		return status;
+	}
 	if (status === "failed") return "expired";
 	return "delivered";
 }

@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS counts (
   id INTEGER PRIMARY KEY CHECK (id = 1),
   targeted INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0,
   opened INTEGER NOT NULL DEFAULT 0, clicked INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
-  expired INTEGER NOT NULL DEFAULT 0, recalled INTEGER NOT NULL DEFAULT 0
+  expired INTEGER NOT NULL DEFAULT 0, recalled INTEGER NOT NULL DEFAULT 0,
+  capped INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0
 );
 INSERT OR IGNORE INTO counts (id) VALUES (1);
 -- Final vendor outcome per device: absolute, so a repeated report changes nothing.
@@ -73,6 +74,8 @@ const RANK: Record<RecipientStatus, number> = {
 	acked: 2,
 	opened: 3,
 	expired: 4,
+	capped: 4,
+	dropped: 4,
 	failed: 5,
 	recalled: 6,
 };
@@ -107,7 +110,7 @@ export class MessageLedger extends DurableObject<Env> {
 		const fresh = this.sql.exec("INSERT OR IGNORE INTO jobs (job_key, at) VALUES (?, ?)", jobKey, Date.now()).rowsWritten > 0;
 		if (fresh) {
 			for (const r of results) {
-				const status: RecipientStatus = r.outcome === "delivered" ? "delivered" : r.outcome;
+				const status: RecipientStatus = r.outcome === "held" ? "queued" : r.outcome;
 				this.apply(r.userId, { status, delivered: r.outcome === "delivered" ? 1 : 0 }, r.reason);
 			}
 			if (this.status() === "accepted") this.setMeta("status", "fanning_out");
@@ -151,6 +154,8 @@ export class MessageLedger extends DurableObject<Env> {
 				clicked: c.clicked,
 				failed: c.failed,
 				expired: c.expired,
+				capped: c.capped,
+				dropped: c.dropped,
 				by_channel: this.byChannel(),
 			},
 		};
@@ -251,7 +256,8 @@ export class MessageLedger extends DurableObject<Env> {
 		const is = (s: RecipientStatus) => (merged.status === s ? 1 : 0);
 		this.sql.exec(
 			`UPDATE counts SET targeted = targeted + ?, delivered = delivered + ?, acked = acked + ?, opened = opened + ?,
-			   clicked = clicked + ?, failed = failed + ?, expired = expired + ?, recalled = recalled + ? WHERE id = 1`,
+			   clicked = clicked + ?, failed = failed + ?, expired = expired + ?, recalled = recalled + ?,
+			   capped = capped + ?, dropped = dropped + ? WHERE id = 1`,
 			prev ? 0 : 1,
 			merged.delivered - (prev?.delivered ?? 0),
 			merged.acked - (prev?.acked ?? 0),
@@ -260,6 +266,8 @@ export class MessageLedger extends DurableObject<Env> {
 			is("failed") - was("failed"),
 			is("expired") - was("expired"),
 			is("recalled") - was("recalled"),
+			is("capped") - was("capped"),
+			is("dropped") - was("dropped"),
 		);
 	}
 

@@ -96,7 +96,7 @@ async function resolve(env: Env, job: ResolveJob) {
 			const users = ids.slice(i, i + DELIVER_JOB_USERS);
 			deliverJobs.push({ kind: "deliver", appId: job.appId, messageId: job.messageId, jobKey: `u:${users[0]}`, users });
 		}
-		await sendAll(env, deliverJobs);
+		await sendAll(env, deliverJobs, await throttleOf(env, job, jobs));
 		jobs += deliverJobs.length;
 		if (ids.length < RESOLVE_PAGE) {
 			await ledger.expectJobs(jobs);
@@ -119,10 +119,32 @@ async function recallResolve(env: Env, appId: string, messageId: string, after: 
 	await sendAll(env, jobs);
 }
 
-async function sendAll(env: Env, jobs: FanoutJob[]) {
+/** The queue's longest delay; a throttled broadcast longer than this sends its tail at that delay. */
+const MAX_DELAY_SECONDS = 12 * 3600;
+
+/**
+ * Sends jobs, paced when `pace` is given: job i of the broadcast (counting from `pace.first`) waits
+ * i × 100 / rate minutes, so recipients receive it at about `throttle_per_minute`.
+ */
+async function sendAll(env: Env, jobs: FanoutJob[], pace?: { first: number; perMinute: number }) {
+	const delay = (i: number) =>
+		pace ? Math.min(MAX_DELAY_SECONDS, Math.floor((((pace.first + i) * DELIVER_JOB_USERS) / pace.perMinute) * 60)) : 0;
 	for (let i = 0; i < jobs.length; i += MAX_SEND_BATCH) {
-		await env.FANOUT.sendBatch(jobs.slice(i, i + MAX_SEND_BATCH).map((body) => ({ body })));
+		await env.FANOUT.sendBatch(
+			jobs.slice(i, i + MAX_SEND_BATCH).map((body, j) => {
+				const delaySeconds = delay(i + j);
+				return delaySeconds > 0 ? { body, delaySeconds } : { body };
+			}),
+		);
 	}
+}
+
+async function throttleOf(env: Env, job: ResolveJob, first: number) {
+	const row = await env.DB.prepare("SELECT options FROM messages WHERE app_id = ? AND id = ?")
+		.bind(job.appId, job.messageId)
+		.first<{ options: string }>();
+	const perMinute = row ? (JSON.parse(row.options) as { throttle_per_minute?: number }).throttle_per_minute : undefined;
+	return perMinute ? { first, perMinute } : undefined;
 }
 
 function cachedSpec(env: Env, specs: SpecCache, appId: string, messageId: string) {

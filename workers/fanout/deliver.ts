@@ -1,6 +1,9 @@
+import { and, eq, inArray } from "drizzle-orm";
 import { inboxFor } from "../../durable-objects/inbox/stub.js";
 import type { JobResult } from "../../durable-objects/ledger/message-ledger.js";
 import { ledgerFor } from "../../durable-objects/ledger/stub.js";
+import { db } from "../db/client.js";
+import { users } from "../db/schema.js";
 import { mapBounded } from "./bounded.js";
 import type { DeliverySpec } from "./message-record.js";
 
@@ -13,7 +16,9 @@ const ATTEMPTS = 3;
  * quick attempts comes back as "failed" with the reason; the caller decides whether to retry it.
  */
 export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: readonly string[]): Promise<JobResult[]> {
+	const zones = spec.needsZones ? await userZones(env, spec.appId, users) : undefined;
 	return mapBounded(users, CONCURRENCY, async (userId): Promise<JobResult> => {
+		const policy = spec.policy ? { ...spec.policy, timeZone: zones?.get(userId) ?? spec.defaultTimeZone } : undefined;
 		let lastError = "";
 		for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
 			try {
@@ -28,6 +33,7 @@ export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: read
 					cap: spec.cap,
 					live: spec.channels !== "vendor",
 					fallbackAfterMs: spec.fallbackAfterMs,
+					policy,
 				});
 				return { userId, outcome: r.outcome };
 			} catch (err) {
@@ -61,4 +67,19 @@ export async function recordJob(env: Env, spec: DeliverySpec, jobKey: string, re
 		const reached = results.filter((r) => r.outcome !== "failed").map((r) => r.userId);
 		await recallFromInboxes(env, spec.appId, spec.messageId, reached);
 	}
+}
+
+/** The recipients' own time zones (those without one get the app default). */
+async function userZones(env: Env, appId: string, ids: readonly string[]) {
+	const zones = new Map<string, string>();
+	const d = db(env);
+	for (let i = 0; i < ids.length; i += 90) {
+		const rows = await d
+			.select({ id: users.id, tz: users.timezone })
+			.from(users)
+			.where(and(eq(users.appId, appId), inArray(users.id, ids.slice(i, i + 90))))
+			.all();
+		for (const r of rows) if (r.tz) zones.set(r.id, r.tz);
+	}
+	return zones;
 }

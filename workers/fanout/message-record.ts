@@ -1,4 +1,5 @@
 import { and, eq } from "drizzle-orm";
+import type { DeliveryPolicy } from "../../durable-objects/inbox/types.js";
 import type { DeliveryChannels, MessageContent, MessageOptions } from "../../protocol/message.js";
 import { db } from "../db/client.js";
 import { apps, messages } from "../db/schema.js";
@@ -7,10 +8,7 @@ export const DEFAULT_INBOX_CAP = 1000;
 /** channels=auto: how long a connected device has to ack before vendors are tried. */
 export const DEFAULT_VENDOR_FALLBACK_MS = 3000;
 
-interface AppSettings {
-	inbox_cap?: number;
-	vendor_fallback_ms?: number;
-}
+type AppSettings = import("../scheduling/settings.js").AppSettings;
 
 /** What an inbox needs to store a message, loaded once per job from D1. */
 export interface DeliverySpec {
@@ -24,6 +22,12 @@ export interface DeliverySpec {
 	channels: DeliveryChannels;
 	/** channels=auto only. */
 	fallbackAfterMs?: number;
+	/** The app's rules for the inboxes, without the user's zone (added per recipient). */
+	policy?: Omit<DeliveryPolicy, "timeZone">;
+	/** The zone for users who have none. */
+	defaultTimeZone: string;
+	/** Whether each recipient's zone must be looked up (quiet hours). */
+	needsZones: boolean;
 }
 
 export async function loadDeliverySpec(env: Env, appId: string, messageId: string): Promise<DeliverySpec | undefined> {
@@ -63,5 +67,23 @@ export function deliverySpec(
 		cap: settings.inbox_cap ?? DEFAULT_INBOX_CAP,
 		channels,
 		fallbackAfterMs: channels === "auto" ? (settings.vendor_fallback_ms ?? DEFAULT_VENDOR_FALLBACK_MS) : undefined,
+		policy: policyOf(settings, options, channels),
+		defaultTimeZone: settings.default_timezone ?? "UTC",
+		needsZones: settings.quiet_hours !== undefined || options.send_at_optimal !== undefined,
+	};
+}
+
+/** Only messages that some rule applies to carry a policy: the common case stays free of it. */
+function policyOf(settings: AppSettings, options: MessageOptions, channels: DeliveryChannels): DeliverySpec["policy"] {
+	const caps = settings.frequency_caps ?? [];
+	const optimal = options.send_at_optimal;
+	if (caps.length === 0 && !settings.quiet_hours && !optimal) return undefined;
+	return {
+		category: options.category,
+		respectQuietHours: options.respect_quiet_hours ?? true,
+		caps,
+		quietHours: settings.quiet_hours,
+		channels,
+		...(optimal ? { optimal: { withinHours: optimal.within_hours, fallbackLocalTime: optimal.fallback_local_time } } : {}),
 	};
 }

@@ -82,13 +82,6 @@ const resume = createRoute({
 });
 
 function checkAt(when: When) {
-	if ("optimal" in when) {
-		// Needs each inbox to hold the message until the user's best hour; until that lands, refuse it
-		// rather than send at the wrong time.
-		throw new AppError("invalid_request", "when.optimal is not available yet on this deployment.", [
-			{ path: "when.optimal", message: "not available yet" },
-		]);
-	}
 	if ("at" in when) {
 		const at = parseRfc3339(when.at);
 		if (at && at.getTime() < Date.now() - PAST_TOLERANCE_MS) {

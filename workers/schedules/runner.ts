@@ -106,7 +106,12 @@ async function occurrenceBody(
 	when: When,
 	occurrence: Date,
 ): Promise<SendBody | undefined> {
-	const options = { ...(body.options ?? {}), idempotency_key: occurrenceKey(scheduleId, occurrence) };
+	const options: NonNullable<SendBody["options"]> = {
+		...(body.options ?? {}),
+		idempotency_key: occurrenceKey(scheduleId, occurrence),
+	};
+	// optimal: every inbox gets it now and holds it until that user's best hour.
+	if ("optimal" in when) options.send_at_optimal = when.optimal;
 	if (!("local_time" in when)) return { ...body, options };
 	const { zones, defaultZone } = await appZones(env, appId);
 	const group = localTimeGroups(when.local_time, zones).find((g) => g.at.getTime() === occurrence.getTime());

@@ -91,6 +91,30 @@ export const Options = z
 					"ws: WebSocket/inbox only; vendor: vendors now (the in-app copy waits in the inbox for the next connect); all: both now.",
 			}),
 		silent: z.boolean().optional().openapi({ description: "Data-only vendor push: no alert; wakes the app." }),
+		category: z
+			.string()
+			.regex(/^[A-Za-z0-9_.:@-]{1,64}$/, "must be 1–64 characters of [A-Za-z0-9_.:@-]")
+			.optional()
+			.openapi({ description: "For per-category frequency caps; `transactional` bypasses caps and quiet hours." }),
+		respect_quiet_hours: z.boolean().optional().openapi({ description: "Default true." }),
+		send_at_optimal: z
+			.strictObject({
+				within_hours: z.number().int().min(1).max(168),
+				fallback_local_time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "must be HH:MM"),
+			})
+			.optional()
+			.openapi({
+				description:
+					"Hold the message in each recipient's inbox until their best hour (from their opens and clicks) within " +
+					"within_hours, else fallback_local_time in their zone.",
+			}),
+		throttle_per_minute: z
+			.number()
+			.int()
+			.min(100)
+			.max(10_000_000)
+			.optional()
+			.openapi({ description: "Spread a tag/all broadcast's fan-out at this many recipients per minute." }),
 	})
 	.openapi("MessageOptions");
 
@@ -120,6 +144,8 @@ export const Counts = z.object({
 	clicked: z.number().int(),
 	failed: z.number().int(),
 	expired: z.number().int(),
+	capped: z.number().int().openapi({ description: "Recipients over the app's frequency cap." }),
+	dropped: z.number().int().openapi({ description: "Recipients in quiet hours with action drop." }),
 	by_channel: z.record(z.string(), ChannelCount).openapi({ description: "Vendor outcomes per channel (apns, fcm, …)." }),
 });
 
@@ -139,7 +165,7 @@ export const MessageView = z
 export const RecipientViewSchema = z
 	.object({
 		user_id: z.string(),
-		status: z.enum(["queued", "delivered", "acked", "opened", "expired", "failed", "recalled"]),
+		status: z.enum(["queued", "delivered", "acked", "opened", "expired", "failed", "recalled", "capped", "dropped"]),
 		delivered_at: z.string().optional(),
 		acked_at: z.string().optional(),
 		opened_at: z.string().optional(),

@@ -103,9 +103,8 @@ describe("schedules", () => {
 		expect(badZone.body.error.details.map((d: { path: string }) => d.path)).toContain("when.timezone");
 		const past = await schedule(key, { at: "2020-01-01T00:00:00Z" });
 		expect(past.status).toBe(400);
-		const optimal = await schedule(key, { optimal: { within_hours: 24, fallback_local_time: "09:00" } });
+		const optimal = await schedule(key, { optimal: { within_hours: 0, fallback_local_time: "09:00" } });
 		expect(optimal.status).toBe(400);
-		expect(optimal.body.error.details[0].path).toBe("when.optimal");
 		const mine = await schedule(key, { at: new Date(Date.now() + 3600_000).toISOString() });
 		const other = await newApp("other");
 		expect((await call("GET", `/v1/schedules/${mine.body.id}`, other.key)).status).toBe(404);

@@ -1,0 +1,62 @@
+import { createRoute } from "@hono/zod-openapi";
+import { eq } from "drizzle-orm";
+import { auditEntry } from "../db/audit.js";
+import { db } from "../db/client.js";
+import { apps } from "../db/schema.js";
+import { requireScope } from "../http/auth.js";
+import type { Api } from "../http/context.js";
+import { notFound } from "../http/errors.js";
+import { AppSettings, AppSettingsPatch, applySettingsPatch } from "../scheduling/settings.js";
+import { json, jsonBody, standardErrors } from "../schemas/common.js";
+
+const security = [{ appKey: [] }];
+const tags = ["Settings"];
+
+const getSettings = createRoute({
+	method: "get",
+	path: "/v1/settings",
+	tags,
+	security,
+	middleware: [requireScope("read")] as const,
+	summary: "The app's delivery settings: frequency caps, quiet hours, default time zone, vendor fallback window, inbox cap",
+	responses: { 200: json(AppSettings, "The settings (absent fields use their defaults)."), ...standardErrors },
+});
+
+const patchSettings = createRoute({
+	method: "patch",
+	path: "/v1/settings",
+	tags,
+	security,
+	middleware: [requireScope("manage")] as const,
+	summary: "Change settings; null puts one back to its default",
+	request: jsonBody(AppSettingsPatch),
+	responses: { 200: json(AppSettings, "The settings after the change."), ...standardErrors },
+});
+
+export function settingsRoutes(api: Api) {
+	api.openapi(getSettings, async (c) => {
+		const row = await db(c.env)
+			.select({ settings: apps.settings })
+			.from(apps)
+			.where(eq(apps.id, c.get("caller").appId))
+			.get();
+		if (!row) throw notFound("app");
+		return c.json(JSON.parse(row.settings) as AppSettings, 200);
+	});
+
+	api.openapi(patchSettings, async (c) => {
+		const caller = c.get("caller");
+		const d = db(c.env);
+		const row = await d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, caller.appId)).get();
+		if (!row) throw notFound("app");
+		const next = applySettingsPatch(JSON.parse(row.settings) as AppSettings, c.req.valid("json"));
+		await d.batch([
+			d
+				.update(apps)
+				.set({ settings: JSON.stringify(next) })
+				.where(eq(apps.id, caller.appId)),
+			auditEntry(d, caller, caller.appId, "settings.patch", Object.keys(c.req.valid("json")).join(",")),
+		]);
+		return c.json(next, 200);
+	});
+}

@@ -7,6 +7,7 @@ import { AppError, errorResponse } from "./http/errors.js";
 import { validationError } from "./http/validation.js";
 import { adminRoutes } from "./routes/admin.js";
 import { appRoutes } from "./routes/apps.js";
+import { automationRoutes } from "./routes/automations.js";
 import { connectRoutes } from "./routes/connect.js";
 import { credentialRoutes } from "./routes/credentials.js";
 import { messageRoutes } from "./routes/messages.js";
@@ -60,6 +61,7 @@ export function createApp() {
 	credentialRoutes(api);
 	adminRoutes(api);
 	scheduleRoutes(api);
+	automationRoutes(api);
 	settingsRoutes(api);
 
 	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {

@@ -5,6 +5,7 @@ import { handleDeadLetters, handleFanoutBatch } from "./fanout/consumer.js";
 import type { FanoutJob } from "./fanout/jobs.js";
 import { sweepOverdue } from "./schedules/runner.js";
 
+export { AutomationTimer } from "../durable-objects/automation-timer/automation-timer.js";
 export { UserInbox } from "../durable-objects/inbox/user-inbox.js";
 export { MessageLedger } from "../durable-objects/ledger/message-ledger.js";
 export { ScheduleTimer } from "../durable-objects/schedule-timer/schedule-timer.js";

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { sendAutomation, type AutomationEvent } from "../../workers/automations/send.js";
+import { type AutomationEvent, sendAutomation } from "../../workers/automations/send.js";
 import { type AutomationMessageBody, findAutomation } from "../../workers/automations/store.js";
 import { db } from "../../workers/db/client.js";
 import { AppError } from "../../workers/http/errors.js";

@@ -1,5 +1,5 @@
-import { automationTimerFor } from "../../durable-objects/automation-timer/stub.js";
 import type { TimerItem, TimerTrigger } from "../../durable-objects/automation-timer/automation-timer.js";
+import { automationTimerFor } from "../../durable-objects/automation-timer/stub.js";
 import { timeOrderedId } from "../auth/crypto.js";
 import { db } from "../db/client.js";
 import { mapBounded } from "../fanout/bounded.js";

@@ -14,7 +14,10 @@ export const EVENT_FUTURE_TOLERANCE_MS = 5 * 60_000;
 /** … and this far back (late uploads from offline devices). */
 export const EVENT_PAST_TOLERANCE_MS = 30 * 24 * 3600_000;
 
-export const EventName = Id.openapi({ description: "Event name, 1–128 characters of [A-Za-z0-9_.:@-].", example: "cart.abandoned" });
+export const EventName = Id.openapi({
+	description: "Event name, 1–128 characters of [A-Za-z0-9_.:@-].",
+	example: "cart.abandoned",
+});
 
 const Properties = z
 	.record(z.string(), JsonValue)

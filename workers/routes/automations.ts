@@ -1,0 +1,206 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { randomId } from "../auth/crypto.js";
+import { intakeEvents } from "../automations/engine.js";
+import {
+	type AutomationDefinition,
+	automationView,
+	findAutomation,
+	invalidateAutomations,
+	listAutomations,
+} from "../automations/store.js";
+import { auditEntry, nowIso } from "../db/audit.js";
+import { db } from "../db/client.js";
+import { automations } from "../db/schema.js";
+import { requireScope } from "../http/auth.js";
+import type { Api, HonoEnv } from "../http/context.js";
+import { notFound } from "../http/errors.js";
+import {
+	AutomationIdParam,
+	AutomationListQuery,
+	AutomationView,
+	CreateAutomationBody,
+	EventsAccepted,
+	EventsBody,
+	PatchAutomationBody,
+} from "../schemas/automations.js";
+import { decodeCursor, encodeCursor, json, jsonBody, standardErrors } from "../schemas/common.js";
+
+const security = [{ appKey: [] }];
+
+const route = <M extends "get" | "post" | "patch" | "delete", P extends string>(
+	method: M,
+	path: P,
+	scope: "send" | "read",
+	tag = "Automations",
+) => ({
+	method,
+	path,
+	tags: [tag],
+	security,
+	middleware: [requireScope(scope)],
+});
+
+const events = createRoute({
+	...route("post", "/v1/events", "send", "Events"),
+	summary: "Record what users did: one event or a batch of up to 1,000; matching automations run",
+	description:
+		"Each event gets an id and is matched against the app's enabled automations (`trigger.event` and `trigger.where` " +
+		"on its properties). Automation changes reach every Worker isolate within 30 seconds. " +
+		"An immediate automation is sent before the answer; a delayed one waits in the user's timer, where any of its " +
+		"`cancel_on` events that happen before it is due cancel it. Events are not stored beyond that.",
+	request: jsonBody(EventsBody),
+	responses: { 202: json(EventsAccepted, "Recorded; `triggered` automation runs started."), ...standardErrors },
+});
+const create = createRoute({
+	...route("post", "/v1/automations", "send"),
+	summary: "Wire a push to an event: send (after an optional delay) to the user whose event triggered it",
+	request: jsonBody(CreateAutomationBody),
+	responses: { 201: json(AutomationView, "The automation."), ...standardErrors },
+});
+const list = createRoute({
+	...route("get", "/v1/automations", "read"),
+	summary: "Automations by id, optionally only enabled or disabled ones",
+	request: { query: AutomationListQuery },
+	responses: {
+		200: json(z.object({ automations: z.array(AutomationView), next_cursor: z.string().nullable() }), "A page."),
+		...standardErrors,
+	},
+});
+const get = createRoute({
+	...route("get", "/v1/automations/{id}", "read"),
+	summary: "An automation",
+	request: { params: AutomationIdParam },
+	responses: { 200: json(AutomationView, "The automation."), ...standardErrors },
+});
+const patch = createRoute({
+	...route("patch", "/v1/automations/{id}", "send"),
+	summary: "Change an automation (sends already waiting keep the message and due time they were started with)",
+	request: { params: AutomationIdParam, ...jsonBody(PatchAutomationBody) },
+	responses: { 200: json(AutomationView, "The automation."), ...standardErrors },
+});
+const remove = createRoute({
+	...route("delete", "/v1/automations/{id}", "send"),
+	summary: "Delete an automation; its waiting sends are dropped when they come due",
+	request: { params: AutomationIdParam },
+	responses: { 204: { description: "Deleted." }, ...standardErrors },
+});
+
+async function loadOr404(c: Context<HonoEnv>, id: string) {
+	const row = await findAutomation(db(c.env), c.get("caller").appId, id);
+	if (!row) throw notFound("automation");
+	return row;
+}
+
+/** Drops unset optional fields so the stored definition stays minimal. */
+function definition(d: AutomationDefinition): AutomationDefinition {
+	const out: AutomationDefinition = { trigger: d.trigger, message: d.message };
+	if (d.delay_seconds) out.delay_seconds = d.delay_seconds;
+	if (d.cancel_on?.length) out.cancel_on = d.cancel_on;
+	if (d.once_per_user_within_seconds !== undefined) out.once_per_user_within_seconds = d.once_per_user_within_seconds;
+	return out;
+}
+
+export function automationRoutes(api: Api) {
+	api.openapi(events, async (c) => {
+		const body = c.req.valid("json");
+		const inputs = body.events ?? [
+			{
+				user_id: body.user_id as string,
+				name: body.name as string,
+				...(body.properties === undefined ? {} : { properties: body.properties }),
+				...(body.time === undefined ? {} : { time: body.time }),
+			},
+		];
+		const r = await intakeEvents(c.env, c.get("caller").appId, inputs);
+		return c.json({ accepted: r.accepted, triggered: r.triggered, event_ids: r.eventIds }, 202);
+	});
+
+	api.openapi(create, async (c) => {
+		const body = c.req.valid("json");
+		const caller = c.get("caller");
+		const d = db(c.env);
+		const id = randomId("aut");
+		const now = nowIso();
+		await d.batch([
+			d.insert(automations).values({
+				appId: caller.appId,
+				id,
+				name: body.name,
+				triggerEvent: body.trigger.event,
+				definition: JSON.stringify(definition(body)),
+				enabled: body.enabled ?? true,
+				createdAt: now,
+				updatedAt: now,
+			}),
+			auditEntry(d, caller, caller.appId, "automation.create", id),
+		]);
+		invalidateAutomations(caller.appId);
+		return c.json(automationView(await loadOr404(c, id)), 201);
+	});
+
+	api.openapi(list, async (c) => {
+		const { enabled, cursor, limit } = c.req.valid("query");
+		const size = limit ?? 50;
+		const flag = enabled === undefined ? undefined : enabled === "true";
+		const rows = await listAutomations(db(c.env), c.get("caller").appId, flag, decodeCursor(cursor), size);
+		const page = rows.slice(0, size);
+		const last = page.at(-1);
+		return c.json(
+			{ automations: page.map(automationView), next_cursor: rows.length > size && last ? encodeCursor(last.id) : null },
+			200,
+		);
+	});
+
+	api.openapi(get, async (c) => {
+		const { id } = c.req.valid("param");
+		return c.json(automationView(await loadOr404(c, id)), 200);
+	});
+
+	api.openapi(patch, async (c) => {
+		const { id } = c.req.valid("param");
+		const body = c.req.valid("json");
+		const caller = c.get("caller");
+		const row = await loadOr404(c, id);
+		const old = JSON.parse(row.definition) as AutomationDefinition;
+		const pick = <T>(v: T | null | undefined, prev: T | undefined): T | undefined =>
+			v === null ? undefined : v === undefined ? prev : v;
+		const next = definition({
+			trigger: body.trigger ?? old.trigger,
+			message: body.message ?? old.message,
+			delay_seconds: pick(body.delay_seconds, old.delay_seconds),
+			cancel_on: pick(body.cancel_on, old.cancel_on),
+			once_per_user_within_seconds: pick(body.once_per_user_within_seconds, old.once_per_user_within_seconds),
+		});
+		const d = db(c.env);
+		await d.batch([
+			d
+				.update(automations)
+				.set({
+					name: body.name ?? row.name,
+					triggerEvent: next.trigger.event,
+					definition: JSON.stringify(next),
+					enabled: body.enabled ?? row.enabled,
+					updatedAt: nowIso(),
+				})
+				.where(and(eq(automations.appId, caller.appId), eq(automations.id, id))),
+			auditEntry(d, caller, caller.appId, "automation.update", id),
+		]);
+		invalidateAutomations(caller.appId);
+		return c.json(automationView(await loadOr404(c, id)), 200);
+	});
+
+	api.openapi(remove, async (c) => {
+		const { id } = c.req.valid("param");
+		const caller = c.get("caller");
+		await loadOr404(c, id);
+		const d = db(c.env);
+		await d.batch([
+			d.delete(automations).where(and(eq(automations.appId, caller.appId), eq(automations.id, id))),
+			auditEntry(d, caller, caller.appId, "automation.delete", id),
+		]);
+		invalidateAutomations(caller.appId);
+		return c.body(null, 204);
+	});
+}

@@ -243,14 +243,14 @@ export class AutomationTimer extends DurableObject<Env> {
 					return false;
 				}
 			}
-			await sendAutomation(
-				this.env,
-				owner.appId,
-				row.automation_id,
-				owner.userId,
-				row.event_id,
-				JSON.parse(row.message) as AutomationMessageBody,
-			);
+			const event: AutomationEvent = {
+				id: row.event_id,
+				userId: owner.userId,
+				name: row.event_name,
+				time: row.event_time,
+				...(row.properties === null ? {} : { properties: JSON.parse(row.properties) as Record<string, unknown> }),
+			};
+			await sendAutomation(this.env, owner.appId, row.automation_id, event, JSON.parse(row.message) as AutomationMessageBody);
 			drop();
 			this.sql.exec(
 				`INSERT INTO fired (automation_id, fired_at, event_time) VALUES (?, ?, ?)

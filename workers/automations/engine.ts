@@ -69,7 +69,7 @@ export async function intakeEvents(env: Env, appId: string, inputs: EventInput[]
 
 	const sent = await mapBounded(sends, CONCURRENCY, async ({ automation, event }) => {
 		try {
-			await sendAutomation(env, appId, automation.id, event.userId, event.id, automation.message);
+			await sendAutomation(env, appId, automation.id, event, automation.message);
 			return 1;
 		} catch (err) {
 			// One automation's message being refused (e.g. too large for a vendor) must not fail the batch.

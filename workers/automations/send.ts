@@ -15,18 +15,21 @@ export function triggerKey(automationId: string, userId: string, eventId: string
 	return `auto:${automationId}:${userId}:${eventId}`;
 }
 
-/** Sends an automation's message to the user whose event triggered it, through the one accept path. */
+/**
+ * Sends an automation's message to the user whose event triggered it, through the one accept path.
+ * The whole event is passed so that template variables such as `{{event.properties.y}}` can be
+ * rendered from it once templates take an event context.
+ */
 export function sendAutomation(
 	env: Env,
 	appId: string,
 	automationId: string,
-	userId: string,
-	eventId: string,
+	event: AutomationEvent,
 	message: AutomationMessageBody,
 ): Promise<Accepted> {
 	return acceptMessage(env, appId, {
 		...message,
-		audience: { users: [userId] },
-		options: { ...(message.options ?? {}), idempotency_key: triggerKey(automationId, userId, eventId) },
+		audience: { users: [event.userId] },
+		options: { ...(message.options ?? {}), idempotency_key: triggerKey(automationId, event.userId, event.id) },
 	});
 }

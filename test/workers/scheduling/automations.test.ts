@@ -284,6 +284,20 @@ describe("automations: firing", () => {
 	});
 });
 
+describe("automations: contract", () => {
+	it("documents the event and automation routes in the OpenAPI document", async () => {
+		const res = await call("GET", "/v1/openapi.json", "none");
+		expect(res.status).toBe(200);
+		const paths = res.body.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>;
+		expect(Object.keys(paths["/v1/events"] ?? {})).toEqual(["post"]);
+		expect(paths["/v1/events"]?.post?.responses).toHaveProperty(["202"]);
+		expect(Object.keys(paths["/v1/automations"] ?? {}).sort()).toEqual(["get", "post"]);
+		expect(Object.keys(paths["/v1/automations/{id}"] ?? {}).sort()).toEqual(["delete", "get", "patch"]);
+		expect(res.body.components.schemas).toHaveProperty(["AutomationMessage"]);
+		expect(res.body.components.schemas.AutomationMessage.properties).not.toHaveProperty(["audience"]);
+	});
+});
+
 describe("matchesWhere", () => {
 	it("evaluates typed conditions like the SQL compiler", () => {
 		const p = { plan: "pro", n: 5, flag: true, nil: null, addr: { city: "Berlin" } };

@@ -14,6 +14,7 @@ import { messageRoutes } from "./routes/messages.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { settingsRoutes } from "./routes/settings.js";
 import { tagRoutes } from "./routes/tags.js";
+import { templateRoutes } from "./routes/templates.js";
 import { userRoutes } from "./routes/users.js";
 
 /** Route families that an app key scopes to its app. */
@@ -63,6 +64,7 @@ export function createApp() {
 	scheduleRoutes(api);
 	automationRoutes(api);
 	settingsRoutes(api);
+	templateRoutes(api);
 
 	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",

@@ -114,6 +114,8 @@ export const messages = sqliteTable(
 		bodyHash: text("body_hash").notNull(),
 		createdAt: text("created_at").notNull(),
 		expiresAt: text("expires_at").notNull(),
+		/** For template messages: `{id, definition, variables}` as sent (later edits do not change it). */
+		template: text("template"),
 	},
 	(t) => [
 		primaryKey({ columns: [t.appId, t.id] }),

@@ -8,6 +8,7 @@ import type { PushTarget, SendOutcome } from "../channels/types.js";
 import { loadCredentials } from "../credentials/store.js";
 import { db } from "../db/client.js";
 import { devices } from "../db/schema.js";
+import { renderFor, userProfiles } from "../fanout/deliver.js";
 import { type DispatchJob, type FallbackJob, MAX_VENDOR_ATTEMPTS, type VendorJob } from "./jobs.js";
 import { loadPushSpec, type PushSpec } from "./push-spec.js";
 import { dispatchToVendors } from "./targets.js";
@@ -79,13 +80,25 @@ async function sendVendorJob(env: Env, job: VendorJob) {
 		await ledger.recordVendor(job.channel, failAll(job.targets, `no ${job.channel} credentials configured`));
 		return;
 	}
-	const push = channel.build(spec.content, spec.options, creds);
-	const outcomes = await channel.send(push, job.targets, {
+	const ctx = {
 		credentials: creds,
 		endpoints: vendorEndpoints(env),
 		tokens: accessTokens(env, job.appId),
-		fetch: (input, init) => fetch(input, init),
-	});
+		fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init),
+	};
+	if (!spec.template) {
+		await settle(env, job, await channel.send(channel.build(spec.content, spec.options, creds), job.targets, ctx));
+		return;
+	}
+	// A template message renders per recipient: one send per user, each with their own payload.
+	const profiles = await userProfiles(env, job.appId, [...new Set(job.targets.map((t) => t.userId))]);
+	const outcomes = await Promise.all(
+		job.targets.map(async (target) => {
+			const content = renderFor(spec, target.userId, profiles.get(target.userId));
+			const [outcome] = await channel.send(channel.build(content, spec.options, creds), [target], ctx);
+			return outcome ?? { kind: "retry" as const, reason: "no outcome from sender" };
+		}),
+	);
 	await settle(env, job, outcomes);
 }
 

@@ -3,12 +3,15 @@ import type { MessageContent } from "../../protocol/message.js";
 import type { PushOptions } from "../channels/types.js";
 import { db } from "../db/client.js";
 import { messages } from "../db/schema.js";
+import type { StoredTemplate } from "../fanout/message-record.js";
 import type { StoredOptions } from "../schemas/messages.js";
 
 export interface PushSpec {
 	content: MessageContent;
 	options: PushOptions;
 	expiresAt: number;
+	/** Template messages render per recipient. */
+	template?: StoredTemplate;
 }
 
 export function pushOptions(messageId: string, options: StoredOptions, expiresAt: number): PushOptions {
@@ -33,5 +36,6 @@ export async function loadPushSpec(env: Env, appId: string, messageId: string): 
 		content: JSON.parse(row.content) as MessageContent,
 		options: pushOptions(messageId, JSON.parse(row.options) as StoredOptions, expiresAt),
 		expiresAt,
+		template: row.template ? (JSON.parse(row.template) as StoredTemplate) : undefined,
 	};
 }

@@ -1,19 +1,21 @@
 import type { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import type { Audience } from "../../protocol/message.js";
+import type { Audience, MessageContent } from "../../protocol/message.js";
 import { sha256, timeOrderedId, toHex } from "../auth/crypto.js";
 import { db } from "../db/client.js";
 import { apps, messages } from "../db/schema.js";
 import { checkVendorPayloads } from "../dispatch/payload-limits.js";
 import { dispatchToVendors } from "../dispatch/targets.js";
 import { AppError } from "../http/errors.js";
+import { findTemplate } from "../routes/templates.js";
 import { FilterError } from "../scheduling/filter.js";
-import { DEFAULT_TTL_SECONDS, MAX_CONTENT_BYTES, type SendMessageBody } from "../schemas/messages.js";
+import { renderTemplate } from "../scheduling/templates.js";
+import { Content, DEFAULT_TTL_SECONDS, MAX_CONTENT_BYTES, type SendMessageBody } from "../schemas/messages.js";
 import { audienceQuery } from "./audience.js";
 import { canonicalJson } from "./canonical.js";
 import { deliverToInboxes, recordJob, usersForVendors } from "./deliver.js";
 import type { DeliverJob, FanoutJob } from "./jobs.js";
-import { type DeliverySpec, deliverySpec } from "./message-record.js";
+import { type DeliverySpec, deliverySpec, type StoredTemplate } from "./message-record.js";
 
 export type SendBody = z.infer<typeof SendMessageBody>;
 
@@ -31,7 +33,8 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
  * returns, the message is durable: a `users` audience is in every inbox, any other is queued.
  */
 export async function acceptMessage(env: Env, appId: string, body: SendBody): Promise<Accepted> {
-	const contentJson = JSON.stringify(body.content);
+	const { content, template } = await resolveContent(env, appId, body);
+	const contentJson = JSON.stringify(content);
 	const contentBytes = new TextEncoder().encode(contentJson).byteLength;
 	if (contentBytes > MAX_CONTENT_BYTES) {
 		throw new AppError("payload_too_large", "content is over 64 KiB when serialized.", [
@@ -73,7 +76,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody): Pr
 	const app = await d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get();
 	if (!app) throw new AppError("unauthorized", "The app of this key no longer exists.");
 	// Every vendor this message may go through must be able to carry it: 413 naming the channel.
-	if ((options.channels ?? "auto") !== "ws") await checkVendorPayloads(env, appId, body.content, options);
+	if ((options.channels ?? "auto") !== "ws") await checkVendorPayloads(env, appId, content, options);
 	const now = Date.now();
 	const id = timeOrderedId("msg", now);
 	const createdAt = new Date(now).toISOString();
@@ -89,6 +92,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody): Pr
 			bodyHash,
 			createdAt,
 			expiresAt: new Date(expiresAt).toISOString(),
+			template: template ? JSON.stringify(template) : null,
 		});
 	} catch (err) {
 		// Two requests raced with one idempotency key: the unique index let one through.
@@ -98,7 +102,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody): Pr
 		return { id: winner.id, createdAt: winner.createdAt, replayed: true };
 	}
 
-	const spec = deliverySpec(appId, id, body.content, options, { sentAt: createdAt, expiresAt, settingsJson: app.settings });
+	const spec = deliverySpec(appId, id, content, options, { sentAt: createdAt, expiresAt, settingsJson: app.settings, template });
 	if ("users" in audience) {
 		await deliverDirect(env, spec, audience.users);
 	} else {
@@ -111,6 +115,31 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody): Pr
 		}
 	}
 	return { id, createdAt, replayed: false };
+}
+
+/**
+ * The message's content: given as is, or a template snapshot (later template edits do not change an
+ * accepted message) whose preview, rendered with no user, stands for it in the API and size checks.
+ */
+async function resolveContent(
+	env: Env,
+	appId: string,
+	body: SendBody,
+): Promise<{ content: MessageContent; template?: StoredTemplate }> {
+	const bad = (path: string, message: string) => new AppError("invalid_request", message, [{ path, message }]);
+	if (body.template_id === undefined) {
+		if (!body.content) throw bad("content", "Give content, or a template_id.");
+		if (body.variables) throw bad("variables", "variables go with a template_id.");
+		return { content: body.content };
+	}
+	if (body.content) throw bad("content", "Give content or a template_id, not both.");
+	const row = await findTemplate(env, appId, body.template_id);
+	if (!row) throw bad("template_id", "No such template in this app.");
+	const template: StoredTemplate = { id: row.id, definition: JSON.parse(row.definition), variables: body.variables ?? {} };
+	const preview = Content.safeParse(renderTemplate(template.definition, { user: { id: "" }, vars: template.variables }));
+	if (!preview.success)
+		throw bad("template_id", `The template does not render to valid content: ${preview.error.issues[0]?.message}`);
+	return { content: preview.data, template };
 }
 
 /**

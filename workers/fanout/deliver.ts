@@ -2,8 +2,11 @@ import { and, eq, inArray } from "drizzle-orm";
 import { inboxFor } from "../../durable-objects/inbox/stub.js";
 import type { JobResult } from "../../durable-objects/ledger/message-ledger.js";
 import { ledgerFor } from "../../durable-objects/ledger/stub.js";
+import type { MessageContent } from "../../protocol/message.js";
 import { db } from "../db/client.js";
 import { users } from "../db/schema.js";
+import { renderTemplate } from "../scheduling/templates.js";
+import { Content } from "../schemas/messages.js";
 import { mapBounded } from "./bounded.js";
 import type { DeliverySpec } from "./message-record.js";
 
@@ -16,9 +19,11 @@ const ATTEMPTS = 3;
  * quick attempts comes back as "failed" with the reason; the caller decides whether to retry it.
  */
 export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: readonly string[]): Promise<JobResult[]> {
-	const zones = spec.needsZones ? await userZones(env, spec.appId, users) : undefined;
+	const profiles = spec.needsZones || spec.template ? await userProfiles(env, spec.appId, users) : undefined;
 	return mapBounded(users, CONCURRENCY, async (userId): Promise<JobResult> => {
-		const policy = spec.policy ? { ...spec.policy, timeZone: zones?.get(userId) ?? spec.defaultTimeZone } : undefined;
+		const profile = profiles?.get(userId);
+		const policy = spec.policy ? { ...spec.policy, timeZone: profile?.timezone ?? spec.defaultTimeZone } : undefined;
+		const content = spec.template ? renderFor(spec, userId, profile) : spec.content;
 		let lastError = "";
 		for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
 			try {
@@ -26,7 +31,7 @@ export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: read
 					appId: spec.appId,
 					userId,
 					messageId: spec.messageId,
-					content: spec.content,
+					content,
 					sentAt: spec.sentAt,
 					expiresAt: spec.expiresAt,
 					collapseKey: spec.collapseKey,
@@ -69,17 +74,43 @@ export async function recordJob(env: Env, spec: DeliverySpec, jobKey: string, re
 	}
 }
 
-/** The recipients' own time zones (those without one get the app default). */
-async function userZones(env: Env, appId: string, ids: readonly string[]) {
-	const zones = new Map<string, string>();
+export interface UserProfile {
+	timezone: string | null;
+	locale: string | null;
+	attributes: Record<string, unknown>;
+}
+
+/** What per-recipient delivery needs to know about each user: zone, locale, attributes. */
+export async function userProfiles(env: Env, appId: string, ids: readonly string[]) {
+	const profiles = new Map<string, UserProfile>();
 	const d = db(env);
 	for (let i = 0; i < ids.length; i += 90) {
 		const rows = await d
-			.select({ id: users.id, tz: users.timezone })
+			.select({ id: users.id, timezone: users.timezone, locale: users.locale, attributes: users.attributes })
 			.from(users)
 			.where(and(eq(users.appId, appId), inArray(users.id, ids.slice(i, i + 90))))
 			.all();
-		for (const r of rows) if (r.tz) zones.set(r.id, r.tz);
+		for (const r of rows) {
+			profiles.set(r.id, {
+				timezone: r.timezone,
+				locale: r.locale,
+				attributes: JSON.parse(r.attributes) as Record<string, unknown>,
+			});
+		}
 	}
-	return zones;
+	return profiles;
+}
+
+/**
+ * A template message for one recipient, in their locale with their attributes. A rendering that is
+ * not valid content (e.g. a URL variable that is empty) falls back to the preview.
+ */
+export function renderFor(spec: Pick<DeliverySpec, "template" | "content">, userId: string, profile: UserProfile | undefined) {
+	if (!spec.template) return spec.content;
+	const rendered = renderTemplate(spec.template.definition, {
+		user: { id: userId, attributes: profile?.attributes ?? {}, locale: profile?.locale ?? null },
+		vars: spec.template.variables,
+	});
+	const valid = Content.safeParse(rendered);
+	return valid.success ? (valid.data as MessageContent) : spec.content;
 }

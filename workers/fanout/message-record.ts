@@ -3,12 +3,20 @@ import type { DeliveryPolicy } from "../../durable-objects/inbox/types.js";
 import type { DeliveryChannels, MessageContent, MessageOptions } from "../../protocol/message.js";
 import { db } from "../db/client.js";
 import { apps, messages } from "../db/schema.js";
+import type { TemplateBody } from "../scheduling/templates.js";
 
 export const DEFAULT_INBOX_CAP = 1000;
 /** channels=auto: how long a connected device has to ack before vendors are tried. */
 export const DEFAULT_VENDOR_FALLBACK_MS = 3000;
 
 type AppSettings = import("../scheduling/settings.js").AppSettings;
+
+/** A template message's snapshot: rendered per recipient at delivery. */
+export interface StoredTemplate {
+	id: string;
+	definition: TemplateBody;
+	variables: Record<string, unknown>;
+}
 
 /** What an inbox needs to store a message, loaded once per job from D1. */
 export interface DeliverySpec {
@@ -28,6 +36,8 @@ export interface DeliverySpec {
 	defaultTimeZone: string;
 	/** Whether each recipient's zone must be looked up (quiet hours). */
 	needsZones: boolean;
+	/** Set for template messages: `content` is then only the preview. */
+	template?: StoredTemplate;
 }
 
 export async function loadDeliverySpec(env: Env, appId: string, messageId: string): Promise<DeliverySpec | undefined> {
@@ -45,6 +55,7 @@ export async function loadDeliverySpec(env: Env, appId: string, messageId: strin
 		sentAt: row.createdAt,
 		expiresAt: Date.parse(row.expiresAt),
 		settingsJson: app.settings,
+		template: row.template ? (JSON.parse(row.template) as StoredTemplate) : undefined,
 	});
 }
 
@@ -53,7 +64,7 @@ export function deliverySpec(
 	messageId: string,
 	content: MessageContent,
 	options: MessageOptions,
-	at: { sentAt: string; expiresAt: number; settingsJson: string },
+	at: { sentAt: string; expiresAt: number; settingsJson: string; template?: StoredTemplate },
 ): DeliverySpec {
 	const settings = JSON.parse(at.settingsJson) as AppSettings;
 	const channels = options.channels ?? "auto";
@@ -70,6 +81,7 @@ export function deliverySpec(
 		policy: policyOf(settings, options, channels),
 		defaultTimeZone: settings.default_timezone ?? "UTC",
 		needsZones: settings.quiet_hours !== undefined || options.send_at_optimal !== undefined,
+		template: at.template,
 	};
 }
 

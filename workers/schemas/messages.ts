@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { Filter } from "../scheduling/filter.js";
+import { TemplateVariables } from "../scheduling/templates.js";
 import { Id, JsonValue } from "./common.js";
 
 export const MAX_CONTENT_BYTES = 64 * 1024;
@@ -121,7 +122,17 @@ export const Options = z
 export type StoredOptions = z.infer<typeof Options>;
 
 export const SendMessageBody = z
-	.strictObject({ audience: AudienceSchema, content: Content, options: Options.optional() })
+	.strictObject({
+		audience: AudienceSchema,
+		content: Content.optional().openapi({ description: "The message; or name a template_id instead." }),
+		template_id: z
+			.string()
+			.regex(/^[A-Za-z0-9_]{1,64}$/, "not a template id")
+			.optional()
+			.openapi({ description: "Render this template per recipient (their locale and attributes) instead of content." }),
+		variables: TemplateVariables.optional().openapi({ description: "The template's {{vars.…}}." }),
+		options: Options.optional(),
+	})
 	.openapi("SendMessageRequest", {
 		example: {
 			audience: { users: ["u1"] },

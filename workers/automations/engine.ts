@@ -10,8 +10,8 @@ import { type AutomationEvent, sendAutomation } from "./send.js";
 import { type Automation, automationsFor } from "./store.js";
 import { matchesWhere } from "./where.js";
 
-/** Sends and timer calls in flight at once for one request. */
-const CONCURRENCY = 8;
+/** Sends and timer calls in flight at once for one request (a 1,000-event batch that triggers 2,000 runs takes ~40 s on the local stack). */
+const CONCURRENCY = 16;
 
 export interface IntakeResult {
 	accepted: number;

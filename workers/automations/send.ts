@@ -17,8 +17,7 @@ export function triggerKey(automationId: string, userId: string, eventId: string
 
 /**
  * Sends an automation's message to the user whose event triggered it, through the one accept path.
- * The whole event is passed so that template variables such as `{{event.properties.y}}` can be
- * rendered from it once templates take an event context.
+ * The event is passed so that template variables such as `{{event.properties.y}}` render from it.
  */
 export function sendAutomation(
 	env: Env,
@@ -27,9 +26,14 @@ export function sendAutomation(
 	event: AutomationEvent,
 	message: AutomationMessageBody,
 ): Promise<Accepted> {
-	return acceptMessage(env, appId, {
-		...message,
-		audience: { users: [event.userId] },
-		options: { ...(message.options ?? {}), idempotency_key: triggerKey(automationId, event.userId, event.id) },
-	});
+	return acceptMessage(
+		env,
+		appId,
+		{
+			...message,
+			audience: { users: [event.userId] },
+			options: { ...(message.options ?? {}), idempotency_key: triggerKey(automationId, event.userId, event.id) },
+		},
+		{ event: { name: event.name, properties: event.properties ?? {} } },
+	);
 }

@@ -19,6 +19,11 @@ import { type DeliverySpec, deliverySpec, type StoredTemplate } from "./message-
 
 export type SendBody = z.infer<typeof SendMessageBody>;
 
+/** What a template may also draw on: the event that triggered an automation ({{event.…}}). */
+export interface SendContext {
+	event?: { name: string; properties?: Record<string, unknown> };
+}
+
 export interface Accepted {
 	id: string;
 	createdAt: string;
@@ -32,8 +37,8 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
  * Accepts a message for an app: the one path shared by the API, schedules and automations. When it
  * returns, the message is durable: a `users` audience is in every inbox, any other is queued.
  */
-export async function acceptMessage(env: Env, appId: string, body: SendBody): Promise<Accepted> {
-	const { content, template } = await resolveContent(env, appId, body);
+export async function acceptMessage(env: Env, appId: string, body: SendBody, context: SendContext = {}): Promise<Accepted> {
+	const { content, template } = await resolveContent(env, appId, body, context);
 	const contentJson = JSON.stringify(content);
 	const contentBytes = new TextEncoder().encode(contentJson).byteLength;
 	if (contentBytes > MAX_CONTENT_BYTES) {
@@ -125,6 +130,7 @@ async function resolveContent(
 	env: Env,
 	appId: string,
 	body: SendBody,
+	context: SendContext,
 ): Promise<{ content: MessageContent; template?: StoredTemplate }> {
 	const bad = (path: string, message: string) => new AppError("invalid_request", message, [{ path, message }]);
 	if (body.template_id === undefined) {
@@ -135,8 +141,15 @@ async function resolveContent(
 	if (body.content) throw bad("content", "Give content or a template_id, not both.");
 	const row = await findTemplate(env, appId, body.template_id);
 	if (!row) throw bad("template_id", "No such template in this app.");
-	const template: StoredTemplate = { id: row.id, definition: JSON.parse(row.definition), variables: body.variables ?? {} };
-	const preview = Content.safeParse(renderTemplate(template.definition, { user: { id: "" }, vars: template.variables }));
+	const template: StoredTemplate = {
+		id: row.id,
+		definition: JSON.parse(row.definition),
+		variables: body.variables ?? {},
+		...(context.event ? { event: context.event } : {}),
+	};
+	const preview = Content.safeParse(
+		renderTemplate(template.definition, { user: { id: "" }, vars: template.variables, event: template.event ?? null }),
+	);
 	if (!preview.success)
 		throw bad("template_id", `The template does not render to valid content: ${preview.error.issues[0]?.message}`);
 	return { content: preview.data, template };

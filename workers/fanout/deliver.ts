@@ -110,6 +110,7 @@ export function renderFor(spec: Pick<DeliverySpec, "template" | "content">, user
 	const rendered = renderTemplate(spec.template.definition, {
 		user: { id: userId, attributes: profile?.attributes ?? {}, locale: profile?.locale ?? null },
 		vars: spec.template.variables,
+		event: spec.template.event ?? null,
 	});
 	const valid = Content.safeParse(rendered);
 	return valid.success ? (valid.data as MessageContent) : spec.content;

@@ -16,6 +16,8 @@ export interface StoredTemplate {
 	id: string;
 	definition: TemplateBody;
 	variables: Record<string, unknown>;
+	/** The triggering event, for automation messages. */
+	event?: { name: string; properties?: Record<string, unknown> };
 }
 
 /** What an inbox needs to store a message, loaded once per job from D1. */

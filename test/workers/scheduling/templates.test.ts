@@ -66,4 +66,27 @@ describe("templates", () => {
 		expect(unknown.status).toBe(400);
 		expect(unknown.body.error.details[0].path).toBe("template_id");
 	});
+
+	it("renders {{event.properties.…}} from the event that triggered an automation", async () => {
+		const { key } = await newApp();
+		const tpl = await call("POST", "/v1/templates", key, {
+			name: "shipped",
+			variants: { en: { type: "text", body: "Parcel {{event.properties.parcel}} is on its way" } },
+		});
+		const auto = await call("POST", "/v1/automations", key, {
+			name: "ship notice",
+			trigger: { event: "shipped" },
+			message: { template_id: tpl.body.id },
+			enabled: true,
+		});
+		expect(auto.status).toBe(201);
+		const s = await TestSocket.open(await clientToken(key, "eve"), "d");
+		await s.hello(0);
+		const ev = await call("POST", "/v1/events", key, { user_id: "eve", name: "shipped", properties: { parcel: "JD0042" } });
+		expect(ev.status).toBeLessThan(300);
+		expect(await s.next((f) => f.type === "message", 0, 10_000)).toMatchObject({
+			content: { body: "Parcel JD0042 is on its way" },
+		});
+		s.close();
+	});
 });

@@ -5,9 +5,9 @@ import { randomId } from "../auth/crypto.js";
 import { auditEntry, nowIso } from "../db/audit.js";
 import { db } from "../db/client.js";
 import { schedules } from "../db/schema.js";
-import { requireScope } from "../http/auth.js";
 import type { Api, HonoEnv } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
+import { appKeyRoute } from "../http/route.js";
 import { arm, computeNextRun } from "../schedules/runner.js";
 import { findSchedule, listSchedules, scheduleView } from "../schedules/store.js";
 import { parseRfc3339 } from "../scheduling/time.js";
@@ -22,27 +22,17 @@ import {
 	ScheduleView,
 } from "../schemas/schedules.js";
 
-const security = [{ appKey: [] }];
-const tags = ["Schedules"];
 /** An `at` this far in the past is a mistake, not a late occurrence. */
 const PAST_TOLERANCE_MS = 60_000;
 
-const route = <M extends "get" | "post" | "patch" | "delete", P extends string>(method: M, path: P, scope: "send" | "read") => ({
-	method,
-	path,
-	tags,
-	security,
-	middleware: [requireScope(scope)],
-});
-
 const create = createRoute({
-	...route("post", "/v1/schedules", "send"),
+	...appKeyRoute("Schedules", "post", "/v1/schedules", "send"),
 	summary: "Plan a push: at an instant, on a cron in a time zone, at a local time per recipient, or at each one's best hour",
 	request: jsonBody(CreateScheduleBody),
 	responses: { 201: json(ScheduleView, "The schedule."), ...standardErrors },
 });
 const list = createRoute({
-	...route("get", "/v1/schedules", "read"),
+	...appKeyRoute("Schedules", "get", "/v1/schedules", "read"),
 	summary: "Schedules by id, optionally by status",
 	request: { query: ScheduleListQuery },
 	responses: {
@@ -51,31 +41,31 @@ const list = createRoute({
 	},
 });
 const get = createRoute({
-	...route("get", "/v1/schedules/{id}", "read"),
+	...appKeyRoute("Schedules", "get", "/v1/schedules/{id}", "read"),
 	summary: "A schedule with its next run and its runs (each with the message it produced)",
 	request: { params: ScheduleIdParam },
 	responses: { 200: json(ScheduleView, "The schedule."), ...standardErrors },
 });
 const patch = createRoute({
-	...route("patch", "/v1/schedules/{id}", "send"),
+	...appKeyRoute("Schedules", "patch", "/v1/schedules/{id}", "send"),
 	summary: "Change a schedule's message, timing or lateness bound",
 	request: { params: ScheduleIdParam, ...jsonBody(PatchScheduleBody) },
 	responses: { 200: json(ScheduleView, "The schedule."), ...standardErrors },
 });
 const cancel = createRoute({
-	...route("delete", "/v1/schedules/{id}", "send"),
+	...appKeyRoute("Schedules", "delete", "/v1/schedules/{id}", "send"),
 	summary: "Cancel a schedule (its runs stay visible)",
 	request: { params: ScheduleIdParam },
 	responses: { 204: { description: "Canceled." }, ...standardErrors },
 });
 const pause = createRoute({
-	...route("post", "/v1/schedules/{id}/pause", "send"),
+	...appKeyRoute("Schedules", "post", "/v1/schedules/{id}/pause", "send"),
 	summary: "Pause: nothing fires until resume",
 	request: { params: ScheduleIdParam },
 	responses: { 200: json(ScheduleView, "The schedule."), ...standardErrors },
 });
 const resume = createRoute({
-	...route("post", "/v1/schedules/{id}/resume", "send"),
+	...appKeyRoute("Schedules", "post", "/v1/schedules/{id}/resume", "send"),
 	summary: "Resume: the next occurrence from now on fires (occurrences while paused are skipped)",
 	request: { params: ScheduleIdParam },
 	responses: { 200: json(ScheduleView, "The schedule."), ...standardErrors },

@@ -4,14 +4,11 @@ import { randomId } from "../auth/crypto.js";
 import { auditEntry, nowIso } from "../db/audit.js";
 import { db } from "../db/client.js";
 import { templates } from "../db/schema.js";
-import { requireScope } from "../http/auth.js";
 import type { Api } from "../http/context.js";
 import { notFound } from "../http/errors.js";
+import { appKeyRoute } from "../http/route.js";
 import { extractVariables, TemplateBody } from "../scheduling/templates.js";
 import { Cursor, decodeCursor, encodeCursor, json, jsonBody, pageLimit, standardErrors } from "../schemas/common.js";
-
-const security = [{ appKey: [] }];
-const tags = ["Templates"];
 
 const TemplateView = z
 	.object({
@@ -34,26 +31,14 @@ function view(row: Row) {
 	return { id: row.id, ...def, variables: extractVariables(def), created_at: row.createdAt, updated_at: row.updatedAt };
 }
 
-const base = (method: "get" | "post" | "patch" | "delete", path: string, scope: "read" | "manage") => ({
-	method,
-	path,
-	tags,
-	security,
-	middleware: [requireScope(scope)],
-});
-
 const create = createRoute({
-	...base("post", "/v1/templates", "manage"),
-	path: "/v1/templates",
-	method: "post",
+	...appKeyRoute("Templates", "post", "/v1/templates", "manage"),
 	summary: "Create a template: per-locale variants with {{user.…}}, {{event.…}} and {{vars.…}} variables",
 	request: jsonBody(TemplateBody),
 	responses: { 201: json(TemplateView, "The template."), ...standardErrors },
 });
 const list = createRoute({
-	...base("get", "/v1/templates", "read"),
-	path: "/v1/templates",
-	method: "get",
+	...appKeyRoute("Templates", "get", "/v1/templates", "read"),
 	summary: "Templates by id",
 	request: { query: z.strictObject({ cursor: Cursor, limit: pageLimit(50, 200).optional() }) },
 	responses: {
@@ -62,25 +47,19 @@ const list = createRoute({
 	},
 });
 const get = createRoute({
-	...base("get", "/v1/templates/{id}", "read"),
-	path: "/v1/templates/{id}",
-	method: "get",
+	...appKeyRoute("Templates", "get", "/v1/templates/{id}", "read"),
 	summary: "A template",
 	request: { params: IdParam },
 	responses: { 200: json(TemplateView, "The template."), ...standardErrors },
 });
 const replace = createRoute({
-	...base("patch", "/v1/templates/{id}", "manage"),
-	path: "/v1/templates/{id}",
-	method: "patch",
+	...appKeyRoute("Templates", "patch", "/v1/templates/{id}", "manage"),
 	summary: "Replace a template's definition (messages already accepted keep the version they were sent with)",
 	request: { params: IdParam, ...jsonBody(TemplateBody) },
 	responses: { 200: json(TemplateView, "The template."), ...standardErrors },
 });
 const remove = createRoute({
-	...base("delete", "/v1/templates/{id}", "manage"),
-	path: "/v1/templates/{id}",
-	method: "delete",
+	...appKeyRoute("Templates", "delete", "/v1/templates/{id}", "manage"),
 	summary: "Delete a template",
 	request: { params: IdParam },
 	responses: { 204: { description: "Deleted." }, ...standardErrors },

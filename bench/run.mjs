@@ -417,6 +417,7 @@ async function main() {
 				const r = await runSystem(sys, pool, { ...plan, tagSizes });
 				r.totalMs = now() - t0;
 				r.loadAvg1m = { start: load0, end: os.loadavg()[0] };
+				if (name === "project") r.queueConsumers = sys.build.opts.queueConsumers;
 				results.systems[name] = r;
 				if (name === "project") plan.same = r.sameN ?? {};
 			} catch (err) {
@@ -447,6 +448,9 @@ async function main() {
 	if (!existsSync(join(repoRoot, "BENCHMARKS.md"))) log("(BENCHMARKS.md not written: --no-write)");
 	process.exit(0);
 }
+
+// Ctrl-C or a kill: exit through process.exit so the broker and Miniflare's workerd go down too.
+for (const sig of ["SIGINT", "SIGTERM"]) process.once(sig, () => process.exit(130));
 
 main().catch((err) => {
 	console.error(err);

@@ -76,6 +76,9 @@ export async function startMosquitto(bin, tmp) {
 		].join("\n"),
 	);
 	const proc = spawn(bin, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
+	// The broker is not our child in Node's sense of lifetime: take it down with this process.
+	const reap = () => proc.kill("SIGTERM");
+	process.once("exit", reap);
 	let stderr = "";
 	proc.stderr.on("data", (d) => {
 		stderr += d;
@@ -86,6 +89,7 @@ export async function startMosquitto(bin, tmp) {
 		pid: proc.pid,
 		stderr: () => stderr,
 		async stop() {
+			process.off("exit", reap);
 			proc.kill("SIGTERM");
 			await new Promise((r) => proc.once("exit", r));
 		},

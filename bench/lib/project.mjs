@@ -107,8 +107,8 @@ export async function startProject(root, tmp, build, { persistToDisk = true, eph
 	rmSync(persist, { recursive: true, force: true });
 	mkdirSync(persist, { recursive: true });
 	const { opts } = build;
-	const consumers = {};
-	for (const [q, c] of Object.entries(opts.queueConsumers ?? {})) consumers[q] = { ...c, maxBatchTimeout: 1 };
+	// Queue consumers exactly as wrangler.toml sets them (batch size, batch timeout, retries, DLQ).
+	const consumers = opts.queueConsumers ?? {};
 	const mf = new Miniflare(
 		convertV4MiniflareOptions({
 			host: "127.0.0.1",

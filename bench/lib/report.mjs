@@ -84,6 +84,11 @@ function rows(r) {
 	add("(c) storm: all caught up, s after the drop", (s) => s.storm.caughtUpMs / 1000, f2, "lower");
 	add("(c) storm: delivered / expected", (s) => `${s.storm.delivered}/${s.storm.expectedDeliveries}`, String);
 	add("(c) storm: lost / duplicates", (s) => `${s.storm.lost} / ${s.storm.duplicates}`, String);
+	add(
+		"(c) storm: API calls failed at the client (timeout 120 s) / of those delivered anyway",
+		(s) => `${s.storm.directsFailedAtClient} / ${s.storm.deliveredWithoutAccept}`,
+		String,
+	);
 	add("ramp-up connects/s (first connect of each client)", (s) => s.connects[0].clientsPerSec, f0, "higher");
 	add("load generator CPU s during (a) at the full rate", (s) => s.direct.usage.clientCpuS, f1);
 	add("clients held at the end", (s) => s.resources.clientsHeld, f0);
@@ -304,6 +309,17 @@ function findings(r) {
 	return out;
 }
 
+function queueText(r) {
+	const qc = r.systems.project?.queueConsumers;
+	if (!qc) return "see wrangler.toml";
+	return Object.entries(qc)
+		.map(
+			([q, c]) =>
+				`${q} max_batch_size ${c.maxBatchSize ?? "default"}, max_batch_timeout ${c.maxBatchTimeout ?? "default"} s${c.deadLetterQueue ? `, DLQ ${c.deadLetterQueue}` : ""}`,
+		)
+		.join("; ");
+}
+
 export function renderMarkdown(r, resultFile) {
 	const m = r.machine;
 	const cfg = r.config;
@@ -333,7 +349,7 @@ export function renderMarkdown(r, resultFile) {
 	lines.push("## Method");
 	lines.push("");
 	lines.push(
-		`One run measures three systems one after the other with the same load generator, the same N and the same target sequence (seeded): **Warbler** (the Worker bundled by \`wrangler deploy --dry-run\`, run by Miniflare ${m.miniflare} as a library with every binding of wrangler.toml: D1 with the migrations applied, SQLite-backed Durable Objects persisted to disk, Queues with \`max_batch_timeout\` 1 s and the DLQ), **raw ws** (bench/lib/ws-baseline-server.mjs: an in-memory \`ws\` server speaking the same client protocol, with the same per-user seq/resume/ack semantics but no auth, storage or accounting) and **Mosquitto QoS 1** (a private broker, in memory; subscribers QoS 1 with \`clean: false\` so a reconnect resumes its session; the publisher publishes QoS 1 and waits for PUBACK).`,
+		`One run measures three systems one after the other with the same load generator, the same N and the same target sequence (seeded): **Warbler** (the Worker bundled by \`wrangler deploy --dry-run\`, run by Miniflare ${m.miniflare} as a library with every binding of wrangler.toml: D1 with the migrations applied, SQLite-backed Durable Objects persisted to disk, Queues configured as wrangler.toml says: ${queueText(r)}), **raw ws** (bench/lib/ws-baseline-server.mjs: an in-memory \`ws\` server speaking the same client protocol, with the same per-user seq/resume/ack semantics but no auth, storage or accounting) and **Mosquitto QoS 1** (a private broker, in memory; subscribers QoS 1 with \`clean: false\` so a reconnect resumes its session; the publisher publishes QoS 1 and waits for PUBACK).`,
 	);
 	lines.push("");
 	lines.push(

@@ -171,7 +171,12 @@ export async function broadcast(sys, pool, { tag, members, reps, s }) {
 			duplicates: v.duplicates,
 			lostSamples: v.lostSamples,
 		});
-		await sleep(300);
+		// Let the previous broadcast's aftermath (acks, inbox alarms, ledger tallies) finish first, so
+		// every repetition starts from a quiet system.
+		if (r < reps - 1) {
+			if (sys.counters) await settledCounters(sys);
+			else await sleep(1000);
+		}
 	}
 	const usage = cpu();
 	const counters = await settledCounters(sys);
@@ -240,6 +245,7 @@ export async function reconnectStorm(sys, pool, { indices, tag, rate, concurrenc
 		byClient[d.target] = list;
 	}
 	const v = await pool.verify({ shared: b.ok ? [b.id] : [], sharedIndices: b.ok ? indices : [], byClient });
+	const failedDirects = directs.filter((d) => !d.r.ok);
 	const counters = await settledCounters(sys);
 	const counts = await pool.counts();
 	return {
@@ -252,6 +258,11 @@ export async function reconnectStorm(sys, pool, { indices, tag, rate, concurrenc
 		broadcastAccepted: b.ok,
 		expectedDeliveries: expected,
 		delivered: st.count,
+		// Delivered although the API call did not come back 202 (e.g. it timed out at the client):
+		// not a loss and not a duplicate, but a caller would not know the message went out.
+		deliveredWithoutAccept: st.count - (expected - v.lost),
+		directsFailedAtClient: failedDirects.length,
+		directFailureSamples: failedDirects.slice(0, 3).map((d) => d.r.error ?? d.r.status),
 		complete: wait.reached,
 		reconnected: rec.connected,
 		reconnectFailed: rec.failed,

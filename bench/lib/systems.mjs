@@ -39,7 +39,7 @@ async function mapBounded(items, limit, fn) {
 const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
 /** A JSON request; network errors and timeouts come back as status 0 instead of throwing. */
-function httpJson(method, url, body, headers = {}, timeoutMs = 120_000) {
+function httpJson(method, url, body, headers = {}, timeoutMs = 120_000, retry = true) {
 	return new Promise((resolve) => {
 		const data = body === undefined ? undefined : JSON.stringify(body);
 		const req = request(
@@ -70,7 +70,15 @@ function httpJson(method, url, body, headers = {}, timeoutMs = 120_000) {
 			},
 		);
 		req.on("timeout", () => req.destroy(new Error("timeout")));
-		req.on("error", (err) => resolve({ status: 0, body: { error: String(err.code ?? err.message ?? err) } }));
+		req.on("error", (err) => {
+			// A kept-alive socket the server had just closed: the request never reached it, so
+			// sending it again on a fresh socket is safe (Node's documented pattern).
+			if (req.reusedSocket && err.code === "ECONNRESET" && retry) {
+				httpJson(method, url, body, headers, timeoutMs, false).then(resolve);
+				return;
+			}
+			resolve({ status: 0, body: { error: String(err.code ?? err.message ?? err) } });
+		});
 		req.end(data);
 	});
 }

@@ -230,7 +230,7 @@ function projectCapacity(sys, held) {
 		reserve,
 		reason:
 			`workerd keeps ${socketsPerClient.toFixed(2)} sockets open per WebSocket and ${filesPerDb.toFixed(0)} files (db, -wal, -shm) per awake SQLite-backed Durable Object; ` +
-			`a broadcast wakes every recipient's inbox, so each client needs ~${perClient.toFixed(1)} open files, and ~${ledgersAwake} ledger objects (one per message) stay awake during the storm (${Math.round(ledgersAwake * filesPerDb)} files). ` +
+			`a broadcast wakes every recipient's inbox, so each client needs ~${perClient.toFixed(1)} open files, and the storm's pushes keep about ${ledgersAwake} ledger objects awake (one per message, ~20 s each) (${Math.round(ledgersAwake * filesPerDb)} files). ` +
 			`Under the ${limit} open-file limit per process that leaves room for ~${cap} clients.`,
 	};
 }

@@ -430,6 +430,7 @@ async function main() {
 		}
 	} finally {
 		pool.stop();
+		if (cfg.ref) rmSync(src.root, { recursive: true, force: true });
 	}
 	results.costs = costs(results.systems.project);
 	results.machine.loadAvgAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));

@@ -149,6 +149,8 @@ export async function startProject(root, tmp, build, { persistToDisk = true, eph
 		},
 		async dispose() {
 			await mf.dispose();
+			// Thousands of Durable Object databases: hundreds of MB a run.
+			rmSync(persist, { recursive: true, force: true });
 		},
 	};
 }

@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS receipts (
   opened_at INTEGER,
   clicked_at INTEGER,
   keep_until INTEGER NOT NULL,
-  dirty INTEGER NOT NULL DEFAULT 0
+  dirty INTEGER NOT NULL DEFAULT 0,
+  tally INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS receipts_dirty ON receipts (dirty) WHERE dirty = 1;
 CREATE INDEX IF NOT EXISTS receipts_keep ON receipts (keep_until);

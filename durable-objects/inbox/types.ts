@@ -20,6 +20,12 @@ export interface InboxDelivery {
 	 */
 	fallbackAfterMs?: number;
 	policy?: DeliveryPolicy;
+	/**
+	 * Report this recipient's later state changes (acks, opens, …) to the message's ledger. Off for
+	 * `users` audiences: their counts are read from the recipients' inboxes, so a direct push costs
+	 * one Durable Object request instead of three.
+	 */
+	tally: boolean;
 }
 
 /** held: waiting in the inbox for quiet hours to end or the user's best hour (no frame, no vendor push yet). */

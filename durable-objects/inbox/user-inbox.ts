@@ -49,6 +49,7 @@ export class UserInbox extends DurableObject<Env> {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
 		this.sql.exec(INBOX_SCHEMA);
+		migrateInbox(this.sql);
 		// Keep-alive pings are answered by the runtime without waking a hibernated object.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
 	}
@@ -88,9 +89,10 @@ export class UserInbox extends DurableObject<Env> {
 			}
 			if (verdict !== undefined && verdict < d.expiresAt) {
 				this.sql.exec(
-					"INSERT INTO receipts (message_id, seq, status, keep_until, dirty) VALUES (?, NULL, 'queued', ?, 0)",
+					"INSERT INTO receipts (message_id, seq, status, keep_until, dirty, tally) VALUES (?, NULL, 'queued', ?, 0, ?)",
 					d.messageId,
 					keepUntil,
+					d.tally === false ? 0 : 1,
 				);
 				this.sql.exec(
 					"INSERT INTO held (message_id, release_at, delivery) VALUES (?, ?, ?)",
@@ -121,11 +123,12 @@ export class UserInbox extends DurableObject<Env> {
 			d.collapseKey ?? null,
 		);
 		this.sql.exec(
-			`INSERT INTO receipts (message_id, seq, status, keep_until, dirty) VALUES (?, ?, 'queued', ?, 0)
+			`INSERT INTO receipts (message_id, seq, status, keep_until, dirty, tally) VALUES (?, ?, 'queued', ?, 0, ?)
 			 ON CONFLICT (message_id) DO UPDATE SET seq = excluded.seq, status = 'queued'`,
 			d.messageId,
 			seq,
 			keepUntil,
+			d.tally === false ? 0 : 1,
 		);
 		if (d.policy && d.policy.category !== "transactional") {
 			this.sql.exec("INSERT INTO sends (at, category) VALUES (?, ?)", now, d.policy.category ?? null);
@@ -464,6 +467,8 @@ export class UserInbox extends DurableObject<Env> {
 		const appId = this.meta("app_id");
 		const userId = this.meta("user_id");
 		if (!appId || !userId) return;
+		// Receipts of direct messages are read where they are: they only need their flag cleared.
+		this.sql.exec("UPDATE receipts SET dirty = 0 WHERE dirty = 1 AND tally = 0");
 		const dirty = [...this.sql.exec<ReceiptRow>("SELECT * FROM receipts WHERE dirty = 1 LIMIT 500")];
 		await Promise.all(
 			dirty.map(async (r) => {
@@ -574,7 +579,7 @@ export class UserInbox extends DurableObject<Env> {
 		if (nextFallback !== null) candidates.push(nextFallback);
 		const nextPrune = this.sql.exec<{ t: number | null }>("SELECT min(keep_until) AS t FROM receipts").one().t;
 		if (nextPrune !== null) candidates.push(nextPrune);
-		const dirty = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM receipts WHERE dirty = 1").one().n;
+		const dirty = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM receipts WHERE dirty = 1 AND tally = 1").one().n;
 		if (dirty > 0) candidates.push(Date.now() + FLUSH_DELAY_MS);
 		for (const ws of this.ctx.getWebSockets()) {
 			const state = ws.deserializeAttachment() as SocketState | null;
@@ -635,6 +640,12 @@ export class UserInbox extends DurableObject<Env> {
 	private setMeta(k: string, v: string) {
 		this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
 	}
+}
+
+/** Columns added after the first schema; SQLite has no ADD COLUMN IF NOT EXISTS. */
+function migrateInbox(sql: SqlStorage) {
+	const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('receipts')").toArray();
+	if (!columns.some((c) => c.name === "tally")) sql.exec("ALTER TABLE receipts ADD COLUMN tally INTEGER NOT NULL DEFAULT 1");
 }
 
 function outcomeOf(status: RecipientStatus): DeliveryResult["outcome"] {

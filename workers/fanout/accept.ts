@@ -107,7 +107,13 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		return { id: winner.id, createdAt: winner.createdAt, replayed: true };
 	}
 
-	const spec = deliverySpec(appId, id, content, options, { sentAt: createdAt, expiresAt, settingsJson: app.settings, template });
+	const spec = deliverySpec(appId, id, content, options, {
+		sentAt: createdAt,
+		expiresAt,
+		settingsJson: app.settings,
+		template,
+		direct: "users" in audience,
+	});
 	if ("users" in audience) {
 		await deliverDirect(env, spec, audience.users);
 	} else {
@@ -172,10 +178,10 @@ async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
 			jobs.push({ kind: "deliver", appId: spec.appId, messageId: spec.messageId, jobKey: `retry:${part[0]}`, users: part });
 		}
 		await env.FANOUT.sendBatch(jobs.map((body) => ({ body })));
+		// Only now does the message need a ledger: its status waits for the queued retries.
 		await recordJob(env, spec, "direct", reached, 1 + jobs.length);
-	} else {
-		await recordJob(env, spec, "direct", reached, 1);
 	}
+	// Otherwise no ledger at all: every inbox has it, and counts are read from the inboxes.
 }
 
 function conflict() {

@@ -39,6 +39,7 @@ export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: read
 					live: spec.channels !== "vendor",
 					fallbackAfterMs: spec.fallbackAfterMs,
 					policy,
+					tally: spec.tally,
 				});
 				return { userId, outcome: r.outcome };
 			} catch (err) {

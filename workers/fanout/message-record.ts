@@ -40,6 +40,8 @@ export interface DeliverySpec {
 	needsZones: boolean;
 	/** Set for template messages: `content` is then only the preview. */
 	template?: StoredTemplate;
+	/** False for `users` audiences: their counts are read from the recipients' inboxes, not tallied. */
+	tally: boolean;
 }
 
 export async function loadDeliverySpec(env: Env, appId: string, messageId: string): Promise<DeliverySpec | undefined> {
@@ -58,6 +60,7 @@ export async function loadDeliverySpec(env: Env, appId: string, messageId: strin
 		expiresAt: Date.parse(row.expiresAt),
 		settingsJson: app.settings,
 		template: row.template ? (JSON.parse(row.template) as StoredTemplate) : undefined,
+		direct: row.audience.startsWith('{"users"'),
 	});
 }
 
@@ -66,7 +69,7 @@ export function deliverySpec(
 	messageId: string,
 	content: MessageContent,
 	options: MessageOptions,
-	at: { sentAt: string; expiresAt: number; settingsJson: string; template?: StoredTemplate },
+	at: { sentAt: string; expiresAt: number; settingsJson: string; template?: StoredTemplate; direct: boolean },
 ): DeliverySpec {
 	const settings = JSON.parse(at.settingsJson) as AppSettings;
 	const channels = options.channels ?? "auto";
@@ -84,6 +87,7 @@ export function deliverySpec(
 		defaultTimeZone: settings.default_timezone ?? "UTC",
 		needsZones: settings.quiet_hours !== undefined || options.send_at_optimal !== undefined,
 		template: at.template,
+		tally: !at.direct,
 	};
 }
 

@@ -1,11 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { inboxFor } from "../../durable-objects/inbox/stub.js";
+import type { LedgerSummary } from "../../durable-objects/ledger/message-ledger.js";
 import { ledgerFor } from "../../durable-objects/ledger/stub.js";
 import type { Audience } from "../../protocol/message.js";
 import { db } from "../db/client.js";
 import { messages } from "../db/schema.js";
 import { acceptMessage } from "../fanout/accept.js";
+import { mapBounded } from "../fanout/bounded.js";
 import { recallFromInboxes } from "../fanout/deliver.js";
 import type { FanoutJob } from "../fanout/jobs.js";
 import { requireScope } from "../http/auth.js";
@@ -90,7 +92,9 @@ export function messageRoutes(api: Api) {
 		const { id } = c.req.valid("param");
 		const { appId } = c.get("caller");
 		const row = await findMessage(c.env, appId, id);
-		const summary = await ledgerFor(c.env, appId, id).summary();
+		const audience = JSON.parse(row.audience) as Audience;
+		const ledger = await ledgerFor(c.env, appId, id).summary();
+		const summary = "users" in audience ? await directSummary(c.env, appId, id, audience.users, ledger) : ledger;
 		return c.json(
 			{
 				id: row.id,
@@ -136,6 +140,45 @@ export function messageRoutes(api: Api) {
 		}
 		return c.json({ id, status: "recalled" as const }, 200);
 	});
+}
+
+/**
+ * A direct message keeps no tallies: its counts come from the recipients' own inboxes (at most
+ * 1,000), its status from how the fan-out went. The ledger still holds recall, failures and vendor
+ * outcomes. Receipts live for 7 days past the message's TTL; after that the counts read 0.
+ */
+async function directSummary(
+	env: Env,
+	appId: string,
+	id: string,
+	users: string[],
+	ledger: LedgerSummary,
+): Promise<LedgerSummary> {
+	const views = await mapBounded(users, 50, (u) => inboxFor(env, appId, u).recipient(id));
+	const counts = {
+		...ledger.counts,
+		targeted: users.length,
+		delivered: 0,
+		acked: 0,
+		opened: 0,
+		clicked: 0,
+		expired: 0,
+		capped: 0,
+		dropped: 0,
+	};
+	for (const v of views) {
+		if (!v) continue;
+		if (v.delivered_at) counts.delivered++;
+		if (v.acked_at) counts.acked++;
+		if (v.opened_at) counts.opened++;
+		if (v.clicked_at) counts.clicked++;
+		if (v.status === "expired") counts.expired++;
+		if (v.status === "capped") counts.capped++;
+		if (v.status === "dropped") counts.dropped++;
+	}
+	// No ledger job means every inbox had it before the API answered.
+	const status = ledger.status === "accepted" ? "done" : ledger.status;
+	return { status, counts };
 }
 
 async function findMessage(env: Env, appId: string, id: string) {

@@ -50,7 +50,11 @@ export function listCredentialRows(env: Env, appId: string) {
 /** The decrypted credentials of one channel, or undefined when the app has none. */
 export async function loadCredentials<T>(env: Env, appId: string, channel: VendorChannelId): Promise<T | undefined> {
 	const row = await findCredentialRow(env, appId, channel);
-	return row ? (JSON.parse(await unsealSecret(env, row.sealed)) as T) : undefined;
+	return row ? unsealCredentials<T>(env, row) : undefined;
+}
+
+export async function unsealCredentials<T>(env: Env, row: CredentialRow): Promise<T> {
+	return JSON.parse(await unsealSecret(env, row.sealed)) as T;
 }
 
 export async function recordTokenStatus(

@@ -2,7 +2,7 @@ import { and, eq, inArray, ne } from "drizzle-orm";
 import { channelFor } from "../channels/registry.js";
 import type { PushTarget, VendorChannelId, WebPushSubscriptionJson } from "../channels/types.js";
 import { db } from "../db/client.js";
-import { credentials, devices } from "../db/schema.js";
+import { devices } from "../db/schema.js";
 import type { VendorJob } from "./jobs.js";
 
 /** Active vendor devices of these users, grouped by channel. Disabled tokens are never sent to again. */
@@ -39,11 +39,6 @@ export async function vendorTargets(env: Env, appId: string, userIds: readonly s
 		}
 	}
 	return byChannel;
-}
-
-export async function configuredChannels(env: Env, appId: string): Promise<Set<VendorChannelId>> {
-	const rows = await db(env).select({ channel: credentials.channel }).from(credentials).where(eq(credentials.appId, appId)).all();
-	return new Set(rows.map((r) => r.channel));
 }
 
 /** A queue message holds at most 128 KB; leave room for the envelope. */

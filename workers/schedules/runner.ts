@@ -1,9 +1,10 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { scheduleTimerFor } from "../../durable-objects/schedule-timer/stub.js";
 import type { AudienceFilter } from "../../protocol/message.js";
 import { db } from "../db/client.js";
 import { apps, scheduleRuns, schedules, users } from "../db/schema.js";
 import { acceptMessage, type SendBody } from "../fanout/accept.js";
+import { userProfiles } from "../fanout/deliver.js";
 import { AppError } from "../http/errors.js";
 import { localTimeGroups, nextRun, occurrenceKey, type When } from "../scheduling/when.js";
 import { findSchedule, overdueSchedules } from "./store.js";
@@ -135,21 +136,11 @@ async function occurrenceBody(
 }
 
 async function usersInZones(env: Env, appId: string, ids: string[], zones: string[], includeUnset: boolean) {
-	const d = db(env);
-	const out: string[] = [];
-	for (let i = 0; i < ids.length; i += 90) {
-		const rows = await d
-			.select({ id: users.id, tz: users.timezone })
-			.from(users)
-			.where(and(eq(users.appId, appId), inArray(users.id, ids.slice(i, i + 90))))
-			.all();
-		const known = new Map(rows.map((r) => [r.id, r.tz]));
-		for (const id of ids.slice(i, i + 90)) {
-			const tz = known.get(id) ?? null;
-			if (tz ? zones.includes(tz) : includeUnset) out.push(id);
-		}
-	}
-	return out;
+	const profiles = await userProfiles(env, appId, ids);
+	return ids.filter((id) => {
+		const tz = profiles.get(id)?.timezone ?? null;
+		return tz ? zones.includes(tz) : includeUnset;
+	});
 }
 
 /** The minute cron's safety net: anything overdue (its alarm lost or late) fires now, once. */

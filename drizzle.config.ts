@@ -2,7 +2,7 @@ import { defineConfig } from "drizzle-kit";
 
 export default defineConfig({
 	dialect: "sqlite",
-	schema: "./workers/db/schema.ts",
+	schema: "./core/db/schema.ts",
 	out: "./migrations",
 	migrations: { prefix: "index" },
 });

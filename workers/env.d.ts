@@ -7,15 +7,15 @@ interface __BaseEnv_Env {
 	ADMIN_TOKEN: string;
 	ENCRYPTION_KEY: string;
 	WARBLER_ENV: string;
-	INBOX: DurableObjectNamespace<import("./index").UserInbox>;
-	LEDGER: DurableObjectNamespace<import("./index").MessageLedger>;
-	VENDOR_TOKENS: DurableObjectNamespace<import("./index").VendorTokens>;
-	SCHEDULES: DurableObjectNamespace<import("./index").ScheduleTimer>;
-	AUTOMATIONS: DurableObjectNamespace<import("./index").AutomationTimer>;
+	INBOX: DurableObjectNamespace<import(".").UserInbox>;
+	LEDGER: DurableObjectNamespace<import(".").MessageLedger>;
+	VENDOR_TOKENS: DurableObjectNamespace<import(".").VendorTokens>;
+	SCHEDULES: DurableObjectNamespace<import(".").ScheduleTimer>;
+	AUTOMATIONS: DurableObjectNamespace<import(".").AutomationTimer>;
 }
 declare namespace Cloudflare {
 	interface GlobalProps {
-		mainModule: typeof import("./index");
+		mainModule: typeof import(".");
 		durableNamespaces: "UserInbox" | "MessageLedger" | "VendorTokens" | "ScheduleTimer" | "AutomationTimer";
 	}
 	interface Env extends __BaseEnv_Env {}

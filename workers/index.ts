@@ -1,9 +1,9 @@
+import type { DispatchJob } from "../core/dispatch/jobs.js";
+import type { FanoutJob } from "../core/fanout/jobs.js";
+import { sweepOverdue } from "../core/schedules/runner.js";
 import { createApp } from "./app.js";
-import { handleVendorBatch, handleVendorDeadLetters } from "./dispatch/consumer.js";
-import type { DispatchJob } from "./dispatch/jobs.js";
-import { handleDeadLetters, handleFanoutBatch } from "./fanout/consumer.js";
-import type { FanoutJob } from "./fanout/jobs.js";
-import { sweepOverdue } from "./schedules/runner.js";
+import { handleDeadLetters, handleFanoutBatch } from "./queues/fanout.js";
+import { handleVendorBatch, handleVendorDeadLetters } from "./queues/vendor.js";
 
 export { AutomationTimer } from "../durable-objects/automation-timer/automation-timer.js";
 export { UserInbox } from "../durable-objects/inbox/user-inbox.js";

@@ -1,14 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
+import type { FallbackJob } from "../../core/dispatch/jobs.js";
+import { parseClientFrame } from "../../core/inbox/frames.js";
+import { INBOX_SCHEMA } from "../../core/inbox/schema.js";
+import type {
+	DeliveryPolicy,
+	DeliveryResult,
+	InboxDelivery,
+	RecipientTally,
+	RecipientView,
+	SocketState,
+} from "../../core/inbox/types.js";
+import { ledgerFor } from "../../core/objects/ledger.js";
+import { optimalSendTime } from "../../core/rules/optimal.js";
+import { capExceeded, LONGEST_CAP_WINDOW_MS, quietHoursDecision } from "../../core/rules/settings.js";
+import { localHourOfWeek } from "../../core/rules/time.js";
 import { type ClientFrame, CloseCode, PING_FRAME, PONG_FRAME, type ServerFrame } from "../../protocol/frames.js";
 import type { RecipientStatus } from "../../protocol/message.js";
-import type { FallbackJob } from "../../workers/dispatch/jobs.js";
-import { optimalSendTime } from "../../workers/scheduling/optimal.js";
-import { capExceeded, LONGEST_CAP_WINDOW_MS, quietHoursDecision } from "../../workers/scheduling/settings.js";
-import { localHourOfWeek } from "../../workers/scheduling/time.js";
-import { ledgerFor } from "../ledger/stub.js";
-import { parseClientFrame } from "./frames.js";
-import { INBOX_SCHEMA } from "./schema.js";
-import type { DeliveryPolicy, DeliveryResult, InboxDelivery, RecipientTally, RecipientView, SocketState } from "./types.js";
 
 /** How long a recipient's receipt outlives its message: idempotency and the recipient view. */
 const RECEIPT_GRACE_MS = 7 * 24 * 3600 * 1000;
@@ -214,7 +221,7 @@ export class UserInbox extends DurableObject<Env> {
 		for (const row of due) {
 			this.sql.exec("DELETE FROM held WHERE message_id = ?", row.message_id);
 			const receipt = this.receipt(row.message_id);
-			if (!receipt || receipt.status !== "queued") continue; // recalled meanwhile
+			if (receipt?.status !== "queued") continue; // recalled meanwhile
 			const d = JSON.parse(row.delivery) as InboxDelivery;
 			if (d.expiresAt <= now) {
 				this.sql.exec("UPDATE receipts SET status = 'expired', dirty = 1 WHERE message_id = ?", d.messageId);

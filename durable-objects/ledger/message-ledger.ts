@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import type { RecipientTally } from "../../core/inbox/types.js";
+import type { ChannelCounts, JobResult, LedgerSummary, VendorOutcome, VendorResult } from "../../core/ledger/types.js";
 import type { MessageCounts, MessageStatus, RecipientStatus } from "../../protocol/message.js";
-import type { DeliveryOutcome, RecipientTally } from "../inbox/types.js";
 
 /**
  * One message's status, exact counts and recipient list. Fan-out jobs report once per job of up to
@@ -34,28 +35,6 @@ CREATE TABLE IF NOT EXISTS vendor (
   PRIMARY KEY (user_id, device_id, channel)
 );
 `;
-
-export type VendorOutcome = "sent" | "failed" | "invalid_token";
-
-export interface VendorResult {
-	userId: string;
-	deviceId: string;
-	outcome: VendorOutcome;
-	reason?: string;
-}
-
-export type ChannelCounts = Record<string, { sent: number; failed: number; invalid_token: number }>;
-
-export interface JobResult {
-	userId: string;
-	outcome: DeliveryOutcome | "failed";
-	reason?: string;
-}
-
-export interface LedgerSummary {
-	status: MessageStatus;
-	counts: MessageCounts & { by_channel: ChannelCounts };
-}
 
 interface RecipientRow {
 	user_id: string;

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { fireDue } from "../../workers/schedules/runner.js";
+import { fireDue } from "../../core/schedules/runner.js";
 
 /**
  * One per schedule: its alarm is the precise trigger (within a second of the occurrence), far finer

@@ -1,9 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
-import { sealSecret, unsealSecret } from "../../workers/auth/keyring.js";
-import { vendorEndpoints } from "../../workers/channels/endpoints.js";
-import { channelFor } from "../../workers/channels/registry.js";
-import type { MintedToken, VendorChannelId } from "../../workers/channels/types.js";
-import { loadCredentials, recordTokenStatus } from "../../workers/credentials/store.js";
+import { sealSecret, unsealSecret } from "../../core/auth/keyring.js";
+import { vendorEndpoints } from "../../core/channels/endpoints.js";
+import { channelFor } from "../../core/channels/registry.js";
+import type { MintedToken, VendorChannelId } from "../../core/channels/types.js";
+import { loadCredentials, recordTokenStatus } from "../../core/credentials/store.js";
 
 /** Refresh this long before a token's end, so no send carries one that expires in flight. */
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;

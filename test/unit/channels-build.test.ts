@@ -5,14 +5,13 @@
  */
 import { decodeJwt, decodeProtectedHeader, exportPKCS8, exportSPKI, generateKeyPair, importSPKI, jwtVerify } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { MessageContent } from "../../protocol/message.js";
-import { apnsChannel, apnsCollapseId, classifyApns, mintApnsToken } from "../../workers/channels/apns/index.js";
-import { ChannelAuthError, deepMerge, isPermanentAuthError, retryAfterSeconds } from "../../workers/channels/common.js";
-import { DEFAULT_ENDPOINTS, vendorEndpoints } from "../../workers/channels/endpoints.js";
-import { classifyFcm, fcmAssertion, fcmChannel, mintFcmToken } from "../../workers/channels/fcm/index.js";
-import { hmsChannel, illegalTokens, mintHmsToken } from "../../workers/channels/hms/index.js";
-import { channelFor, channels, isVendorChannelId, vendorChannelIds } from "../../workers/channels/registry.js";
-import type { PushOptions, VendorEndpoints } from "../../workers/channels/types.js";
+import { apnsChannel, apnsCollapseId, classifyApns, mintApnsToken } from "../../core/channels/apns/index.js";
+import { ChannelAuthError, deepMerge, isPermanentAuthError, retryAfterSeconds } from "../../core/channels/common.js";
+import { DEFAULT_ENDPOINTS, vendorEndpoints } from "../../core/channels/endpoints.js";
+import { classifyFcm, fcmAssertion, fcmChannel, mintFcmToken } from "../../core/channels/fcm/index.js";
+import { hmsChannel, illegalTokens, mintHmsToken } from "../../core/channels/hms/index.js";
+import { channelFor, channels, isVendorChannelId, vendorChannelIds } from "../../core/channels/registry.js";
+import type { PushOptions, VendorEndpoints } from "../../core/channels/types.js";
 import {
 	checkWebPushEndpoint,
 	classifyWebPush,
@@ -20,8 +19,9 @@ import {
 	isVapidPair,
 	webPushChannel,
 	webPushTopic,
-} from "../../workers/channels/webpush/index.js";
-import { xiaomiChannel } from "../../workers/channels/xiaomi/index.js";
+} from "../../core/channels/webpush/index.js";
+import { xiaomiChannel } from "../../core/channels/xiaomi/index.js";
+import type { MessageContent } from "../../protocol/message.js";
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 const bytes = (s: string) => new TextEncoder().encode(s).byteLength;

@@ -5,10 +5,8 @@
  * token → exactly one refresh; batches for HMS and Xiaomi.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { MessageContent } from "../../protocol/message.js";
-import { type RunningSimulator, simulatorEnv, startSimulator } from "../../sim/server.ts";
-import { vendorEndpoints } from "../../workers/channels/endpoints.js";
-import { channels } from "../../workers/channels/registry.js";
+import { vendorEndpoints } from "../../core/channels/endpoints.js";
+import { channels } from "../../core/channels/registry.js";
 import type {
 	AccessTokens,
 	Channel,
@@ -19,8 +17,10 @@ import type {
 	VendorChannelId,
 	VendorEndpoints,
 	WebPushSubscriptionJson,
-} from "../../workers/channels/types.js";
-import { completeWebPushCredentials } from "../../workers/channels/webpush/index.js";
+} from "../../core/channels/types.js";
+import { completeWebPushCredentials } from "../../core/channels/webpush/index.js";
+import type { MessageContent } from "../../protocol/message.js";
+import { type RunningSimulator, simulatorEnv, startSimulator } from "../../sim/server.ts";
 
 let sim: RunningSimulator;
 let endpoints: VendorEndpoints;

@@ -1,5 +1,5 @@
 /**
- * The channels inside the Workers runtime: workers/channels bundled with esbuild (no Node built-ins)
+ * The channels inside the Workers runtime: core/channels bundled with esbuild (no Node built-ins)
  * and run in workerd through Miniflare, sending to the vendor simulator. Covers what Node would let
  * slip: WebCrypto (ES256/RS256 import, ECDH, AES-GCM) in workerd, jose's workerd build, and fetch
  * called the way workerd accepts it (the global fetch handed over as ctx.fetch).
@@ -14,8 +14,8 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The Worker under test: validates, masks, builds and sends on every channel, with the global fetch. */
 const WORKER = `
-import { channels } from "./workers/channels/registry.ts";
-import { vendorEndpoints } from "./workers/channels/endpoints.ts";
+import { channels } from "./core/channels/registry.ts";
+import { vendorEndpoints } from "./core/channels/endpoints.ts";
 
 export default {
 	async fetch(request, env) {

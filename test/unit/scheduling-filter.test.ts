@@ -14,7 +14,7 @@ import {
 	FilterError,
 	generatedColumnSql,
 	jsonPath,
-} from "../../workers/scheduling/filter.js";
+} from "../../core/rules/filter.js";
 
 type Row = [id: string, attributes: Record<string, unknown>, locale: string | null, timezone: string | null];
 const INJECTION = "pro' OR 1=1 --";

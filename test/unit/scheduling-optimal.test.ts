@@ -10,8 +10,8 @@ import {
 	OPTIMAL_MIN_EVENTS,
 	optimalSendTime,
 	recordEngagement,
-} from "../../workers/scheduling/optimal.js";
-import { localHourOfWeek } from "../../workers/scheduling/when.js";
+} from "../../core/rules/optimal.js";
+import { localHourOfWeek } from "../../core/rules/when.js";
 
 const MON = 0;
 const TUE = 1;

@@ -5,7 +5,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { Filter } from "../../workers/scheduling/filter.js";
+import { Filter } from "../../core/rules/filter.js";
 import {
 	AppSettings,
 	AppSettingsPatch,
@@ -17,9 +17,9 @@ import {
 	pruneSendLog,
 	quietHoursDecision,
 	quietHoursEnd,
-} from "../../workers/scheduling/settings.js";
-import { TemplateBody } from "../../workers/scheduling/templates.js";
-import { When } from "../../workers/scheduling/when.js";
+} from "../../core/rules/settings.js";
+import { TemplateBody } from "../../core/rules/templates.js";
+import { When } from "../../core/rules/when.js";
 
 const at = (s: string) => new Date(s);
 const HOUR = 3_600_000;

@@ -14,7 +14,7 @@ import {
 	TemplateBody,
 	TemplateVariables,
 	truncateChars,
-} from "../../workers/scheduling/templates.js";
+} from "../../core/rules/templates.js";
 import { Content } from "../../workers/schemas/messages.js";
 
 const template = TemplateBody.parse({

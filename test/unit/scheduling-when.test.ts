@@ -12,7 +12,7 @@ import {
 	parseRfc3339,
 	resolveWallTime,
 	zoneOffsetMs,
-} from "../../workers/scheduling/time.js";
+} from "../../core/rules/time.js";
 import {
 	cronProblem,
 	localHourOfWeek,
@@ -22,7 +22,7 @@ import {
 	upcomingRuns,
 	When,
 	zonedWallTimeToInstant,
-} from "../../workers/scheduling/when.js";
+} from "../../core/rules/when.js";
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 const at = (s: string) => new Date(s);

@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from "hono";
-import { verifyAppKey } from "../auth/app-keys.js";
-import { secretsEqual } from "../auth/crypto.js";
-import { db } from "../db/client.js";
+import { verifyAppKey } from "../../core/auth/app-keys.js";
+import { secretsEqual } from "../../core/auth/crypto.js";
+import { db } from "../../core/db/client.js";
 import { ALL_SCOPES, type HonoEnv, type Scope } from "./context.js";
 import { AppError } from "./errors.js";
 

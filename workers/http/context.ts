@@ -1,17 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Caller } from "../../core/auth/caller.js";
 
-export type Scope = "send" | "read" | "manage";
-export const ALL_SCOPES: Scope[] = ["send", "read", "manage"];
-
-/** Who is calling: set by the auth middleware. */
-export interface Caller {
-	kind: "admin" | "app";
-	/** For app keys: the app every query is scoped to. */
-	appId: string;
-	/** "admin" or the API key id, for the audit log. */
-	actor: string;
-	scopes: Scope[];
-}
+export { ALL_SCOPES, type Caller, type Scope } from "../../core/auth/caller.js";
 
 export interface HonoEnv {
 	Bindings: Env;

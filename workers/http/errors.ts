@@ -1,26 +1,8 @@
 import { HTTPException } from "hono/http-exception";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ERROR_STATUS, type ErrorBody, type ErrorCode, type ErrorDetail } from "../../protocol/errors.js";
+import { AppError } from "../../core/errors.js";
+import type { ErrorBody } from "../../protocol/errors.js";
 
-/** An error as a value: a contract code, a human sentence, and optional per-field details. */
-export class AppError extends Error {
-	constructor(
-		readonly code: ErrorCode,
-		message: string,
-		readonly details?: ErrorDetail[],
-		/** Seconds, for 429 and 503 answers. */
-		readonly retryAfter?: number,
-	) {
-		super(message);
-		this.name = "AppError";
-	}
-
-	get status(): ContentfulStatusCode {
-		return ERROR_STATUS[this.code];
-	}
-}
-
-export const notFound = (what: string) => new AppError("not_found", `No such ${what} in this app.`);
+export { AppError, notFound } from "../../core/errors.js";
 
 /** The one place where any thrown value becomes an HTTP answer in the contract's error shape. */
 export function errorResponse(err: unknown): Response {

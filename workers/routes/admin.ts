@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { resealSecrets } from "../credentials/rotate.js";
+import { resealSecrets } from "../../core/credentials/rotate.js";
 import type { Api } from "../http/context.js";
 import { json, standardErrors } from "../schemas/common.js";
 

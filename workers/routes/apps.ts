@@ -1,11 +1,11 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { mintAppKey } from "../auth/app-keys.js";
-import { randomBytes, randomId, toBase64Url } from "../auth/crypto.js";
-import { sealSecret } from "../auth/keyring.js";
-import { auditEntry, nowIso } from "../db/audit.js";
-import { db } from "../db/client.js";
-import { apiKeys, apps } from "../db/schema.js";
+import { mintAppKey } from "../../core/auth/app-keys.js";
+import { randomBytes, randomId, toBase64Url } from "../../core/auth/crypto.js";
+import { sealSecret } from "../../core/auth/keyring.js";
+import { auditEntry, nowIso } from "../../core/db/audit.js";
+import { db } from "../../core/db/client.js";
+import { apiKeys, apps } from "../../core/db/schema.js";
 import { ALL_SCOPES, type Api, type Scope } from "../http/context.js";
 import { notFound } from "../http/errors.js";
 import { AppIdParam, AppInfo, CreateAppBody, CreatedApp, CreateKeyBody, KeyIdParam, NewKey } from "../schemas/apps.js";

@@ -1,18 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { randomId } from "../auth/crypto.js";
-import { intakeEvents } from "../automations/engine.js";
+import { randomId } from "../../core/auth/crypto.js";
+import { intakeEvents } from "../../core/automations/engine.js";
 import {
 	type AutomationDefinition,
 	automationView,
 	findAutomation,
 	invalidateAutomations,
 	listAutomations,
-} from "../automations/store.js";
-import { auditEntry, nowIso } from "../db/audit.js";
-import { db } from "../db/client.js";
-import { automations } from "../db/schema.js";
+} from "../../core/automations/store.js";
+import { auditEntry, nowIso } from "../../core/db/audit.js";
+import { db } from "../../core/db/client.js";
+import { automations } from "../../core/db/schema.js";
 import { requireScope } from "../http/auth.js";
 import type { Api, HonoEnv } from "../http/context.js";
 import { notFound } from "../http/errors.js";

@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { inboxFor } from "../../durable-objects/inbox/stub.js";
+import { verifyClientToken } from "../../core/auth/client-tokens.js";
+import { nowIso } from "../../core/db/audit.js";
+import { db } from "../../core/db/client.js";
+import { devices } from "../../core/db/schema.js";
+import { ensureUser } from "../../core/db/users.js";
+import { inboxFor } from "../../core/objects/inbox.js";
 import { isValidId } from "../../protocol/ids.js";
-import { verifyClientToken } from "../auth/client-tokens.js";
-import { nowIso } from "../db/audit.js";
-import { db } from "../db/client.js";
-import { devices } from "../db/schema.js";
-import { ensureUser } from "../db/users.js";
 import type { Api } from "../http/context.js";
 import { AppError } from "../http/errors.js";
 import { standardErrors } from "../schemas/common.js";

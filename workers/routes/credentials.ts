@@ -1,15 +1,21 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
-import { vendorTokensFor } from "../../durable-objects/vendor-tokens/stub.js";
-import { verifyAppKey } from "../auth/app-keys.js";
-import { verifyClientToken } from "../auth/client-tokens.js";
-import { currentKeyVersion } from "../auth/keyring.js";
-import { channels } from "../channels/registry.js";
-import type { VendorChannelId } from "../channels/types.js";
-import { credentialView, findCredentialRow, listCredentialRows, loadCredentials, saveCredentials } from "../credentials/store.js";
-import { auditEntry, nowIso } from "../db/audit.js";
-import { db } from "../db/client.js";
-import { credentials } from "../db/schema.js";
+import { verifyAppKey } from "../../core/auth/app-keys.js";
+import { verifyClientToken } from "../../core/auth/client-tokens.js";
+import { currentKeyVersion } from "../../core/auth/keyring.js";
+import { channels } from "../../core/channels/registry.js";
+import type { VendorChannelId } from "../../core/channels/types.js";
+import {
+	credentialView,
+	findCredentialRow,
+	listCredentialRows,
+	loadCredentials,
+	saveCredentials,
+} from "../../core/credentials/store.js";
+import { auditEntry, nowIso } from "../../core/db/audit.js";
+import { db } from "../../core/db/client.js";
+import { credentials } from "../../core/db/schema.js";
+import { vendorTokensFor } from "../../core/objects/vendor-tokens.js";
 import { requireScope } from "../http/auth.js";
 import type { Api } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";

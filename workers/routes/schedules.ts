@@ -1,17 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { randomId } from "../auth/crypto.js";
-import { auditEntry, nowIso } from "../db/audit.js";
-import { db } from "../db/client.js";
-import { schedules } from "../db/schema.js";
+import { randomId } from "../../core/auth/crypto.js";
+import { auditEntry, nowIso } from "../../core/db/audit.js";
+import { db } from "../../core/db/client.js";
+import { schedules } from "../../core/db/schema.js";
+import { parseRfc3339 } from "../../core/rules/time.js";
+import type { When } from "../../core/rules/when.js";
+import { arm, computeNextRun } from "../../core/schedules/runner.js";
+import { findSchedule, listSchedules, scheduleView } from "../../core/schedules/store.js";
 import type { Api, HonoEnv } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
 import { appKeyRoute } from "../http/route.js";
-import { arm, computeNextRun } from "../schedules/runner.js";
-import { findSchedule, listSchedules, scheduleView } from "../schedules/store.js";
-import { parseRfc3339 } from "../scheduling/time.js";
-import type { When } from "../scheduling/when.js";
 import { decodeCursor, encodeCursor, json, jsonBody, standardErrors } from "../schemas/common.js";
 import {
 	CreateScheduleBody,

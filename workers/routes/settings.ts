@@ -1,12 +1,12 @@
 import { createRoute } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { auditEntry } from "../db/audit.js";
-import { db } from "../db/client.js";
-import { apps } from "../db/schema.js";
+import { auditEntry } from "../../core/db/audit.js";
+import { db } from "../../core/db/client.js";
+import { apps } from "../../core/db/schema.js";
+import { AppSettings, AppSettingsPatch, applySettingsPatch } from "../../core/rules/settings.js";
 import { requireScope } from "../http/auth.js";
 import type { Api } from "../http/context.js";
 import { notFound } from "../http/errors.js";
-import { AppSettings, AppSettingsPatch, applySettingsPatch } from "../scheduling/settings.js";
 import { json, jsonBody, standardErrors } from "../schemas/common.js";
 
 const security = [{ appKey: [] }];

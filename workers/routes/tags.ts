@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
-import { nowIso } from "../db/audit.js";
-import { type Db, db } from "../db/client.js";
-import { userTags } from "../db/schema.js";
-import { ensureUser, ensureUsers, usersOverTagLimit, userTagNames } from "../db/users.js";
+import { nowIso } from "../../core/db/audit.js";
+import { type Db, db } from "../../core/db/client.js";
+import { userTags } from "../../core/db/schema.js";
+import { ensureUser, ensureUsers, usersOverTagLimit, userTagNames } from "../../core/db/users.js";
 import { requireScope } from "../http/auth.js";
 import type { Api } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";

@@ -1,13 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
-import { randomId } from "../auth/crypto.js";
-import { auditEntry, nowIso } from "../db/audit.js";
-import { db } from "../db/client.js";
-import { templates } from "../db/schema.js";
+import { randomId } from "../../core/auth/crypto.js";
+import { auditEntry, nowIso } from "../../core/db/audit.js";
+import { db } from "../../core/db/client.js";
+import { templates } from "../../core/db/schema.js";
+import { findTemplate } from "../../core/messages/template-store.js";
+import { extractVariables, TemplateBody } from "../../core/rules/templates.js";
 import type { Api } from "../http/context.js";
 import { notFound } from "../http/errors.js";
 import { appKeyRoute } from "../http/route.js";
-import { extractVariables, TemplateBody } from "../scheduling/templates.js";
 import { Cursor, decodeCursor, encodeCursor, json, jsonBody, pageLimit, standardErrors } from "../schemas/common.js";
 
 const TemplateView = z
@@ -134,12 +135,4 @@ export function templateRoutes(api: Api) {
 		]);
 		return c.body(null, 204);
 	});
-}
-
-export function findTemplate(env: Env, appId: string, id: string) {
-	return db(env)
-		.select()
-		.from(templates)
-		.where(and(eq(templates.appId, appId), eq(templates.id, id)))
-		.get();
 }

@@ -1,53 +1,20 @@
 import { z } from "@hono/zod-openapi";
-import { Filter } from "../scheduling/filter.js";
-import { parseRfc3339, Rfc3339 } from "../scheduling/time.js";
-import { Cursor, Id, JsonValue, pageLimit } from "./common.js";
-import { SendMessageBody } from "./messages.js";
+import {
+	AutomationMessage,
+	EventInput,
+	EventName,
+	EventProperties,
+	eventTimeProblem,
+	MAX_CANCEL_ON,
+	MAX_DELAY_SECONDS,
+	MAX_EVENTS_PER_REQUEST,
+	MAX_ONCE_PER_SECONDS,
+} from "../../core/automations/schema.js";
+import { Filter } from "../../core/rules/filter.js";
+import { Rfc3339 } from "../../core/rules/time.js";
+import { Cursor, Id, pageLimit } from "./common.js";
 
-export const MAX_EVENTS_PER_REQUEST = 1000;
-export const MAX_DELAY_SECONDS = 30 * 24 * 3600;
-export const MAX_ONCE_PER_SECONDS = 365 * 24 * 3600;
-export const MAX_CANCEL_ON = 20;
-export const MAX_PROPERTIES_BYTES = 8 * 1024;
-/** An event may be dated this far ahead (clock skew) … */
-export const EVENT_FUTURE_TOLERANCE_MS = 5 * 60_000;
-/** … and this far back (late uploads from offline devices). */
-export const EVENT_PAST_TOLERANCE_MS = 30 * 24 * 3600_000;
-
-export const EventName = Id.openapi({
-	description: "Event name, 1–128 characters of [A-Za-z0-9_.:@-].",
-	example: "cart.abandoned",
-});
-
-const Properties = z
-	.record(z.string(), JsonValue)
-	.refine((p) => new TextEncoder().encode(JSON.stringify(p)).byteLength <= MAX_PROPERTIES_BYTES, "over 8 KiB when serialized")
-	.openapi({ description: "Free-form event properties (≤ 8 KiB); `trigger.where` conditions read them." });
-
-/** Why an event's `time` is refused (too far ahead or back), or null. Format errors are Rfc3339's. */
-function timeProblem(time: string | undefined, now = Date.now()): string | null {
-	const at = time === undefined ? undefined : parseRfc3339(time)?.getTime();
-	if (at === undefined) return null;
-	if (at > now + EVENT_FUTURE_TOLERANCE_MS) return "more than 5 minutes in the future";
-	if (at < now - EVENT_PAST_TOLERANCE_MS) return "more than 30 days in the past";
-	return null;
-}
-
-export const EventInput = z
-	.strictObject({
-		user_id: Id,
-		name: EventName,
-		properties: Properties.optional(),
-		time: Rfc3339.optional().openapi({
-			description: "When it happened (RFC 3339); default now. At most 5 minutes ahead, at most 30 days back.",
-		}),
-	})
-	.superRefine((e, ctx) => {
-		const problem = timeProblem(e.time);
-		if (problem) ctx.addIssue({ code: "custom", path: ["time"], message: problem });
-	})
-	.openapi("Event");
-export type EventInput = z.infer<typeof EventInput>;
+export { AutomationMessage, EventInput, EventName, MAX_EVENTS_PER_REQUEST };
 
 /**
  * One object for both forms (a union would report a failed batch at the root instead of at
@@ -60,7 +27,7 @@ export const EventsBody = z
 		}),
 		user_id: Id.optional(),
 		name: EventName.optional(),
-		properties: Properties.optional(),
+		properties: EventProperties.optional(),
 		time: Rfc3339.optional(),
 	})
 	.superRefine((b, ctx) => {
@@ -72,7 +39,7 @@ export const EventsBody = z
 		}
 		if (b.user_id === undefined) ctx.addIssue({ code: "custom", path: ["user_id"], message: "required (or send events)" });
 		if (b.name === undefined) ctx.addIssue({ code: "custom", path: ["name"], message: "required (or send events)" });
-		const problem = timeProblem(b.time);
+		const problem = eventTimeProblem(b.time);
 		if (problem) ctx.addIssue({ code: "custom", path: ["time"], message: problem });
 	})
 	.openapi("EventsRequest", {
@@ -89,19 +56,6 @@ export const EventsAccepted = z
 		event_ids: z.array(z.string()).openapi({ description: "The id given to each event, in request order." }),
 	})
 	.openapi("EventsAccepted");
-
-/** An automation's message: a `POST /v1/messages` body without `audience` (it goes to the event's user). */
-export const AutomationMessage = SendMessageBody.omit({ audience: true })
-	.superRefine((m, ctx) => {
-		if (m.options?.idempotency_key !== undefined) {
-			ctx.addIssue({
-				code: "custom",
-				path: ["options", "idempotency_key"],
-				message: "set by Warbler per trigger (automation + user + event)",
-			});
-		}
-	})
-	.openapi("AutomationMessage");
 
 const Trigger = z.strictObject({
 	event: EventName,

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { When } from "../scheduling/when.js";
+import { When } from "../../core/rules/when.js";
 import { Cursor, pageLimit } from "./common.js";
 import { SendMessageBody } from "./messages.js";
 

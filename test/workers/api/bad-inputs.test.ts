@@ -4,7 +4,7 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { appTokenSecret, signClientToken } from "../../../workers/auth/client-tokens.js";
+import { appTokenSecret, signClientToken } from "../../../core/auth/client-tokens.js";
 import {
 	ADMIN,
 	BASE,

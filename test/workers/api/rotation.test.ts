@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { toBase64Url } from "../../../workers/auth/crypto.js";
-import { resealSecrets } from "../../../workers/credentials/rotate.js";
+import { toBase64Url } from "../../../core/auth/crypto.js";
+import { resealSecrets } from "../../../core/credentials/rotate.js";
 import { call, clientToken, newApp } from "../delivery/helpers.js";
 
 describe("rotating ENCRYPTION_KEY", () => {
@@ -30,7 +30,7 @@ describe("rotating ENCRYPTION_KEY", () => {
 		// Idempotent: nothing left to do.
 		expect(await resealSecrets(rotated)).toMatchObject({ apps: 0, credentials: 0, unreadable: [] });
 		// The old key alone can no longer open the record; the new one can (through the keyring).
-		const { unsealSecret } = await import("../../../workers/auth/keyring.js");
+		const { unsealSecret } = await import("../../../core/auth/keyring.js");
 		await expect(unsealSecret(env, row?.token_secret ?? "")).rejects.toThrow();
 		expect((await unsealSecret(rotated, row?.token_secret ?? "")).length).toBeGreaterThan(0);
 		expect(before.split(".")).toHaveLength(3);

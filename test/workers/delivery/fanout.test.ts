@@ -1,8 +1,8 @@
 import { createExecutionContext, createMessageBatch, evictDurableObject, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { inboxFor } from "../../../durable-objects/inbox/stub.js";
-import type { DeliverJob, FanoutJob } from "../../../workers/fanout/jobs.js";
+import type { DeliverJob, FanoutJob } from "../../../core/fanout/jobs.js";
+import { inboxFor } from "../../../core/objects/inbox.js";
 import worker from "../../../workers/index.js";
 import { call, clientToken, eventually, newApp, TestSocket, text } from "./helpers.js";
 

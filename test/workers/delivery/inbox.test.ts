@@ -1,7 +1,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { inboxFor } from "../../../durable-objects/inbox/stub.js";
+import { inboxFor } from "../../../core/objects/inbox.js";
 import type { UserInbox } from "../../../durable-objects/inbox/user-inbox.js";
 import { CloseCode } from "../../../protocol/frames.js";
 import { call, clientToken, eventually, newApp, TestSocket, text } from "./helpers.js";

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { automationTimerFor } from "../../../durable-objects/automation-timer/stub.js";
-import { inboxFor } from "../../../durable-objects/inbox/stub.js";
-import { matchesWhere } from "../../../workers/automations/where.js";
+import { matchesWhere } from "../../../core/automations/where.js";
+import { automationTimerFor } from "../../../core/objects/automation-timer.js";
+import { inboxFor } from "../../../core/objects/inbox.js";
 import { call, eventually, newApp, text } from "../delivery/helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { inboxFor } from "../../../durable-objects/inbox/stub.js";
+import { inboxFor } from "../../../core/objects/inbox.js";
+import { localHourOfWeek } from "../../../core/rules/time.js";
 import type { UserInbox } from "../../../durable-objects/inbox/user-inbox.js";
-import { localHourOfWeek } from "../../../workers/scheduling/time.js";
 import { call, eventually, newApp, text } from "../delivery/helpers.js";
 
 const send = (key: string, user: string, options: object = {}) =>

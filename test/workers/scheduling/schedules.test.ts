@@ -1,10 +1,10 @@
 import { createScheduledController, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { inboxFor } from "../../../durable-objects/inbox/stub.js";
-import { scheduleTimerFor } from "../../../durable-objects/schedule-timer/stub.js";
+import { inboxFor } from "../../../core/objects/inbox.js";
+import { scheduleTimerFor } from "../../../core/objects/schedule-timer.js";
+import { fireDue } from "../../../core/schedules/runner.js";
 import worker from "../../../workers/index.js";
-import { fireDue } from "../../../workers/schedules/runner.js";
 import { call, newApp, text } from "../delivery/helpers.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,25 @@
+import type { MessageCounts, MessageStatus } from "../../protocol/message.js";
+import type { DeliveryOutcome } from "../inbox/types.js";
+
+/** What the MessageLedger Durable Object takes and answers. */
+export type VendorOutcome = "sent" | "failed" | "invalid_token";
+
+export interface VendorResult {
+	userId: string;
+	deviceId: string;
+	outcome: VendorOutcome;
+	reason?: string;
+}
+
+export type ChannelCounts = Record<string, { sent: number; failed: number; invalid_token: number }>;
+
+export interface JobResult {
+	userId: string;
+	outcome: DeliveryOutcome | "failed";
+	reason?: string;
+}
+
+export interface LedgerSummary {
+	status: MessageStatus;
+	counts: MessageCounts & { by_channel: ChannelCounts };
+}

@@ -1,0 +1,199 @@
+import { and, eq } from "drizzle-orm";
+import type { Audience, MessageContent } from "../../protocol/message.js";
+import { sha256, timeOrderedId, toHex } from "../auth/crypto.js";
+import { db } from "../db/client.js";
+import { apps, messages } from "../db/schema.js";
+import { checkVendorPayloads } from "../dispatch/payload-limits.js";
+import { dispatchToVendors } from "../dispatch/targets.js";
+import { AppError } from "../errors.js";
+import { deliverToInboxes, recordJob, usersForVendors } from "../fanout/deliver.js";
+import type { DeliverJob, FanoutJob } from "../fanout/jobs.js";
+import { Content, DEFAULT_TTL_SECONDS, MAX_CONTENT_BYTES, type SendMessageBody } from "../messages/schema.js";
+import { FilterError } from "../rules/filter.js";
+import { renderTemplate } from "../rules/templates.js";
+import type { z } from "../zod.js";
+import { audienceQuery } from "./audience.js";
+import { canonicalJson } from "./canonical.js";
+import { type DeliverySpec, deliverySpec, type StoredTemplate } from "./record.js";
+import { findTemplate } from "./template-store.js";
+
+export type SendBody = z.infer<typeof SendMessageBody>;
+
+/** What a template may also draw on: the event that triggered an automation ({{event.…}}). */
+export interface SendContext {
+	event?: { name: string; properties?: Record<string, unknown> };
+}
+
+export interface Accepted {
+	id: string;
+	createdAt: string;
+	/** A repeat of an idempotency key with the same body: nothing was sent again. */
+	replayed: boolean;
+}
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+
+/**
+ * Accepts a message for an app: the one path shared by the API, schedules and automations. When it
+ * returns, the message is durable: a `users` audience is in every inbox, any other is queued.
+ */
+export async function acceptMessage(env: Env, appId: string, body: SendBody, context: SendContext = {}): Promise<Accepted> {
+	const { content, template } = await resolveContent(env, appId, body, context);
+	const contentJson = JSON.stringify(content);
+	const contentBytes = new TextEncoder().encode(contentJson).byteLength;
+	if (contentBytes > MAX_CONTENT_BYTES) {
+		throw new AppError("payload_too_large", "content is over 64 KiB when serialized.", [
+			{ path: "content", message: `${contentBytes} bytes; the limit is ${MAX_CONTENT_BYTES}` },
+		]);
+	}
+	const options = body.options ?? {};
+	const audience: Audience =
+		"users" in body.audience ? { users: [...new Set(body.audience.users)] } : (body.audience as Audience);
+	if (!("users" in audience)) {
+		try {
+			audienceQuery(appId, audience, "", 1);
+		} catch (err) {
+			if (!(err instanceof FilterError)) throw err;
+			throw new AppError("invalid_request", "The audience filter is too large for one query with these tags.", [
+				{ path: "audience.filter", message: err.message },
+			]);
+		}
+	}
+	const bodyHash = toHex(await sha256(canonicalJson(body)));
+	const d = db(env);
+
+	const key = options.idempotency_key;
+	if (key) {
+		const prior = await findByIdempotencyKey(d, appId, key);
+		if (prior && Date.parse(prior.createdAt) > Date.now() - IDEMPOTENCY_WINDOW_MS) {
+			if (prior.bodyHash !== bodyHash) throw conflict();
+			return { id: prior.id, createdAt: prior.createdAt, replayed: true };
+		}
+		if (prior) {
+			// Past its 24 hours the key is free again; the old message keeps its id.
+			await d
+				.update(messages)
+				.set({ idempotencyKey: null })
+				.where(and(eq(messages.appId, appId), eq(messages.id, prior.id)));
+		}
+	}
+
+	const app = await d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get();
+	if (!app) throw new AppError("unauthorized", "The app of this key no longer exists.");
+	// Every vendor this message may go through must be able to carry it: 413 naming the channel.
+	if ((options.channels ?? "auto") !== "ws") await checkVendorPayloads(env, appId, content, options);
+	const now = Date.now();
+	const id = timeOrderedId("msg", now);
+	const createdAt = new Date(now).toISOString();
+	const expiresAt = now + (options.ttl_seconds ?? DEFAULT_TTL_SECONDS) * 1000;
+	try {
+		await d.insert(messages).values({
+			appId,
+			id,
+			audience: JSON.stringify(audience),
+			content: contentJson,
+			options: JSON.stringify(options),
+			idempotencyKey: key ?? null,
+			bodyHash,
+			createdAt,
+			expiresAt: new Date(expiresAt).toISOString(),
+			template: template ? JSON.stringify(template) : null,
+		});
+	} catch (err) {
+		// Two requests raced with one idempotency key: the unique index let one through.
+		const winner = key ? await findByIdempotencyKey(d, appId, key) : undefined;
+		if (!winner) throw err;
+		if (winner.bodyHash !== bodyHash) throw conflict();
+		return { id: winner.id, createdAt: winner.createdAt, replayed: true };
+	}
+
+	const spec = deliverySpec(appId, id, content, options, {
+		sentAt: createdAt,
+		expiresAt,
+		settingsJson: app.settings,
+		template,
+		direct: "users" in audience,
+	});
+	if ("users" in audience) {
+		await deliverDirect(env, spec, audience.users);
+	} else {
+		try {
+			await env.FANOUT.send({ kind: "resolve", appId, messageId: id, audience, after: null, jobsSoFar: 0 } satisfies FanoutJob);
+		} catch (err) {
+			// Not queued means not accepted: take the row back so the caller can simply retry.
+			await d.delete(messages).where(and(eq(messages.appId, appId), eq(messages.id, id)));
+			throw err;
+		}
+	}
+	return { id, createdAt, replayed: false };
+}
+
+/**
+ * The message's content: given as is, or a template snapshot (later template edits do not change an
+ * accepted message) whose preview, rendered with no user, stands for it in the API and size checks.
+ */
+async function resolveContent(
+	env: Env,
+	appId: string,
+	body: SendBody,
+	context: SendContext,
+): Promise<{ content: MessageContent; template?: StoredTemplate }> {
+	const bad = (path: string, message: string) => new AppError("invalid_request", message, [{ path, message }]);
+	if (body.template_id === undefined) {
+		if (!body.content) throw bad("content", "Give content, or a template_id.");
+		if (body.variables) throw bad("variables", "variables go with a template_id.");
+		return { content: body.content };
+	}
+	if (body.content) throw bad("content", "Give content or a template_id, not both.");
+	const row = await findTemplate(env, appId, body.template_id);
+	if (!row) throw bad("template_id", "No such template in this app.");
+	const template: StoredTemplate = {
+		id: row.id,
+		definition: JSON.parse(row.definition),
+		variables: body.variables ?? {},
+		...(context.event ? { event: context.event } : {}),
+	};
+	const preview = Content.safeParse(
+		renderTemplate(template.definition, { user: { id: "" }, vars: template.variables, event: template.event ?? null }),
+	);
+	if (!preview.success)
+		throw bad("template_id", `The template does not render to valid content: ${preview.error.issues[0]?.message}`);
+	return { content: preview.data, template };
+}
+
+/**
+ * A `users` audience goes straight to the inboxes, so direct pushes never wait on queue batching.
+ * Inboxes that stay unreachable are handed to the queue, whose retries and dead-letter queue own
+ * them from there.
+ */
+async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
+	const results = await deliverToInboxes(env, spec, users);
+	const failed = results.filter((r) => r.outcome === "failed").map((r) => r.userId);
+	const reached = results.filter((r) => r.outcome !== "failed");
+	await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, reached));
+	if (failed.length) {
+		const jobs: DeliverJob[] = [];
+		for (let i = 0; i < failed.length; i += 100) {
+			const part = failed.slice(i, i + 100);
+			jobs.push({ kind: "deliver", appId: spec.appId, messageId: spec.messageId, jobKey: `retry:${part[0]}`, users: part });
+		}
+		await env.FANOUT.sendBatch(jobs.map((body) => ({ body })));
+		// Only now does the message need a ledger: its status waits for the queued retries.
+		await recordJob(env, spec, "direct", reached, 1 + jobs.length);
+	}
+	// Otherwise no ledger at all: every inbox has it, and counts are read from the inboxes.
+}
+
+function conflict() {
+	return new AppError("conflict", "This idempotency key was used with a different body in the last 24 hours.", [
+		{ path: "options.idempotency_key", message: "reused with a different body" },
+	]);
+}
+
+function findByIdempotencyKey(d: ReturnType<typeof db>, appId: string, key: string) {
+	return d
+		.select({ id: messages.id, bodyHash: messages.bodyHash, createdAt: messages.createdAt })
+		.from(messages)
+		.where(and(eq(messages.appId, appId), eq(messages.idempotencyKey, key)))
+		.get();
+}

@@ -30,31 +30,22 @@ export type ServerFrame =
 export type FrameErrorCode = "invalid_frame" | "hello_required" | "unknown_message";
 
 /**
- * Close codes. 4000–4499: transient, the client reconnects (with backoff, and a fresh token where
- * the code says so). 4500–4999: final, the client stops until the app intervenes.
+ * Close codes (docs/api.md: Close codes). 4000–4499: transient, the client reconnects (with backoff,
+ * and a fresh token where the code says so). 4500–4999: final, the client stops until the app
+ * intervenes. Every code but GOING_AWAY is sent by the inbox Durable Object.
  */
 export const CloseCode = {
-	/** The server is shedding this connection (restart, redeploy); reconnect. */
+	/** Sent by the client SDK, never by the server: it gave up on a silent connection and reconnects. */
 	GOING_AWAY: 4000,
 	/** The client token expired while connected; fetch a new one and reconnect. */
 	TOKEN_EXPIRED: 4001,
 	/** Too many invalid frames in a row; reconnect after backoff. */
 	PROTOCOL_ERROR: 4002,
-	/** The client sent no hello in time. */
-	HELLO_TIMEOUT: 4003,
-	/** The credential is not valid for this app any more (revoked, wrong app). */
-	UNAUTHORIZED: 4500,
 	/** Another connection of the same device replaced this one. */
 	REPLACED: 4501,
 	/** The user was deleted. */
 	USER_DELETED: 4502,
 } as const;
-
-export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
-
-export function shouldReconnect(code: number): boolean {
-	return !(code >= 4500 && code <= 4999);
-}
 
 export const PING_FRAME = '{"type":"ping"}';
 export const PONG_FRAME = '{"type":"pong"}';

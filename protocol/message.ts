@@ -76,3 +76,24 @@ export type RecipientStatus =
 	| "capped"
 	/** Arrived in the user's quiet hours with action drop: never sent. */
 	| "dropped";
+
+/** A vendor device's final outcome for one message (APNs, FCM, …). */
+export interface RecipientDevice {
+	device_id: string;
+	channel: string;
+	outcome: "sent" | "failed" | "invalid_token";
+	reason: string | null;
+	at: string;
+}
+
+/** Where one recipient stands with a message (`GET /v1/messages/{id}/recipients/{userId}`). */
+export interface RecipientView {
+	user_id: string;
+	status: RecipientStatus;
+	delivered_at?: string;
+	acked_at?: string;
+	opened_at?: string;
+	clicked_at?: string;
+	/** Each vendor device's outcome for this message (empty when none was pushed to). */
+	devices: RecipientDevice[];
+}

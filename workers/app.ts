@@ -1,4 +1,3 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { adminAuth, appKeyAuth } from "./http/auth.js";
 import { jsonBody } from "./http/body.js";
@@ -10,6 +9,7 @@ import { appRoutes } from "./routes/apps.js";
 import { automationRoutes } from "./routes/automations.js";
 import { connectRoutes } from "./routes/connect.js";
 import { credentialRoutes } from "./routes/credentials.js";
+import { docsRoutes } from "./routes/docs.js";
 import { messageRoutes } from "./routes/messages.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { settingsRoutes } from "./routes/settings.js";
@@ -74,7 +74,8 @@ export function createApp() {
 	api.openAPIRegistry.registerComponent("securitySchemes", "appKey", {
 		type: "http",
 		scheme: "bearer",
-		description: "An app key secret (wbsk.…), shown once at creation. Scopes: send, read, manage.",
+		description:
+			"An app key secret (wbsk.…), shown once at creation. Scopes: read, send, manage; each route's security requirement names the one it needs.",
 	});
 	api.openAPIRegistry.registerComponent("securitySchemes", "clientToken", {
 		type: "http",
@@ -87,10 +88,13 @@ export function createApp() {
 		info: {
 			title: "Warbler API",
 			version: "1.0.0",
-			description: "Push notifications and lightweight IM on your own Cloudflare account.",
+			description:
+				"Push notifications and lightweight IM on your own Cloudflare account. The full HTTP and WebSocket " +
+				"contract (errors, limits, scopes, frames, close codes) is docs/api.md in the Warbler repository; " +
+				"each app-key route's security requirement names the scope it needs.",
 		},
 	});
-	api.get("/docs", swaggerUI({ url: "/v1/openapi.json", title: "Warbler API" }));
+	docsRoutes(api);
 	api.get("/", (c) => c.json({ name: "warbler", docs: "/docs", openapi: "/v1/openapi.json" }));
 	return api;
 }

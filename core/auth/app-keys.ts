@@ -17,7 +17,7 @@ export async function mintAppKey(appId: string, name: string, scopes: Scope[], n
 		id,
 		appId,
 		name,
-		scopes: JSON.stringify(scopes),
+		scopes,
 		secretHash: toHex(await sha256(secret)),
 		createdAt: now,
 		revokedAt: null,
@@ -52,7 +52,7 @@ export async function verifyAppKey(db: Db, secret: string): Promise<VerifiedKey 
 	const stored = row ? hexToBytes(row.secretHash) : new Uint8Array(32);
 	const equal = crypto.subtle.timingSafeEqual(presented, stored);
 	if (!row || !equal || row.revokedAt) return undefined;
-	return { appId: row.appId, keyId: row.id, scopes: JSON.parse(row.scopes) as Scope[] };
+	return { appId: row.appId, keyId: row.id, scopes: row.scopes };
 }
 
 function hexToBytes(hex: string): Uint8Array {

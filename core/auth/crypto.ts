@@ -1,4 +1,6 @@
 /** WebCrypto helpers: hashing, constant-time comparison, random ids, AES-GCM secrets at rest. */
+import { jsonCodec } from "../util/json-codec.js";
+
 const encoder = new TextEncoder();
 
 export async function sha256(text: string): Promise<Uint8Array> {
@@ -8,12 +10,6 @@ export async function sha256(text: string): Promise<Uint8Array> {
 export function toHex(bytes: Uint8Array): string {
 	let out = "";
 	for (const b of bytes) out += b.toString(16).padStart(2, "0");
-	return out;
-}
-
-export function fromHex(hex: string): Uint8Array {
-	const out = new Uint8Array(hex.length / 2);
-	for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
 	return out;
 }
 
@@ -74,6 +70,9 @@ export interface SealedSecret {
 	ct: string;
 }
 
+/** How a sealed secret is stored: the JSON of its `SealedSecret`. */
+export const SealedJson = jsonCodec<SealedSecret>();
+
 async function importKey(keyMaterial: string): Promise<CryptoKey> {
 	const raw = fromBase64Url(keyMaterial);
 	if (raw.length !== 32) throw new Error("ENCRYPTION_KEY must be 32 bytes, base64url");
@@ -84,12 +83,11 @@ export async function seal(plaintext: string, keyMaterial: string, version = 1):
 	const iv = randomBytes(12);
 	const key = await importKey(keyMaterial);
 	const ct = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv }, key, encoder.encode(plaintext)));
-	const sealed: SealedSecret = { v: version, iv: toBase64Url(iv), ct: toBase64Url(ct) };
-	return JSON.stringify(sealed);
+	return SealedJson.stringify({ v: version, iv: toBase64Url(iv), ct: toBase64Url(ct) });
 }
 
 export async function unseal(sealedJson: string, keyMaterial: string): Promise<string> {
-	const sealed = JSON.parse(sealedJson) as SealedSecret;
+	const sealed = SealedJson.parse(sealedJson);
 	const key = await importKey(keyMaterial);
 	const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv: fromBase64Url(sealed.iv) }, key, fromBase64Url(sealed.ct));
 	return new TextDecoder().decode(pt);

@@ -1,4 +1,4 @@
-import { seal, unseal } from "./crypto.js";
+import { SealedJson, seal, unseal } from "./crypto.js";
 
 /**
  * Encryption keys for secrets at rest. ENCRYPTION_KEY is version ENCRYPTION_KEY_VERSION (default 1);
@@ -24,7 +24,7 @@ export function sealSecret(env: Env, plaintext: string): Promise<string> {
 }
 
 export async function unsealSecret(env: Env, sealedJson: string): Promise<string> {
-	const { v } = JSON.parse(sealedJson) as { v: number };
+	const { v } = SealedJson.parse(sealedJson);
 	const k = keyEnv(env);
 	if (v === currentKeyVersion(env)) return unseal(sealedJson, k.ENCRYPTION_KEY);
 	if (k.ENCRYPTION_KEY_PREVIOUS) return unseal(sealedJson, k.ENCRYPTION_KEY_PREVIOUS);
@@ -32,5 +32,5 @@ export async function unsealSecret(env: Env, sealedJson: string): Promise<string
 }
 
 export function sealedVersion(sealedJson: string): number {
-	return (JSON.parse(sealedJson) as { v: number }).v;
+	return SealedJson.parse(sealedJson).v;
 }

@@ -2,6 +2,7 @@
 
 import { Id, JsonValue } from "../json.js";
 import { SendMessageBody } from "../messages/schema.js";
+import type { Filter } from "../rules/filter.js";
 import { parseRfc3339, Rfc3339 } from "../rules/time.js";
 import { z } from "../zod.js";
 
@@ -62,3 +63,13 @@ export const AutomationMessage = SendMessageBody.omit({ audience: true })
 		}
 	})
 	.openapi("AutomationMessage");
+export type AutomationMessageBody = z.infer<typeof AutomationMessage>;
+
+/** What `automations.definition` holds (everything but name, enabled and the timestamps). */
+export interface AutomationDefinition {
+	trigger: { event: string; where?: Filter };
+	delay_seconds?: number;
+	cancel_on?: string[];
+	message: AutomationMessageBody;
+	once_per_user_within_seconds?: number;
+}

@@ -1,28 +1,18 @@
 import { and, asc, eq, gt } from "drizzle-orm";
-import type { AutomationMessage } from "../automations/schema.js";
+import type { AutomationDefinition } from "../automations/schema.js";
 import type { Db } from "../db/client.js";
 import { automations } from "../db/schema.js";
-import type { Filter } from "../rules/filter.js";
-import type { z } from "../zod.js";
+
+export type { AutomationDefinition, AutomationMessageBody } from "../automations/schema.js";
 
 export type AutomationRow = typeof automations.$inferSelect;
-export type AutomationMessageBody = z.infer<typeof AutomationMessage>;
-
-/** What `automations.definition` holds (everything but name, enabled and the timestamps). */
-export interface AutomationDefinition {
-	trigger: { event: string; where?: Filter };
-	delay_seconds?: number;
-	cancel_on?: string[];
-	message: AutomationMessageBody;
-	once_per_user_within_seconds?: number;
-}
 
 export interface Automation extends AutomationDefinition {
 	id: string;
 }
 
 export function parseAutomation(row: AutomationRow): Automation {
-	return { id: row.id, ...(JSON.parse(row.definition) as AutomationDefinition) };
+	return { id: row.id, ...row.definition };
 }
 
 export function findAutomation(d: Db, appId: string, id: string) {
@@ -50,7 +40,7 @@ export function listAutomations(d: Db, appId: string, enabled: boolean | undefin
 }
 
 export function automationView(row: AutomationRow) {
-	const def = JSON.parse(row.definition) as AutomationDefinition;
+	const def = row.definition;
 	return {
 		id: row.id,
 		name: row.name,

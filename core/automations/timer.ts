@@ -1,5 +1,13 @@
+import { jsonCodec } from "../util/json-codec.js";
+import type { AutomationMessageBody } from "./schema.js";
 import type { AutomationEvent } from "./send.js";
-import type { AutomationMessageBody } from "./store.js";
+
+/** The JSON columns of the automation timer's `pending` table: a waiting send's message, event properties, cancel_on. */
+export const PendingJson = {
+	message: jsonCodec<AutomationMessageBody>(),
+	properties: jsonCodec<Record<string, unknown>>(),
+	cancelOn: jsonCodec<string[]>(),
+};
 
 /** One automation run started by an event: what the timer needs to send it later. */
 export interface TimerTrigger {

@@ -4,6 +4,7 @@
  */
 import { importPKCS8 } from "jose";
 import type { MessageContent } from "../../protocol/message.js";
+import { errorText } from "../util/errors.js";
 import type { AccessTokens, PushOptions, SendOutcome, VendorChannelId } from "./types.js";
 
 const encoder = new TextEncoder();
@@ -204,7 +205,7 @@ export function staleTokenRetry(channel: VendorChannelId, reason: string): SendO
 
 /** Outcome for every target when the access credential could not be had. */
 export function authFailure(channel: VendorChannelId, err: unknown): SendOutcome {
-	const message = err instanceof Error ? err.message : String(err);
+	const message = errorText(err);
 	return isPermanentAuthError(err)
 		? { kind: "rejected", reason: `${channel} credentials refused: ${message}` }
 		: { kind: "retry", reason: `${channel} access token unavailable: ${message}` };
@@ -242,26 +243,9 @@ export class SendTokens {
 }
 
 /**
- * Runs `fn` over `items` with at most `limit` in flight, results in order. Workers allow six
- * simultaneous outbound connections per invocation, so more would only queue.
+ * Targets sent to at once per send call (with `mapBounded`). Workers allow six simultaneous
+ * outbound connections per invocation, so more would only queue.
  */
-export async function mapLimit<T, R>(
-	items: readonly T[],
-	limit: number,
-	fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-	const results = new Array<R>(items.length);
-	let next = 0;
-	const worker = async () => {
-		while (next < items.length) {
-			const i = next++;
-			results[i] = await fn(items[i] as T, i);
-		}
-	};
-	await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-	return results;
-}
-
 export const VENDOR_CONCURRENCY = 6;
 
 /** A vendor request that takes longer than this is abandoned and retried later. */
@@ -271,8 +255,7 @@ export const VENDOR_TIMEOUT_MS = 15_000;
 export function networkRetry(channel: VendorChannelId, err: unknown): SendOutcome {
 	const name = (err as { name?: unknown } | null)?.name;
 	if (name === "TimeoutError" || name === "AbortError") return { kind: "retry", reason: `${channel} timed out` };
-	const message = err instanceof Error ? err.message : String(err);
-	return { kind: "retry", reason: `${channel} unreachable: ${message}` };
+	return { kind: "retry", reason: `${channel} unreachable: ${errorText(err)}` };
 }
 
 /** HTTP statuses that recover on their own: rate limits and server trouble. */

@@ -1,5 +1,15 @@
-import { ChannelAuthError, isTransientStatus, readJson, VENDOR_TIMEOUT_MS } from "./common.js";
-import type { MintedToken } from "./types.js";
+import { errorText } from "../util/errors.js";
+import {
+	authFailure,
+	ChannelAuthError,
+	isTransientStatus,
+	networkRetry,
+	readJson,
+	type SendTokens,
+	staleTokenRetry,
+	VENDOR_TIMEOUT_MS,
+} from "./common.js";
+import type { MintedToken, SendOutcome, VendorChannelId } from "./types.js";
 
 /** POSTs an OAuth2 token request and reads `access_token` / `expires_in`; errors name the OAuth error code only. */
 export async function exchangeForToken(
@@ -18,7 +28,7 @@ export async function exchangeForToken(
 			body: form.toString(),
 		});
 	} catch (err) {
-		throw new ChannelAuthError(`${vendor} token endpoint unreachable: ${err instanceof Error ? err.message : String(err)}`, true);
+		throw new ChannelAuthError(`${vendor} token endpoint unreachable: ${errorText(err)}`, true);
 	}
 	const json = (await readJson(res)) as { access_token?: unknown; expires_in?: unknown; error?: unknown } | undefined;
 	if (res.ok && typeof json?.access_token === "string") {
@@ -28,4 +38,66 @@ export async function exchangeForToken(
 	}
 	const code = typeof json?.error === "string" || typeof json?.error === "number" ? ` ${json.error}` : "";
 	throw new ChannelAuthError(`${vendor} token endpoint answered ${res.status}${code}`, isTransientStatus(res.status) || res.ok);
+}
+
+/** The vendor refused the OAuth access token; `reason` names the status and the vendor's code. */
+export class AccessTokenRefused {
+	constructor(readonly reason: string) {}
+}
+
+export interface AuthorisedPost {
+	channel: VendorChannelId;
+	url: string;
+	/** JSON body. */
+	body: string;
+	/** Vendor headers; `authorization` and `content-type` are set here. */
+	headers: Record<string, string>;
+	tokens: SendTokens;
+	fetch: typeof fetch;
+}
+
+/**
+ * A JSON POST with the app's OAuth access token (FCM, HMS). `read` turns the answer (and its body,
+ * read as JSON) into a result, or into `AccessTokenRefused`: then the token is refreshed once per
+ * send call and the request is sent again; a second refusal rejects, and a cache with nothing newer
+ * yet means retry later. `fail` turns an outcome of the exchange itself (no token, network, refusal)
+ * into a result.
+ */
+export async function postWithAccessToken<T>(
+	req: AuthorisedPost,
+	read: (res: Response, json: unknown) => T | AccessTokenRefused,
+	fail: (outcome: SendOutcome) => T,
+): Promise<T> {
+	// Called unbound: workerd refuses fetch invoked as a method of another object.
+	const fetchFn = req.fetch;
+	let access: string;
+	try {
+		access = await req.tokens.get();
+	} catch (err) {
+		return fail(authFailure(req.channel, err));
+	}
+	for (let attempt = 0; ; attempt++) {
+		let res: Response;
+		try {
+			res = await fetchFn(req.url, {
+				method: "POST",
+				signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
+				headers: { ...req.headers, authorization: `Bearer ${access}`, "content-type": "application/json; charset=utf-8" },
+				body: req.body,
+			});
+		} catch (err) {
+			return fail(networkRetry(req.channel, err));
+		}
+		const result = read(res, await readJson(res));
+		if (!(result instanceof AccessTokenRefused)) return result;
+		if (attempt > 0) return fail({ kind: "rejected", reason: `${result.reason} after a fresh access token` });
+		let fresh: string | undefined;
+		try {
+			fresh = await req.tokens.refresh(access);
+		} catch (err) {
+			return fail(authFailure(req.channel, err));
+		}
+		if (!fresh) return fail(staleTokenRetry(req.channel, result.reason));
+		access = fresh;
+	}
 }

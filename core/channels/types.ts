@@ -28,10 +28,12 @@ export interface PushOptions {
 	now?: number;
 }
 
-export interface WebPushSubscriptionJson {
+/** A Web Push subscription as the browser gives it (`PushSubscription.toJSON()`), stored on the device. */
+export type WebPushSubscriptionJson = {
 	endpoint: string;
+	expirationTime?: number | null;
 	keys: { p256dh: string; auth: string };
-}
+};
 
 /** One device to push to. */
 export interface PushTarget {

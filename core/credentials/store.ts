@@ -1,15 +1,34 @@
 import { and, eq } from "drizzle-orm";
 import { sealSecret, unsealSecret } from "../auth/keyring.js";
+import type { ApnsCredentials } from "../channels/apns/credentials.js";
+import type { FcmCredentials } from "../channels/fcm/credentials.js";
+import type { HmsCredentials } from "../channels/hms/credentials.js";
 import type { VendorChannelId } from "../channels/types.js";
+import type { StoredWebPushCredentials } from "../channels/webpush/credentials.js";
+import type { XiaomiCredentials } from "../channels/xiaomi/credentials.js";
 import { db } from "../db/client.js";
 import { credentials } from "../db/schema.js";
+import { jsonCodec } from "../util/json-codec.js";
 
 export type CredentialRow = typeof credentials.$inferSelect;
+
+/** What `credentials.sealed` holds once unsealed, per channel: the channel's validated, completed credentials. */
+export interface StoredCredentials {
+	apns: ApnsCredentials;
+	fcm: FcmCredentials;
+	hms: HmsCredentials;
+	xiaomi: XiaomiCredentials;
+	webpush: StoredWebPushCredentials;
+}
+
+/** Read side of the sealed JSON; the write side takes whichever channel's credentials the route validated. */
+const CredentialsJson = jsonCodec<StoredCredentials[VendorChannelId]>();
 
 export async function saveCredentials(
 	env: Env,
 	appId: string,
 	channel: VendorChannelId,
+	/** The channel's credentials, validated by its schema (and completed, for Web Push): read back as StoredCredentials. */
 	value: unknown,
 	masked: Record<string, string>,
 	now: string,
@@ -21,7 +40,7 @@ export async function saveCredentials(
 		channel,
 		sealed,
 		keyVersion,
-		masked: JSON.stringify(masked),
+		masked,
 		status: "active" as const,
 		configuredAt: now,
 		tokenRefreshedAt: null,
@@ -48,13 +67,18 @@ export function listCredentialRows(env: Env, appId: string) {
 }
 
 /** The decrypted credentials of one channel, or undefined when the app has none. */
-export async function loadCredentials<T>(env: Env, appId: string, channel: VendorChannelId): Promise<T | undefined> {
+export async function loadCredentials<C extends VendorChannelId>(
+	env: Env,
+	appId: string,
+	channel: C,
+): Promise<StoredCredentials[C] | undefined> {
 	const row = await findCredentialRow(env, appId, channel);
-	return row ? unsealCredentials<T>(env, row) : undefined;
+	return row ? ((await unsealCredentials(env, row)) as StoredCredentials[C]) : undefined;
 }
 
-export async function unsealCredentials<T>(env: Env, row: CredentialRow): Promise<T> {
-	return JSON.parse(await unsealSecret(env, row.sealed)) as T;
+/** The decrypted credentials of a row (of whichever channel the row is). */
+export async function unsealCredentials(env: Env, row: CredentialRow): Promise<StoredCredentials[VendorChannelId]> {
+	return CredentialsJson.parse(await unsealSecret(env, row.sealed));
 }
 
 export async function recordTokenStatus(
@@ -80,7 +104,7 @@ export function credentialView(row: CredentialRow) {
 		channel: row.channel,
 		configured_at: row.configuredAt,
 		status: row.status,
-		masked: JSON.parse(row.masked) as Record<string, string>,
+		masked: row.masked,
 		token: {
 			last_refresh_at: row.tokenRefreshedAt,
 			expires_at: row.tokenExpiresAt,

@@ -4,6 +4,19 @@
  */
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { Scope } from "../auth/caller.js";
+import type { AutomationDefinition } from "../automations/schema.js";
+import type { WebPushSubscriptionJson } from "../channels/types.js";
+import type { SendBody, StoredAudience, StoredContent, StoredOptions, StoredTemplate } from "../messages/schema.js";
+import type { AppSettings } from "../rules/settings.js";
+import type { TemplateBody } from "../rules/templates.js";
+import type { When } from "../rules/when.js";
+
+/**
+ * JSON columns are `text` in SQLite; drizzle's json mode writes them with JSON.stringify and reads
+ * them with JSON.parse, so each is typed once, here, and nowhere else parses it.
+ */
+const json = <T>(name: string) => text(name, { mode: "json" }).$type<T>();
 
 export const apps = sqliteTable("apps", {
 	id: text("id").primaryKey(),
@@ -12,7 +25,7 @@ export const apps = sqliteTable("apps", {
 	/** Per-app HS256 secret for client tokens, AES-GCM sealed under ENCRYPTION_KEY. */
 	tokenSecret: text("token_secret").notNull(),
 	/** JSON object of per-app settings (inbox cap, …). */
-	settings: text("settings").notNull().default("{}"),
+	settings: json<AppSettings>("settings").notNull().default({}),
 	createdAt: text("created_at").notNull(),
 });
 
@@ -25,7 +38,7 @@ export const apiKeys = sqliteTable(
 			.references(() => apps.id),
 		name: text("name").notNull(),
 		/** JSON array of scopes. */
-		scopes: text("scopes").notNull(),
+		scopes: json<Scope[]>("scopes").notNull(),
 		/** SHA-256 of the whole secret, hex. The secret itself is never stored. */
 		secretHash: text("secret_hash").notNull(),
 		createdAt: text("created_at").notNull(),
@@ -39,7 +52,7 @@ export const users = sqliteTable(
 	{
 		appId: text("app_id").notNull(),
 		id: text("id").notNull(),
-		attributes: text("attributes").notNull().default("{}"),
+		attributes: json<Record<string, unknown>>("attributes").notNull().default({}),
 		locale: text("locale"),
 		timezone: text("timezone"),
 		createdAt: text("created_at").notNull(),
@@ -58,7 +71,7 @@ export const devices = sqliteTable(
 		channel: text("channel", { enum: ["ws", "apns", "fcm", "hms", "xiaomi", "webpush"] }).notNull(),
 		token: text("token"),
 		/** Web Push subscription JSON `{endpoint, keys: {p256dh, auth}}`. */
-		subscription: text("subscription"),
+		subscription: json<WebPushSubscriptionJson>("subscription"),
 		status: text("status", { enum: ["active", "invalid", "disabled"] })
 			.notNull()
 			.default("active"),
@@ -106,16 +119,18 @@ export const messages = sqliteTable(
 	{
 		appId: text("app_id").notNull(),
 		id: text("id").notNull(),
-		audience: text("audience").notNull(),
-		content: text("content").notNull(),
-		options: text("options").notNull(),
+		audience: json<StoredAudience>("audience").notNull(),
+		content: json<StoredContent>("content").notNull(),
+		options: json<StoredOptions>("options").notNull(),
 		idempotencyKey: text("idempotency_key"),
 		/** SHA-256 of the canonical request body: a reused idempotency key must bring the same body. */
 		bodyHash: text("body_hash").notNull(),
 		createdAt: text("created_at").notNull(),
 		expiresAt: text("expires_at").notNull(),
 		/** For template messages: `{id, definition, variables}` as sent (later edits do not change it). */
-		template: text("template"),
+		template: json<StoredTemplate>("template"),
+		/** A `users` audience: counts are read from the recipients' inboxes, not tallied by a ledger. */
+		isDirect: integer("is_direct", { mode: "boolean" }).notNull().default(false),
 	},
 	(t) => [
 		primaryKey({ columns: [t.appId, t.id] }),
@@ -134,7 +149,7 @@ export const credentials = sqliteTable(
 		channel: text("channel", { enum: ["apns", "fcm", "hms", "xiaomi", "webpush"] }).notNull(),
 		sealed: text("sealed").notNull(),
 		keyVersion: integer("key_version").notNull(),
-		masked: text("masked").notNull(),
+		masked: json<Record<string, string>>("masked").notNull(),
 		status: text("status", { enum: ["active", "error"] })
 			.notNull()
 			.default("active"),
@@ -152,8 +167,8 @@ export const schedules = sqliteTable(
 	{
 		appId: text("app_id").notNull(),
 		id: text("id").notNull(),
-		message: text("message").notNull(),
-		when: text("when").notNull(),
+		message: json<SendBody>("message").notNull(),
+		when: json<When>("when").notNull(),
 		status: text("status", { enum: ["active", "paused", "done", "canceled"] }).notNull(),
 		/** Occurrences later than this many seconds are skipped and recorded as missed, not sent. */
 		maxLatenessSeconds: integer("max_lateness_seconds").notNull(),
@@ -189,7 +204,7 @@ export const automations = sqliteTable(
 		/** Event name that triggers it, indexed: events find their automations without a scan. */
 		triggerEvent: text("trigger_event").notNull(),
 		/** The whole definition (trigger.where, delay, cancel_on, message, once_per_user…). */
-		definition: text("definition").notNull(),
+		definition: json<AutomationDefinition>("definition").notNull(),
 		enabled: integer("enabled", { mode: "boolean" }).notNull(),
 		createdAt: text("created_at").notNull(),
 		updatedAt: text("updated_at").notNull(),
@@ -203,7 +218,7 @@ export const templates = sqliteTable(
 		appId: text("app_id").notNull(),
 		id: text("id").notNull(),
 		name: text("name").notNull(),
-		definition: text("definition").notNull(),
+		definition: json<TemplateBody>("definition").notNull(),
 		createdAt: text("created_at").notNull(),
 		updatedAt: text("updated_at").notNull(),
 	},

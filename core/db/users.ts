@@ -52,7 +52,7 @@ export function deviceView(row: DeviceRow) {
 		platform: row.platform,
 		channel: row.channel,
 		token: row.token,
-		subscription: row.subscription ? (JSON.parse(row.subscription) as Record<string, unknown>) : null,
+		subscription: row.subscription,
 		status: row.status,
 		last_error: row.lastError,
 		created_at: row.createdAt,

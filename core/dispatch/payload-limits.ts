@@ -18,7 +18,7 @@ export async function checkVendorPayloads(env: Env, appId: string, content: Mess
 	for (const row of rows) {
 		const channel = row.channel;
 		const impl = channelFor(channel);
-		const rendered = impl.build(content, push, await unsealCredentials<unknown>(env, row));
+		const rendered = impl.build(content, push, await unsealCredentials(env, row));
 		if (rendered.size > impl.maxPayloadBytes) over.push({ channel, size: rendered.size, limit: impl.maxPayloadBytes });
 	}
 	if (over.length) {

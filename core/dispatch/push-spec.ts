@@ -3,8 +3,7 @@ import type { MessageContent } from "../../protocol/message.js";
 import type { PushOptions } from "../channels/types.js";
 import { db } from "../db/client.js";
 import { messages } from "../db/schema.js";
-import type { StoredTemplate } from "../messages/record.js";
-import type { StoredOptions } from "../messages/schema.js";
+import type { StoredOptions, StoredTemplate } from "../messages/schema.js";
 
 export interface PushSpec {
 	content: MessageContent;
@@ -33,9 +32,9 @@ export async function loadPushSpec(env: Env, appId: string, messageId: string): 
 	if (!row) return undefined;
 	const expiresAt = Date.parse(row.expiresAt);
 	return {
-		content: JSON.parse(row.content) as MessageContent,
-		options: pushOptions(messageId, JSON.parse(row.options) as StoredOptions, expiresAt),
+		content: row.content,
+		options: pushOptions(messageId, row.options, expiresAt),
 		expiresAt,
-		template: row.template ? (JSON.parse(row.template) as StoredTemplate) : undefined,
+		template: row.template ?? undefined,
 	};
 }

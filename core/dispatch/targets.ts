@@ -1,6 +1,6 @@
 import { and, eq, inArray, ne } from "drizzle-orm";
 import { channelFor } from "../channels/registry.js";
-import type { PushTarget, VendorChannelId, WebPushSubscriptionJson } from "../channels/types.js";
+import type { PushTarget, VendorChannelId } from "../channels/types.js";
 import { db } from "../db/client.js";
 import { devices } from "../db/schema.js";
 import type { VendorJob } from "./jobs.js";
@@ -32,7 +32,7 @@ export async function vendorTargets(env: Env, appId: string, userIds: readonly s
 			const channel = r.channel as VendorChannelId;
 			const target: PushTarget = { userId: r.userId, deviceId: r.id };
 			if (r.token) target.token = r.token;
-			if (r.subscription) target.subscription = JSON.parse(r.subscription) as WebPushSubscriptionJson;
+			if (r.subscription) target.subscription = r.subscription;
 			const list = byChannel.get(channel) ?? [];
 			list.push(target);
 			byChannel.set(channel, list);

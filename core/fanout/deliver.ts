@@ -9,6 +9,7 @@ import { inboxFor } from "../objects/inbox.js";
 import { ledgerFor } from "../objects/ledger.js";
 import { renderTemplate } from "../rules/templates.js";
 import { mapBounded } from "../util/bounded.js";
+import { errorText } from "../util/errors.js";
 
 /** Parallel inbox calls per job: enough to hide RPC latency, few enough to stay a good neighbour. */
 const CONCURRENCY = 50;
@@ -43,7 +44,7 @@ export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: read
 				});
 				return { userId, outcome: r.outcome };
 			} catch (err) {
-				lastError = err instanceof Error ? err.message : String(err);
+				lastError = errorText(err);
 			}
 		}
 		return { userId, outcome: "failed", reason: lastError.slice(0, 200) };
@@ -95,7 +96,7 @@ export async function userProfiles(env: Env, appId: string, ids: readonly string
 			profiles.set(r.id, {
 				timezone: r.timezone,
 				locale: r.locale,
-				attributes: JSON.parse(r.attributes) as Record<string, unknown>,
+				attributes: r.attributes,
 			});
 		}
 	}

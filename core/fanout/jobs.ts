@@ -1,4 +1,4 @@
-import type { Audience } from "../../protocol/message.js";
+import type { QueuedAudience } from "../messages/audience.js";
 
 /** Users per deliver job: one ledger write and one queue message per this many recipients. */
 export const DELIVER_JOB_USERS = 100;
@@ -8,7 +8,7 @@ export interface ResolveJob {
 	kind: "resolve";
 	appId: string;
 	messageId: string;
-	audience: Exclude<Audience, { users: string[] }>;
+	audience: QueuedAudience;
 	/** Last user id already emitted; null at the start. */
 	after: string | null;
 	/** Deliver jobs emitted by earlier resolve steps. */

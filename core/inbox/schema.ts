@@ -1,6 +1,8 @@
+import { META_SCHEMA } from "../objects/meta.js";
+
 /** The inbox's SQLite schema. Idempotent: runs in the constructor of every instance. */
 export const INBOX_SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+${META_SCHEMA}
 -- Messages still owed to some device, in seq order. frame is the exact JSON sent on the socket.
 CREATE TABLE IF NOT EXISTS inbox (
   seq INTEGER PRIMARY KEY,

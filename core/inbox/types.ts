@@ -1,4 +1,5 @@
-import type { MessageContent, RecipientStatus } from "../../protocol/message.js";
+import type { MessageContent, RecipientStatus, RecipientView } from "../../protocol/message.js";
+import { jsonCodec } from "../util/json-codec.js";
 
 /** What the fan-out hands an inbox: everything needed to store and send, nothing to look up. */
 export interface InboxDelivery {
@@ -28,6 +29,9 @@ export interface InboxDelivery {
 	tally: boolean;
 }
 
+/** A held delivery as the inbox stores it (`held.delivery`) until it is released. */
+export const HeldDeliveryJson = jsonCodec<InboxDelivery>();
+
 /** held: waiting in the inbox for quiet hours to end or the user's best hour (no frame, no vendor push yet). */
 export type DeliveryOutcome = "delivered" | "queued" | "expired" | "recalled" | "held" | "capped" | "dropped";
 
@@ -52,14 +56,8 @@ export interface DeliveryResult {
 	duplicate?: boolean;
 }
 
-export interface RecipientView {
-	user_id: string;
-	status: RecipientStatus;
-	delivered_at?: string;
-	acked_at?: string;
-	opened_at?: string;
-	clicked_at?: string;
-}
+/** What the recipient's own inbox knows of one message: the API view without vendor devices (the ledger has those). */
+export type InboxRecipientView = Omit<RecipientView, "devices">;
 
 /** A recipient's absolute state, sent from the inbox to the message's ledger (idempotent). */
 export interface RecipientTally {

@@ -1,5 +1,4 @@
 import { and, eq } from "drizzle-orm";
-import type { Audience, MessageContent } from "../../protocol/message.js";
 import { sha256, timeOrderedId, toHex } from "../auth/crypto.js";
 import { db } from "../db/client.js";
 import { apps, messages } from "../db/schema.js";
@@ -8,16 +7,23 @@ import { dispatchToVendors } from "../dispatch/targets.js";
 import { AppError } from "../errors.js";
 import { deliverToInboxes, recordJob, usersForVendors } from "../fanout/deliver.js";
 import type { DeliverJob, FanoutJob } from "../fanout/jobs.js";
-import { Content, DEFAULT_TTL_SECONDS, MAX_CONTENT_BYTES, type SendMessageBody } from "../messages/schema.js";
+import {
+	Content,
+	DEFAULT_TTL_SECONDS,
+	MAX_CONTENT_BYTES,
+	type SendBody,
+	type StoredAudience,
+	type StoredContent,
+	type StoredTemplate,
+} from "../messages/schema.js";
 import { FilterError } from "../rules/filter.js";
 import { renderTemplate } from "../rules/templates.js";
-import type { z } from "../zod.js";
 import { audienceQuery } from "./audience.js";
 import { canonicalJson } from "./canonical.js";
-import { type DeliverySpec, deliverySpec, type StoredTemplate } from "./record.js";
+import { type DeliverySpec, deliverySpec } from "./record.js";
 import { findTemplate } from "./template-store.js";
 
-export type SendBody = z.infer<typeof SendMessageBody>;
+export type { SendBody } from "../messages/schema.js";
 
 /** What a template may also draw on: the event that triggered an automation ({{event.…}}). */
 export interface SendContext {
@@ -47,8 +53,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		]);
 	}
 	const options = body.options ?? {};
-	const audience: Audience =
-		"users" in body.audience ? { users: [...new Set(body.audience.users)] } : (body.audience as Audience);
+	const audience: StoredAudience = "users" in body.audience ? { users: [...new Set(body.audience.users)] } : body.audience;
 	if (!("users" in audience)) {
 		try {
 			audienceQuery(appId, audience, "", 1);
@@ -90,14 +95,15 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		await d.insert(messages).values({
 			appId,
 			id,
-			audience: JSON.stringify(audience),
-			content: contentJson,
-			options: JSON.stringify(options),
+			audience,
+			content,
+			options,
 			idempotencyKey: key ?? null,
 			bodyHash,
 			createdAt,
 			expiresAt: new Date(expiresAt).toISOString(),
-			template: template ? JSON.stringify(template) : null,
+			template: template ?? null,
+			isDirect: "users" in audience,
 		});
 	} catch (err) {
 		// Two requests raced with one idempotency key: the unique index let one through.
@@ -110,7 +116,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 	const spec = deliverySpec(appId, id, content, options, {
 		sentAt: createdAt,
 		expiresAt,
-		settingsJson: app.settings,
+		settings: app.settings,
 		template,
 		direct: "users" in audience,
 	});
@@ -137,7 +143,7 @@ async function resolveContent(
 	appId: string,
 	body: SendBody,
 	context: SendContext,
-): Promise<{ content: MessageContent; template?: StoredTemplate }> {
+): Promise<{ content: StoredContent; template?: StoredTemplate }> {
 	const bad = (path: string, message: string) => new AppError("invalid_request", message, [{ path, message }]);
 	if (body.template_id === undefined) {
 		if (!body.content) throw bad("content", "Give content, or a template_id.");
@@ -149,7 +155,7 @@ async function resolveContent(
 	if (!row) throw bad("template_id", "No such template in this app.");
 	const template: StoredTemplate = {
 		id: row.id,
-		definition: JSON.parse(row.definition),
+		definition: row.definition,
 		variables: body.variables ?? {},
 		...(context.event ? { event: context.event } : {}),
 	};

@@ -1,7 +1,8 @@
-import type { Audience } from "../../protocol/message.js";
-import { compileFilter, type Filter } from "../rules/filter.js";
+import { compileFilter } from "../rules/filter.js";
+import type { StoredAudience } from "./schema.js";
 
-export type QueuedAudience = Exclude<Audience, { users: string[] }>;
+/** The audiences that fan out through the queue: tags, all, filter. */
+export type QueuedAudience = Exclude<StoredAudience, { users: string[] }>;
 
 /** D1 binds at most 100 parameters per statement. */
 const MAX_PARAMS = 100;
@@ -58,7 +59,7 @@ export function audienceQuery(appId: string, audience: QueuedAudience, cursor: s
 	}
 	if ("filter" in audience && audience.filter) {
 		const budget = MAX_PARAMS - params.length - 2;
-		const compiled = compileFilter(audience.filter as Filter, { maxParams: budget });
+		const compiled = compileFilter(audience.filter, { maxParams: budget });
 		if (outer === "u.id") {
 			sql += ` AND (${compiled.sql})`;
 			params.push(...compiled.params);

@@ -3,22 +3,8 @@ import type { DeliveryChannels, MessageContent, MessageOptions } from "../../pro
 import { db } from "../db/client.js";
 import { apps, messages } from "../db/schema.js";
 import type { DeliveryPolicy } from "../inbox/types.js";
-import type { TemplateBody } from "../rules/templates.js";
-
-export const DEFAULT_INBOX_CAP = 1000;
-/** channels=auto: how long a connected device has to ack before vendors are tried. */
-export const DEFAULT_VENDOR_FALLBACK_MS = 3000;
-
-type AppSettings = import("../rules/settings.js").AppSettings;
-
-/** A template message's snapshot: rendered per recipient at delivery. */
-export interface StoredTemplate {
-	id: string;
-	definition: TemplateBody;
-	variables: Record<string, unknown>;
-	/** The triggering event, for automation messages. */
-	event?: { name: string; properties?: Record<string, unknown> };
-}
+import { type AppSettings, type EffectiveSettings, loadSettings } from "../rules/settings.js";
+import type { StoredTemplate } from "./schema.js";
 
 /** What an inbox needs to store a message, loaded once per job from D1. */
 export interface DeliverySpec {
@@ -55,12 +41,12 @@ export async function loadDeliverySpec(env: Env, appId: string, messageId: strin
 		d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get(),
 	]);
 	if (!row || !app) return undefined;
-	return deliverySpec(appId, messageId, JSON.parse(row.content) as MessageContent, JSON.parse(row.options), {
+	return deliverySpec(appId, messageId, row.content, row.options, {
 		sentAt: row.createdAt,
 		expiresAt: Date.parse(row.expiresAt),
-		settingsJson: app.settings,
-		template: row.template ? (JSON.parse(row.template) as StoredTemplate) : undefined,
-		direct: row.audience.startsWith('{"users"'),
+		settings: app.settings,
+		template: row.template ?? undefined,
+		direct: row.isDirect,
 	});
 }
 
@@ -69,9 +55,9 @@ export function deliverySpec(
 	messageId: string,
 	content: MessageContent,
 	options: MessageOptions,
-	at: { sentAt: string; expiresAt: number; settingsJson: string; template?: StoredTemplate; direct: boolean },
+	at: { sentAt: string; expiresAt: number; settings: AppSettings; template?: StoredTemplate; direct: boolean },
 ): DeliverySpec {
-	const settings = JSON.parse(at.settingsJson) as AppSettings;
+	const settings = loadSettings(at.settings);
 	const channels = options.channels ?? "auto";
 	return {
 		appId,
@@ -80,11 +66,11 @@ export function deliverySpec(
 		sentAt: at.sentAt,
 		expiresAt: at.expiresAt,
 		collapseKey: options.collapse_key,
-		cap: settings.inbox_cap ?? DEFAULT_INBOX_CAP,
+		cap: settings.inbox_cap,
 		channels,
-		fallbackAfterMs: channels === "auto" ? (settings.vendor_fallback_ms ?? DEFAULT_VENDOR_FALLBACK_MS) : undefined,
+		fallbackAfterMs: channels === "auto" ? settings.vendor_fallback_ms : undefined,
 		policy: policyOf(settings, options, channels),
-		defaultTimeZone: settings.default_timezone ?? "UTC",
+		defaultTimeZone: settings.default_timezone,
 		needsZones: settings.quiet_hours !== undefined || options.send_at_optimal !== undefined,
 		template: at.template,
 		tally: !at.direct,
@@ -92,8 +78,8 @@ export function deliverySpec(
 }
 
 /** Only messages that some rule applies to carry a policy: the common case stays free of it. */
-function policyOf(settings: AppSettings, options: MessageOptions, channels: DeliveryChannels): DeliverySpec["policy"] {
-	const caps = settings.frequency_caps ?? [];
+function policyOf(settings: EffectiveSettings, options: MessageOptions, channels: DeliveryChannels): DeliverySpec["policy"] {
+	const caps = settings.frequency_caps;
 	const optimal = options.send_at_optimal;
 	if (caps.length === 0 && !settings.quiet_hours && !optimal) return undefined;
 	return {

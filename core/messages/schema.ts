@@ -2,7 +2,7 @@
 
 import { Id, JsonValue } from "../json.js";
 import { Filter } from "../rules/filter.js";
-import { TemplateVariables } from "../rules/templates.js";
+import { type TemplateBody, TemplateVariables } from "../rules/templates.js";
 import { z } from "../zod.js";
 
 export const MAX_CONTENT_BYTES = 64 * 1024;
@@ -122,6 +122,10 @@ export const Options = z
 	.openapi("MessageOptions");
 
 export type StoredOptions = z.infer<typeof Options>;
+/** An audience as validated: what `messages.audience` holds (a `users` list without repeats). */
+export type StoredAudience = z.infer<typeof AudienceSchema>;
+/** Content as validated: what `messages.content` holds. */
+export type StoredContent = z.infer<typeof Content>;
 
 export const SendMessageBody = z
 	.strictObject({
@@ -142,3 +146,15 @@ export const SendMessageBody = z
 			options: { ttl_seconds: 3600, idempotency_key: "order-42-shipped" },
 		},
 	});
+
+/** A `POST /v1/messages` body as validated (also what a schedule stores). */
+export type SendBody = z.infer<typeof SendMessageBody>;
+
+/** A template message's snapshot: rendered per recipient at delivery. */
+export interface StoredTemplate {
+	id: string;
+	definition: TemplateBody;
+	variables: Record<string, unknown>;
+	/** The triggering event, for automation messages. */
+	event?: { name: string; properties?: Record<string, unknown> };
+}

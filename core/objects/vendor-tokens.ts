@@ -1,4 +1,12 @@
-import type { AccessTokens, VendorChannelId } from "../channels/types.js";
+import type { AccessTokens, MintedToken, VendorChannelId } from "../channels/types.js";
+import { jsonCodec } from "../util/json-codec.js";
+
+/** A minted token as the token holder keeps it (sealed in its storage under `token:<channel>`). */
+export interface CachedToken extends MintedToken {
+	mintedAt: number;
+}
+
+export const CachedTokenJson = jsonCodec<CachedToken>();
 
 /** One token holder per app, shared by every isolate. */
 export function vendorTokensFor(env: Env, appId: string) {

@@ -79,6 +79,25 @@ export const AppSettings = z
 	.openapi("AppSettings");
 export type AppSettings = z.infer<typeof AppSettings>;
 
+export const DEFAULT_INBOX_CAP = 1000;
+/** channels=auto: how long a connected device has to ack before vendors are tried. */
+export const DEFAULT_VENDOR_FALLBACK_MS = 3000;
+export const DEFAULT_TIMEZONE = "UTC";
+
+/** An app's settings with every default filled in (quiet hours have none: absent means off). */
+export type EffectiveSettings = Required<Omit<AppSettings, "quiet_hours">> & Pick<AppSettings, "quiet_hours">;
+
+/** The settings deliveries follow: what the app stored (`apps.settings`; none for a missing app), defaults for the rest. */
+export function loadSettings(stored: AppSettings | undefined): EffectiveSettings {
+	return {
+		...stored,
+		frequency_caps: stored?.frequency_caps ?? [],
+		default_timezone: stored?.default_timezone ?? DEFAULT_TIMEZONE,
+		vendor_fallback_ms: stored?.vendor_fallback_ms ?? DEFAULT_VENDOR_FALLBACK_MS,
+		inbox_cap: stored?.inbox_cap ?? DEFAULT_INBOX_CAP,
+	};
+}
+
 export const AppSettingsPatch = z
 	.strictObject({
 		frequency_caps: settingsShape.frequency_caps.nullable().optional(),

@@ -128,12 +128,6 @@ export function parseLocalDateTime(s: string): LocalDateTime | null {
 	return validCalendar(year, month, day, hour, minute, second) ? { year, month, day, hour, minute, second } : null;
 }
 
-/** Formats as `YYYY-MM-DDTHH:MM:SS`. */
-export function formatLocalDateTime(t: LocalDateTime): string {
-	const p2 = (n: number) => String(n).padStart(2, "0");
-	return `${String(t.year).padStart(4, "0")}-${p2(t.month)}-${p2(t.day)}T${p2(t.hour)}:${p2(t.minute)}:${p2(t.second)}`;
-}
-
 /** The local date `days` after the given one (calendar arithmetic, no zone involved). */
 export function addLocalDays(t: LocalDateTime, days: number): LocalDateTime {
 	const d = new Date(0);

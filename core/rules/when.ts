@@ -33,6 +33,7 @@
  */
 
 import { Cron } from "croner";
+import { errorText } from "../util/errors.js";
 import { z } from "../zod.js";
 import { LocalDateTimeString, parseLocalDateTime, parseRfc3339, Rfc3339, resolveWallTime, TimeOfDay, TimeZone } from "./time.js";
 
@@ -54,7 +55,7 @@ export function cronProblem(expression: string): string | null {
 	try {
 		job = cronJob(trimmed);
 	} catch (e) {
-		const detail = e instanceof Error ? e.message.replace(/^CronPattern:\s*/, "") : String(e);
+		const detail = errorText(e).replace(/^CronPattern:\s*/, "");
 		return `not a valid 5-field cron expression (minute hour day-of-month month day-of-week): ${detail}`;
 	}
 	// croner also takes an ISO date as a one-shot "pattern": that is what `at` is for.

@@ -6,6 +6,7 @@ import { AppError } from "../errors.js";
 import { userProfiles } from "../fanout/deliver.js";
 import { acceptMessage, type SendBody } from "../messages/accept.js";
 import { scheduleTimerFor } from "../objects/schedule-timer.js";
+import { loadSettings } from "../rules/settings.js";
 import { localTimeGroups, nextRun, occurrenceKey, type When } from "../rules/when.js";
 import { findSchedule, overdueSchedules } from "./store.js";
 
@@ -16,7 +17,7 @@ export async function appZones(env: Env, appId: string): Promise<{ zones: string
 		d.selectDistinct({ tz: users.timezone }).from(users).where(eq(users.appId, appId)).all(),
 		d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get(),
 	]);
-	const defaultZone = (JSON.parse(app?.settings ?? "{}") as { default_timezone?: string }).default_timezone ?? "UTC";
+	const defaultZone = loadSettings(app?.settings).default_timezone;
 	// Users without a zone count as the app default; the default only fires if such users exist.
 	const zones = rows.map((r) => r.tz ?? defaultZone);
 	return { zones: [...new Set(zones.length ? zones : [defaultZone])], defaultZone };
@@ -45,7 +46,7 @@ export async function fireDue(env: Env, appId: string, id: string, now = Date.no
 	const occurrence = new Date(row.nextRunAt);
 	if (occurrence.getTime() > now) return occurrence; // early wake-up: re-arm for the real time
 	const occIso = occurrence.toISOString();
-	const when = JSON.parse(row.when) as When;
+	const when = row.when;
 	const already = await d
 		.select({ o: scheduleRuns.occurrence })
 		.from(scheduleRuns)
@@ -55,7 +56,7 @@ export async function fireDue(env: Env, appId: string, id: string, now = Date.no
 		const late = now - occurrence.getTime() > row.maxLatenessSeconds * 1000;
 		let messageId: string | null = null;
 		if (!late) {
-			const body = await occurrenceBody(env, appId, id, JSON.parse(row.message) as SendBody, when, occurrence);
+			const body = await occurrenceBody(env, appId, id, row.message, when, occurrence);
 			if (body) {
 				try {
 					messageId = (await acceptMessage(env, appId, body)).id;

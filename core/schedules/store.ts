@@ -59,8 +59,8 @@ export async function scheduleView(d: Db, row: ScheduleRow) {
 	return {
 		id: row.id,
 		status: row.status,
-		message: JSON.parse(row.message),
-		when: JSON.parse(row.when),
+		message: row.message,
+		when: row.when,
 		max_lateness_seconds: row.maxLatenessSeconds,
 		next_run_at: row.nextRunAt,
 		run_count: row.runCount,

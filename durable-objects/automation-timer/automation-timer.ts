@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type AutomationEvent, sendAutomation } from "../../core/automations/send.js";
-import { type AutomationMessageBody, findAutomation } from "../../core/automations/store.js";
-import type { IngestResult, TimerItem, TimerTrigger } from "../../core/automations/timer.js";
+import { findAutomation } from "../../core/automations/store.js";
+import { type IngestResult, PendingJson, type TimerItem, type TimerTrigger } from "../../core/automations/timer.js";
 import { db } from "../../core/db/client.js";
 import { AppError } from "../../core/errors.js";
 
@@ -162,9 +162,9 @@ export class AutomationTimer extends DurableObject<Env> {
 			event.id,
 			event.name,
 			event.time,
-			event.properties === undefined ? null : JSON.stringify(event.properties),
-			JSON.stringify(t.message),
-			JSON.stringify(t.cancelOn),
+			event.properties === undefined ? null : PendingJson.properties.stringify(event.properties),
+			PendingJson.message.stringify(t.message),
+			PendingJson.cancelOn.stringify(t.cancelOn),
 			t.oncePerSeconds,
 			dueAt,
 		);
@@ -223,9 +223,9 @@ export class AutomationTimer extends DurableObject<Env> {
 				userId: owner.userId,
 				name: row.event_name,
 				time: row.event_time,
-				...(row.properties === null ? {} : { properties: JSON.parse(row.properties) as Record<string, unknown> }),
+				...(row.properties === null ? {} : { properties: PendingJson.properties.parse(row.properties) }),
 			};
-			await sendAutomation(this.env, owner.appId, row.automation_id, event, JSON.parse(row.message) as AutomationMessageBody);
+			await sendAutomation(this.env, owner.appId, row.automation_id, event, PendingJson.message.parse(row.message));
 			drop();
 			this.sql.exec(
 				`INSERT INTO fired (automation_id, fired_at, event_time) VALUES (?, ?, ?)

@@ -2,15 +2,17 @@ import { DurableObject } from "cloudflare:workers";
 import type { FallbackJob } from "../../core/dispatch/jobs.js";
 import { parseClientFrame } from "../../core/inbox/frames.js";
 import { INBOX_SCHEMA } from "../../core/inbox/schema.js";
-import type {
-	DeliveryPolicy,
-	DeliveryResult,
-	InboxDelivery,
-	RecipientTally,
-	RecipientView,
-	SocketState,
+import {
+	type DeliveryPolicy,
+	type DeliveryResult,
+	HeldDeliveryJson,
+	type InboxDelivery,
+	type InboxRecipientView,
+	type RecipientTally,
+	type SocketState,
 } from "../../core/inbox/types.js";
 import { ledgerFor } from "../../core/objects/ledger.js";
+import { MetaTable } from "../../core/objects/meta.js";
 import { optimalSendTime } from "../../core/rules/optimal.js";
 import { capExceeded, LONGEST_CAP_WINDOW_MS, quietHoursDecision } from "../../core/rules/settings.js";
 import { localHourOfWeek } from "../../core/rules/time.js";
@@ -51,11 +53,13 @@ interface ReceiptRow {
  */
 export class UserInbox extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
+	private readonly meta: MetaTable;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
 		this.sql.exec(INBOX_SCHEMA);
+		this.meta = new MetaTable(this.sql);
 		migrateInbox(this.sql);
 		// Keep-alive pings are answered by the runtime without waking a hibernated object.
 		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
@@ -66,7 +70,7 @@ export class UserInbox extends DurableObject<Env> {
 	/** Stores a message (idempotent on its id) and sends it to every ready socket. */
 	async deliver(d: InboxDelivery): Promise<DeliveryResult> {
 		this.remember(d.appId, d.userId);
-		if (d.policy) this.setMeta("timezone", d.policy.timeZone);
+		if (d.policy) this.meta.set("timezone", d.policy.timeZone);
 		const now = Date.now();
 		const existing = this.receipt(d.messageId);
 		if (existing) {
@@ -105,7 +109,7 @@ export class UserInbox extends DurableObject<Env> {
 					"INSERT INTO held (message_id, release_at, delivery) VALUES (?, ?, ?)",
 					d.messageId,
 					verdict,
-					JSON.stringify(d),
+					HeldDeliveryJson.stringify(d),
 				);
 				await this.scheduleAlarm();
 				return { outcome: "held" };
@@ -222,7 +226,7 @@ export class UserInbox extends DurableObject<Env> {
 			this.sql.exec("DELETE FROM held WHERE message_id = ?", row.message_id);
 			const receipt = this.receipt(row.message_id);
 			if (receipt?.status !== "queued") continue; // recalled meanwhile
-			const d = JSON.parse(row.delivery) as InboxDelivery;
+			const d = HeldDeliveryJson.parse(row.delivery);
 			if (d.expiresAt <= now) {
 				this.sql.exec("UPDATE receipts SET status = 'expired', dirty = 1 WHERE message_id = ?", d.messageId);
 				continue;
@@ -263,11 +267,11 @@ export class UserInbox extends DurableObject<Env> {
 		return this.ctx.getWebSockets().filter((ws) => ws.readyState === OPEN).length;
 	}
 
-	recipient(messageId: string): RecipientView | null {
+	recipient(messageId: string): InboxRecipientView | null {
 		const r = this.receipt(messageId);
 		if (!r) return null;
 		const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
-		const view: RecipientView = { user_id: this.meta("user_id") ?? "", status: r.status };
+		const view: InboxRecipientView = { user_id: this.meta.get("user_id") ?? "", status: r.status };
 		if (r.delivered_at !== null) view.delivered_at = iso(r.delivered_at);
 		if (r.acked_at !== null) view.acked_at = iso(r.acked_at);
 		if (r.opened_at !== null) view.opened_at = iso(r.opened_at);
@@ -442,7 +446,7 @@ export class UserInbox extends DurableObject<Env> {
 			return;
 		}
 		// Learn when this user engages, in their own time zone, for optimal send times.
-		const zone = this.meta("timezone") ?? "UTC";
+		const zone = this.meta.get("timezone") ?? "UTC";
 		this.sql.exec(
 			"INSERT INTO engagement (hour, n) VALUES (?, 1) ON CONFLICT (hour) DO UPDATE SET n = n + 1",
 			localHourOfWeek(now, zone),
@@ -471,8 +475,8 @@ export class UserInbox extends DurableObject<Env> {
 
 	/** Sends every changed receipt to its message's ledger. Absolute states: a repeat is harmless. */
 	private async flush() {
-		const appId = this.meta("app_id");
-		const userId = this.meta("user_id");
+		const appId = this.meta.get("app_id");
+		const userId = this.meta.get("user_id");
 		if (!appId || !userId) return;
 		// Receipts of direct messages are read where they are: they only need their flag cleared.
 		this.sql.exec("UPDATE receipts SET dirty = 0 WHERE dirty = 1 AND tally = 0");
@@ -505,8 +509,8 @@ export class UserInbox extends DurableObject<Env> {
 
 	/** Connected devices got it but none acked in the app's window: push to the user's vendor devices. */
 	private async fallBack(now: number) {
-		const appId = this.meta("app_id");
-		const userId = this.meta("user_id");
+		const appId = this.meta.get("app_id");
+		const userId = this.meta.get("user_id");
 		const due = [...this.sql.exec<{ message_id: string }>("SELECT message_id FROM fallbacks WHERE due_at <= ?", now)];
 		for (const { message_id } of due) {
 			const r = this.receipt(message_id);
@@ -624,28 +628,20 @@ export class UserInbox extends DurableObject<Env> {
 	}
 
 	private latestSeq(): number {
-		return Number(this.meta("seq") ?? "0");
+		return Number(this.meta.get("seq") ?? "0");
 	}
 
 	private nextSeq(): number {
 		const seq = this.latestSeq() + 1;
-		this.setMeta("seq", String(seq));
+		this.meta.set("seq", String(seq));
 		return seq;
 	}
 
 	private remember(appId: string, userId: string) {
-		if (this.meta("user_id") === undefined) {
-			this.setMeta("app_id", appId);
-			this.setMeta("user_id", userId);
+		if (this.meta.get("user_id") === undefined) {
+			this.meta.set("app_id", appId);
+			this.meta.set("user_id", userId);
 		}
-	}
-
-	private meta(k: string): string | undefined {
-		return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", k).toArray()[0]?.v;
-	}
-
-	private setMeta(k: string, v: string) {
-		this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
 	}
 }
 

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RecipientTally } from "../../core/inbox/types.js";
 import type { ChannelCounts, JobResult, LedgerSummary, VendorOutcome, VendorResult } from "../../core/ledger/types.js";
+import { META_SCHEMA, MetaTable } from "../../core/objects/meta.js";
 import type { MessageCounts, MessageStatus, RecipientStatus } from "../../protocol/message.js";
 
 /**
@@ -9,7 +10,7 @@ import type { MessageCounts, MessageStatus, RecipientStatus } from "../../protoc
  * absolute states), so queue retries and repeated flushes never count twice.
  */
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+${META_SCHEMA}
 CREATE TABLE IF NOT EXISTS jobs (job_key TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS recipients (
   user_id TEXT PRIMARY KEY,
@@ -61,21 +62,23 @@ const RANK: Record<RecipientStatus, number> = {
 
 export class MessageLedger extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
+	private readonly meta: MetaTable;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
 		this.sql.exec(SCHEMA);
+		this.meta = new MetaTable(this.sql);
 	}
 
 	/** The resolver is paging the audience. */
 	startFanout(): void {
-		if (this.status() === "accepted") this.setMeta("status", "fanning_out");
+		if (this.status() === "accepted") this.meta.set("status", "fanning_out");
 	}
 
 	/** The resolver reached the end of the audience: `jobs` deliver jobs in all. */
 	expectJobs(jobs: number): LedgerSummary {
-		this.setMeta("expected_jobs", String(jobs));
+		this.meta.set("expected_jobs", String(jobs));
 		this.maybeDone();
 		return this.summary();
 	}
@@ -85,14 +88,14 @@ export class MessageLedger extends DurableObject<Env> {
 	 * job can take back what it just delivered.
 	 */
 	recordJob(jobKey: string, results: JobResult[], expectJobs?: number): { recalled: boolean } {
-		if (expectJobs !== undefined) this.setMeta("expected_jobs", String(expectJobs));
+		if (expectJobs !== undefined) this.meta.set("expected_jobs", String(expectJobs));
 		const fresh = this.sql.exec("INSERT OR IGNORE INTO jobs (job_key, at) VALUES (?, ?)", jobKey, Date.now()).rowsWritten > 0;
 		if (fresh) {
 			for (const r of results) {
 				const status: RecipientStatus = r.outcome === "held" ? "queued" : r.outcome;
 				this.apply(r.userId, { status, delivered: r.outcome === "delivered" ? 1 : 0 }, r.reason);
 			}
-			if (this.status() === "accepted") this.setMeta("status", "fanning_out");
+			if (this.status() === "accepted") this.meta.set("status", "fanning_out");
 			this.maybeDone();
 		}
 		return { recalled: this.status() === "recalled" };
@@ -117,7 +120,7 @@ export class MessageLedger extends DurableObject<Env> {
 	/** Marks the message recalled; true if it was not already. */
 	recall(): boolean {
 		if (this.status() === "recalled") return false;
-		this.setMeta("status", "recalled");
+		this.meta.set("status", "recalled");
 		return true;
 	}
 
@@ -251,21 +254,13 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	private maybeDone() {
-		const expected = this.meta("expected_jobs");
+		const expected = this.meta.get("expected_jobs");
 		if (expected === undefined || this.status() === "recalled") return;
 		const done = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs").one().n;
-		if (done >= Number(expected)) this.setMeta("status", "done");
+		if (done >= Number(expected)) this.meta.set("status", "done");
 	}
 
 	private status(): MessageStatus {
-		return (this.meta("status") as MessageStatus | undefined) ?? "accepted";
-	}
-
-	private meta(k: string): string | undefined {
-		return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", k).toArray()[0]?.v;
-	}
-
-	private setMeta(k: string, v: string) {
-		this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
+		return (this.meta.get("status") as MessageStatus | undefined) ?? "accepted";
 	}
 }

@@ -2,17 +2,15 @@ import { DurableObject } from "cloudflare:workers";
 import { sealSecret, unsealSecret } from "../../core/auth/keyring.js";
 import { vendorEndpoints } from "../../core/channels/endpoints.js";
 import { channelFor } from "../../core/channels/registry.js";
-import type { MintedToken, VendorChannelId } from "../../core/channels/types.js";
+import type { VendorChannelId } from "../../core/channels/types.js";
 import { loadCredentials, recordTokenStatus } from "../../core/credentials/store.js";
+import { type CachedToken, CachedTokenJson } from "../../core/objects/vendor-tokens.js";
+import { errorText } from "../../core/util/errors.js";
 
 /** Refresh this long before a token's end, so no send carries one that expires in flight. */
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 /** A forced refresh right after a refresh is a stampede, not a fix (APNs answers 429 to those). */
 const MIN_FORCED_REFRESH_GAP_MS = 10_000;
-
-interface Cached extends MintedToken {
-	mintedAt: number;
-}
 
 /**
  * One per app: mints and caches vendor access tokens (APNs provider JWT, FCM and HMS OAuth tokens)
@@ -20,8 +18,8 @@ interface Cached extends MintedToken {
  * Concurrent callers share one in-flight refresh. Tokens are sealed before they touch storage.
  */
 export class VendorTokens extends DurableObject<Env> {
-	private readonly memory = new Map<VendorChannelId, Cached>();
-	private readonly inflight = new Map<VendorChannelId, Promise<Cached>>();
+	private readonly memory = new Map<VendorChannelId, CachedToken>();
+	private readonly inflight = new Map<VendorChannelId, Promise<CachedToken>>();
 
 	async token(appId: string, channel: VendorChannelId, forceRefresh = false): Promise<string> {
 		const now = Date.now();
@@ -48,34 +46,34 @@ export class VendorTokens extends DurableObject<Env> {
 		return (await this.ctx.storage.get<Record<string, number>>("mints")) ?? {};
 	}
 
-	private async mint(appId: string, channel: VendorChannelId): Promise<Cached> {
+	private async mint(appId: string, channel: VendorChannelId): Promise<CachedToken> {
 		const impl = channelFor(channel);
 		if (!impl.mintAccessToken) throw new Error(`${channel} has no access tokens`);
-		const creds = await loadCredentials<unknown>(this.env, appId, channel);
+		const creds = await loadCredentials(this.env, appId, channel);
 		if (!creds) throw new Error(`no ${channel} credentials for this app`);
 		try {
 			const minted = await impl.mintAccessToken(creds, vendorEndpoints(this.env), fetch);
-			const cached: Cached = { ...minted, mintedAt: Date.now() };
+			const cached: CachedToken = { ...minted, mintedAt: Date.now() };
 			this.memory.set(channel, cached);
-			await this.ctx.storage.put(`token:${channel}`, await sealSecret(this.env, JSON.stringify(cached)));
+			await this.ctx.storage.put(`token:${channel}`, await sealSecret(this.env, CachedTokenJson.stringify(cached)));
 			const mints = await this.mints();
 			mints[channel] = (mints[channel] ?? 0) + 1;
 			await this.ctx.storage.put("mints", mints);
 			await recordTokenStatus(this.env, appId, channel, { refreshedAt: cached.mintedAt, expiresAt: cached.expiresAt });
 			return cached;
 		} catch (err) {
-			const message = err instanceof Error ? err.message : String(err);
+			const message = errorText(err);
 			await recordTokenStatus(this.env, appId, channel, { error: message.slice(0, 300) });
 			throw err;
 		}
 	}
 
-	private async fromStorage(channel: VendorChannelId): Promise<Cached | undefined> {
+	private async fromStorage(channel: VendorChannelId): Promise<CachedToken | undefined> {
 		const sealed = await this.ctx.storage.get<string>(`token:${channel}`);
 		if (!sealed) return undefined;
-		let cached: Cached;
+		let cached: CachedToken;
 		try {
-			cached = JSON.parse(await unsealSecret(this.env, sealed)) as Cached;
+			cached = CachedTokenJson.parse(await unsealSecret(this.env, sealed));
 		} catch {
 			// Sealed under a key that has since been rotated out: mint a new one instead.
 			return undefined;

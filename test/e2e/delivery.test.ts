@@ -1,18 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminToken, api, baseUrl } from "./helpers.js";
 import { RawClient } from "./raw-client.js";
-
-const baseUrl = inject("baseUrl");
-const adminToken = inject("adminToken");
-
-async function api(method: string, path: string, token: string, body?: unknown) {
-	const res = await fetch(`${baseUrl}${path}`, {
-		method,
-		headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-		body: body === undefined ? undefined : JSON.stringify(body),
-	});
-	const text = await res.text();
-	return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
 	const out: R[] = [];

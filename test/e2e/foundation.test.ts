@@ -134,7 +134,7 @@ describe("stack, docs and errors", () => {
 		expect(wrong.status).toBe(401);
 		expect(errorCode(wrong)).toBe("unauthorized");
 
-		const malformed = await api("POST", "/v1/apps", adminToken, '{"name": ');
+		const malformed = await api("POST", "/v1/apps", adminToken, undefined, { raw: '{"name": ' });
 		expect(malformed.status).toBe(400);
 		expect(errorCode(malformed)).toBe("invalid_request");
 

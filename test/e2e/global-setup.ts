@@ -5,16 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { freePort, readDevVars, type Stack, startStack } from "../../scripts/stack.mjs";
-
-/** The secrets (at least 16 characters long) that occur in `logs`. */
-function secretsIn(logs: string, secrets: string[]): string[] {
-	return secrets.filter((s) => s.length >= 16 && logs.includes(s));
-}
-
-/** The base64 lines of every PEM key in `text`: any one of them in a log is a leak. */
-function pemBodies(text: string): string[] {
-	return [...text.matchAll(/[A-Za-z0-9+/]{60,}/g)].map((m) => m[0]);
-}
+import { leakedIn, requireSecrets, simulatorSecrets } from "./secrets.js";
 
 declare module "vitest" {
 	export interface ProvidedContext {
@@ -62,21 +53,30 @@ export default async function setup(project: TestProject) {
 		userId: demo.userId,
 		clientToken: demo.clientToken,
 	});
-	// Secrets that must never reach a log line: checked against everything wrangler printed.
-	const simCreds = started.simulatorUrl ? await (await fetch(`${started.simulatorUrl}/__sim/credentials`)).json() : {};
+	// Secrets that must never reach a log line: checked against everything wrangler printed. Each is
+	// checked to be a real value now, so a renamed field fails the run instead of searching for nothing.
+	let secrets: Record<string, string>;
+	try {
+		if (!started.simulatorUrl) throw new Error("the stack started without the vendor simulator");
+		secrets = {
+			...requireSecrets({
+				ADMIN_TOKEN: started.adminToken,
+				ENCRYPTION_KEY: readDevVars(started.devVarsPath).ENCRYPTION_KEY,
+			}),
+			...simulatorSecrets(await (await fetch(`${started.simulatorUrl}/__sim/credentials`)).json()),
+		};
+	} catch (e) {
+		stopping = true;
+		await started.stop();
+		cleanUp();
+		throw e;
+	}
 	return async () => {
 		stopping = true;
 		const logs = started.output();
 		await started.stop();
-		const leaks = secretsIn(logs, [
-			started.adminToken,
-			readDevVars(started.devVarsPath).ENCRYPTION_KEY ?? "",
-			...pemBodies(JSON.stringify(simCreds)),
-			simCreds.hms?.client_secret ?? "",
-			simCreds.xiaomi?.app_secret ?? "",
-		]);
-		if (leaks.length)
-			throw new Error(`secrets appeared in the Worker's logs: ${leaks.map((l) => `${l.slice(0, 6)}…`).join(", ")}`);
+		const leaks = leakedIn(logs, secrets);
+		if (leaks.length) throw new Error(`secrets appeared in the Worker's logs: ${leaks.join(", ")}`);
 		cleanUp();
 		process.off("exit", cleanUp);
 	};

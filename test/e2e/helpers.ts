@@ -1,47 +1,19 @@
 import { inject } from "vitest";
+import { type Answer, jsonApi } from "../support/http.js";
+
+export type { Answer };
 
 export const baseUrl = inject("baseUrl");
 export const adminToken = inject("adminToken");
 
-// biome-ignore lint/suspicious/noExplicitAny: answers are arbitrary JSON, read field by field in assertions
-type Json = any;
+/** JSON calls over real HTTP to the stack at `url` (see test/support/http.ts for the conventions). */
+export const apiAt = (url: string) => jsonApi((u, init) => fetch(u, init), url);
 
-export interface ApiResponse<T = Json> {
-	status: number;
-	headers: Headers;
-	body: T;
-	text: string;
-}
-
-/** One JSON call over real HTTP. `body` is serialized unless it is already a string. */
-export async function api<T = Json>(
-	method: string,
-	path: string,
-	token?: string,
-	body?: unknown,
-	headers: Record<string, string> = {},
-): Promise<ApiResponse<T>> {
-	const res = await fetch(`${baseUrl}${path}`, {
-		method,
-		headers: {
-			...(token ? { authorization: `Bearer ${token}` } : {}),
-			...(body === undefined ? {} : { "content-type": "application/json" }),
-			...headers,
-		},
-		body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-	});
-	const text = await res.text();
-	let parsed: unknown;
-	try {
-		parsed = text ? JSON.parse(text) : undefined;
-	} catch {
-		parsed = undefined;
-	}
-	return { status: res.status, headers: res.headers, body: parsed as T, text };
-}
+/** One JSON call to the local stack the e2e run started. */
+export const api = apiAt(baseUrl);
 
 /** Asserts the contract's error shape and returns its code. */
-export function errorCode(r: ApiResponse): string {
+export function errorCode(r: Answer): string {
 	const e = r.body?.error;
 	if (!e || typeof e.code !== "string" || typeof e.message !== "string") {
 		throw new Error(`not a contract error body (status ${r.status}): ${r.text.slice(0, 300)}`);

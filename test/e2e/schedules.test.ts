@@ -3,10 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freePort, startStack } from "../../scripts/stack.mjs";
-import { adminToken, api } from "./helpers.js";
+import { adminToken, api, apiAt, baseUrl } from "./helpers.js";
 import { RawClient } from "./raw-client.js";
-
-const baseUrl = (await import("vitest")).inject("baseUrl");
 
 function percentile(sorted: number[], p: number) {
 	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
@@ -54,14 +52,8 @@ describe("schedules against the local stack", () => {
 		const persistTo = mkdtempSync(join(tmpdir(), "warbler-restart-"));
 		try {
 			let stack = await startStack({ port: await freePort(), persistTo, quiet: true, simulator: false, demo: false });
-			const call = async (s: typeof stack, method: string, path: string, token: string, body?: unknown) => {
-				const res = await fetch(`${s.baseUrl}${path}`, {
-					method,
-					headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-					body: body === undefined ? undefined : JSON.stringify(body),
-				});
-				return { status: res.status, body: await res.json() };
-			};
+			const call = (s: typeof stack, method: string, path: string, token: string, body?: unknown) =>
+				apiAt(s.baseUrl)(method, path, token, body);
 			const app = await call(stack, "POST", "/v1/apps", stack.adminToken, { name: "restart" });
 			const key = app.body.key.secret as string;
 			const at = new Date(Date.now() + 4000).toISOString();

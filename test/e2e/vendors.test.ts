@@ -1,48 +1,7 @@
-import { beforeAll, describe, expect, inject, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { adminToken, api } from "./helpers.js";
-
-const sim = inject("simulatorUrl");
-
-interface Delivery {
-	channel: string;
-	token: string;
-	payload: unknown;
-	outcome: { ok: boolean; status: number; reason?: string };
-	at: string;
-}
-
-async function simGet<T>(path: string): Promise<T> {
-	return (await fetch(`${sim}${path}`)).json() as Promise<T>;
-}
-
-async function simPost(path: string, body?: unknown) {
-	const res = await fetch(`${sim}${path}`, {
-		method: "POST",
-		headers: { "content-type": "application/json" },
-		body: body === undefined ? undefined : JSON.stringify(body),
-	});
-	return res.json();
-}
-
-/** Deliveries the simulator accepted for one token (waits for at least `count`). */
-async function deliveriesFor(token: string, count = 1, waitMs = 30_000): Promise<Delivery[]> {
-	const deadline = Date.now() + waitMs;
-	for (;;) {
-		const all = await simGet<Delivery[]>(`/__sim/deliveries?token=${encodeURIComponent(token)}`);
-		const ok = all.filter((d) => d.outcome.ok);
-		if (ok.length >= count || Date.now() > deadline) return ok;
-		await new Promise((r) => setTimeout(r, 200));
-	}
-}
-
-async function eventually<T>(fn: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-	const deadline = Date.now() + timeoutMs;
-	for (;;) {
-		const v = await fn();
-		if (check(v) || Date.now() > deadline) return v;
-		await new Promise((r) => setTimeout(r, 250));
-	}
-}
+import { leakedIn, simulatorSecrets } from "./secrets.js";
+import { type Delivery, deliveriesFor, eventually, simGet, simPost, useSimulatorCredentials } from "./sim.js";
 
 describe("vendor channels end to end against the local simulator", () => {
 	let key: string;
@@ -57,12 +16,7 @@ describe("vendor channels end to end against the local simulator", () => {
 	beforeAll(async () => {
 		const app = await api("POST", "/v1/apps", adminToken, { name: "vendors-e2e" });
 		key = app.body.key.secret;
-		const creds = await simGet<Record<string, unknown>>("/__sim/credentials");
-		for (const channel of ["apns", "fcm", "hms", "xiaomi"]) {
-			const r = await api("PUT", `/v1/credentials/${channel}`, key, creds[channel]);
-			expect(r.status).toBe(200);
-			expect(r.text).not.toContain("PRIVATE KEY");
-		}
+		await useSimulatorCredentials(key, ["apns", "fcm", "hms", "xiaomi"]);
 		expect((await api("PUT", "/v1/credentials/webpush", key, { subject: "mailto:ops@example.com" })).status).toBe(200);
 		const created = (await simPost("/__sim/webpush/subscriptions")) as { endpoint: string; keys: object };
 		const sub = { endpoint: created.endpoint, keys: created.keys };
@@ -170,9 +124,7 @@ describe("vendor channels end to end against the local simulator", () => {
 	it("refreshes each vendor token exactly once under 50 concurrent sends", async () => {
 		const app = await api("POST", "/v1/apps", adminToken, { name: "token-refresh-e2e" });
 		const appKey = app.body.key.secret as string;
-		const creds = await simGet<Record<string, unknown>>("/__sim/credentials");
-		for (const channel of ["apns", "fcm", "hms"])
-			expect((await api("PUT", `/v1/credentials/${channel}`, appKey, creds[channel])).status).toBe(200);
+		await useSimulatorCredentials(appKey, ["apns", "fcm", "hms"]);
 		const devices = [
 			{ id: "i", platform: "ios", channel: "apns", token: "c3".repeat(32) },
 			{ id: "p", platform: "android", channel: "fcm", token: `fcm-refresh-${Date.now()}` },
@@ -206,15 +158,22 @@ describe("vendor channels end to end against the local simulator", () => {
 		const list = await api("GET", "/v1/credentials", key);
 		expect(list.status).toBe(200);
 		expect(list.body.credentials).toHaveLength(5);
-		const creds = await simGet<Record<string, Record<string, unknown>>>("/__sim/credentials");
-		const secrets = [
-			String(creds.apns?.private_key),
-			String((creds.fcm?.service_account as Record<string, string> | undefined)?.private_key),
-			String(creds.hms?.client_secret),
-			String(creds.xiaomi?.app_secret),
-		];
-		for (const secret of secrets) expect(list.text).not.toContain(secret.slice(40, 80) || secret);
+		// Named fields, each checked to be a real secret first: a renamed field fails here instead of
+		// searching the answer for "undefined".
+		const creds = await simGet<unknown>("/__sim/credentials");
+		const secrets = simulatorSecrets(creds);
+		expect(Object.keys(secrets)).toEqual([
+			"apns.private_key",
+			"fcm.service_account.private_key",
+			"hms.client_secret",
+			"xiaomi.app_secret",
+		]);
+		// The search finds every one of them where they are (raw and JSON-escaped), so an empty result below means something.
+		expect(leakedIn(JSON.stringify(creds), secrets)).toEqual(Object.keys(secrets));
+		expect(leakedIn(Object.values(secrets).join("\n"), secrets)).toEqual(Object.keys(secrets));
+		expect(leakedIn(list.text, secrets)).toEqual([]);
 		const pk = await api("GET", "/v1/webpush/public-key", key);
 		expect(pk.body.public_key).toMatch(/^[A-Za-z0-9_-]{86,88}$/);
+		expect(leakedIn(pk.text, secrets)).toEqual([]);
 	});
 });

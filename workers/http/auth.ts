@@ -5,11 +5,19 @@ import { db } from "../../core/db/client.js";
 import { ALL_SCOPES, type HonoEnv, type Scope } from "./context.js";
 import { AppError } from "./errors.js";
 
+/**
+ * The credential of an `Authorization: Bearer <credential>` header, or undefined when the header is
+ * absent or not of that form. The scheme is case-insensitive (RFC 9110 §11.1); the credential is
+ * 1–2048 visible ASCII characters (app keys, the admin token and client tokens all fit).
+ */
+export function parseBearer(header: string | undefined): string | undefined {
+	return /^Bearer ([\x21-\x7e]{1,2048})$/i.exec(header ?? "")?.[1];
+}
+
 function bearer(header: string | undefined): string {
-	// The scheme is case-insensitive (RFC 9110 §11.1).
-	const match = /^Bearer ([\x21-\x7e]{1,512})$/i.exec(header ?? "");
-	if (!match?.[1]) throw new AppError("unauthorized", "Send a credential as 'Authorization: Bearer <secret>'.");
-	return match[1];
+	const credential = parseBearer(header);
+	if (!credential) throw new AppError("unauthorized", "Send a credential as 'Authorization: Bearer <secret>'.");
+	return credential;
 }
 
 /** The deployment's admin token, compared in constant time. Only for /v1/apps management. */

@@ -1,9 +1,13 @@
+import { and, eq } from "drizzle-orm";
+import { db } from "../../core/db/client.js";
+import { messages } from "../../core/db/schema.js";
 import { dispatchToVendors } from "../../core/dispatch/targets.js";
 import { deliverToInboxes, recallFromInboxes, recordJob, usersForVendors } from "../../core/fanout/deliver.js";
 import { DELIVER_JOB_USERS, type DeliverJob, type FanoutJob, type RecallJob, type ResolveJob } from "../../core/fanout/jobs.js";
 import { audiencePage } from "../../core/messages/audience.js";
 import { type DeliverySpec, loadDeliverySpec } from "../../core/messages/record.js";
 import { ledgerFor } from "../../core/objects/ledger.js";
+import { errorText } from "../../core/util/errors.js";
 
 const RESOLVE_PAGE = 1000;
 /** One resolve invocation pages this long at most, then hands over to a continuation job. */
@@ -140,10 +144,12 @@ async function sendAll(env: Env, jobs: FanoutJob[], pace?: { first: number; perM
 }
 
 async function throttleOf(env: Env, job: ResolveJob, first: number) {
-	const row = await env.DB.prepare("SELECT options FROM messages WHERE app_id = ? AND id = ?")
-		.bind(job.appId, job.messageId)
-		.first<{ options: string }>();
-	const perMinute = row ? (JSON.parse(row.options) as { throttle_per_minute?: number }).throttle_per_minute : undefined;
+	const row = await db(env)
+		.select({ options: messages.options })
+		.from(messages)
+		.where(and(eq(messages.appId, job.appId), eq(messages.id, job.messageId)))
+		.get();
+	const perMinute = row?.options.throttle_per_minute;
 	return perMinute ? { first, perMinute } : undefined;
 }
 
@@ -155,8 +161,4 @@ function cachedSpec(env: Env, specs: SpecCache, appId: string, messageId: string
 		specs.set(key, spec);
 	}
 	return spec;
-}
-
-function errorText(err: unknown) {
-	return err instanceof Error ? err.message : String(err);
 }

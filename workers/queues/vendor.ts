@@ -12,6 +12,7 @@ import { renderFor, userProfiles } from "../../core/fanout/deliver.js";
 import type { VendorResult } from "../../core/ledger/types.js";
 import { ledgerFor } from "../../core/objects/ledger.js";
 import { accessTokens } from "../../core/objects/vendor-tokens.js";
+import { errorText } from "../../core/util/errors.js";
 
 /** Thrown when every target of a job asked to be retried: the queue retries the whole job. */
 class RetryJob extends Error {
@@ -75,7 +76,7 @@ async function sendVendorJob(env: Env, job: VendorJob) {
 	}
 	if ((await ledger.summary()).status === "recalled") return;
 	const channel = channelFor(job.channel);
-	const creds = await loadCredentials<unknown>(env, job.appId, job.channel);
+	const creds = await loadCredentials(env, job.appId, job.channel);
 	if (!creds) {
 		await ledger.recordVendor(job.channel, failAll(job.targets, `no ${job.channel} credentials configured`));
 		return;
@@ -160,10 +161,6 @@ function failAll(targets: PushTarget[], reason: string): VendorResult[] {
 
 function backoff(attempt: number) {
 	return Math.min(2 ** attempt, 300);
-}
-
-function errorText(err: unknown) {
-	return err instanceof Error ? err.message : String(err);
 }
 
 export type { PushSpec };

@@ -6,7 +6,7 @@ import { sealSecret } from "../../core/auth/keyring.js";
 import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { apiKeys, apps } from "../../core/db/schema.js";
-import { ALL_SCOPES, type Api, type Scope } from "../http/context.js";
+import { ALL_SCOPES, type Api } from "../http/context.js";
 import { notFound } from "../http/errors.js";
 import { AppIdParam, AppInfo, CreateAppBody, CreatedApp, CreateKeyBody, KeyIdParam, NewKey } from "../schemas/apps.js";
 import { json, jsonBody, standardErrors } from "../schemas/common.js";
@@ -95,7 +95,7 @@ export function appRoutes(api: Api) {
 				keys: keys.map((k) => ({
 					id: k.id,
 					name: k.name,
-					scopes: JSON.parse(k.scopes) as Scope[],
+					scopes: k.scopes,
 					created_at: k.createdAt,
 					revoked_at: k.revokedAt,
 				})),

@@ -13,9 +13,9 @@ import {
 import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { automations } from "../../core/db/schema.js";
-import { requireScope } from "../http/auth.js";
 import type { Api, HonoEnv } from "../http/context.js";
 import { notFound } from "../http/errors.js";
+import { appKeyRoute } from "../http/route.js";
 import {
 	AutomationIdParam,
 	AutomationListQuery,
@@ -27,23 +27,8 @@ import {
 } from "../schemas/automations.js";
 import { decodeCursor, encodeCursor, json, jsonBody, standardErrors } from "../schemas/common.js";
 
-const security = [{ appKey: [] }];
-
-const route = <M extends "get" | "post" | "patch" | "delete", P extends string>(
-	method: M,
-	path: P,
-	scope: "send" | "read",
-	tag = "Automations",
-) => ({
-	method,
-	path,
-	tags: [tag],
-	security,
-	middleware: [requireScope(scope)],
-});
-
 const events = createRoute({
-	...route("post", "/v1/events", "send", "Events"),
+	...appKeyRoute("Events", "post", "/v1/events", "send"),
 	summary: "Record what users did: one event or a batch of up to 1,000; matching automations run",
 	description:
 		"Each event gets an id and is matched against the app's enabled automations (`trigger.event` and `trigger.where` " +
@@ -54,13 +39,13 @@ const events = createRoute({
 	responses: { 202: json(EventsAccepted, "Recorded; `triggered` automation runs started."), ...standardErrors },
 });
 const create = createRoute({
-	...route("post", "/v1/automations", "send"),
+	...appKeyRoute("Automations", "post", "/v1/automations", "manage"),
 	summary: "Wire a push to an event: send (after an optional delay) to the user whose event triggered it",
 	request: jsonBody(CreateAutomationBody),
 	responses: { 201: json(AutomationView, "The automation."), ...standardErrors },
 });
 const list = createRoute({
-	...route("get", "/v1/automations", "read"),
+	...appKeyRoute("Automations", "get", "/v1/automations", "read"),
 	summary: "Automations by id, optionally only enabled or disabled ones",
 	request: { query: AutomationListQuery },
 	responses: {
@@ -69,19 +54,19 @@ const list = createRoute({
 	},
 });
 const get = createRoute({
-	...route("get", "/v1/automations/{id}", "read"),
+	...appKeyRoute("Automations", "get", "/v1/automations/{id}", "read"),
 	summary: "An automation",
 	request: { params: AutomationIdParam },
 	responses: { 200: json(AutomationView, "The automation."), ...standardErrors },
 });
 const patch = createRoute({
-	...route("patch", "/v1/automations/{id}", "send"),
+	...appKeyRoute("Automations", "patch", "/v1/automations/{id}", "manage"),
 	summary: "Change an automation (sends already waiting keep the message and due time they were started with)",
 	request: { params: AutomationIdParam, ...jsonBody(PatchAutomationBody) },
 	responses: { 200: json(AutomationView, "The automation."), ...standardErrors },
 });
 const remove = createRoute({
-	...route("delete", "/v1/automations/{id}", "send"),
+	...appKeyRoute("Automations", "delete", "/v1/automations/{id}", "manage"),
 	summary: "Delete an automation; its waiting sends are dropped when they come due",
 	request: { params: AutomationIdParam },
 	responses: { 204: { description: "Deleted." }, ...standardErrors },
@@ -129,7 +114,7 @@ export function automationRoutes(api: Api) {
 				id,
 				name: body.name,
 				triggerEvent: body.trigger.event,
-				definition: JSON.stringify(definition(body)),
+				definition: definition(body),
 				enabled: body.enabled ?? true,
 				createdAt: now,
 				updatedAt: now,
@@ -163,7 +148,7 @@ export function automationRoutes(api: Api) {
 		const body = c.req.valid("json");
 		const caller = c.get("caller");
 		const row = await loadOr404(c, id);
-		const old = JSON.parse(row.definition) as AutomationDefinition;
+		const old = row.definition;
 		const pick = <T>(v: T | null | undefined, prev: T | undefined): T | undefined =>
 			v === null ? undefined : v === undefined ? prev : v;
 		const next = definition({
@@ -180,7 +165,7 @@ export function automationRoutes(api: Api) {
 				.set({
 					name: body.name ?? row.name,
 					triggerEvent: next.trigger.event,
-					definition: JSON.stringify(next),
+					definition: next,
 					enabled: body.enabled ?? row.enabled,
 					updatedAt: nowIso(),
 				})

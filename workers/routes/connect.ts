@@ -17,7 +17,7 @@ const connect = createRoute({
 	tags: ["WebSocket"],
 	summary: "Open a device's WebSocket (Upgrade: websocket)",
 	description:
-		"The client token is checked before the upgrade. Frames are JSON text; see the WebSocket section of the contract " +
+		"The client token is checked before the upgrade. Frames are JSON text; see the WebSocket section of docs/api.md " +
 		"and `protocol/frames.ts`. A device first seen here is registered for the user with channel `ws`.",
 	request: {
 		query: z.object({

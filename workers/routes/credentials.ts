@@ -16,13 +16,13 @@ import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { credentials } from "../../core/db/schema.js";
 import { vendorTokensFor } from "../../core/objects/vendor-tokens.js";
-import { requireScope } from "../http/auth.js";
+import { parseBearer } from "../http/auth.js";
 import type { Api } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
+import { appKeyRoute } from "../http/route.js";
 import { json, jsonBody, standardErrors } from "../schemas/common.js";
 
-const security = [{ appKey: [] }];
-const tags = ["Vendor channels"];
+const TAG = "Vendor channels";
 const VENDORS = ["apns", "fcm", "hms", "xiaomi", "webpush"] as const satisfies readonly VendorChannelId[];
 
 const CredentialView = z
@@ -42,32 +42,20 @@ const CredentialView = z
 const ChannelParam = z.object({ channel: z.enum(VENDORS) });
 
 const listRoute = createRoute({
-	method: "get",
-	path: "/v1/credentials",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "get", "/v1/credentials", "manage"),
 	summary: "The app's vendor credentials, masked, with token status",
 	responses: { 200: json(z.object({ credentials: z.array(CredentialView) }), "Masked credentials."), ...standardErrors },
 });
 
 const getRoute = createRoute({
-	method: "get",
-	path: "/v1/credentials/{channel}",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "get", "/v1/credentials/{channel}", "manage"),
 	summary: "One channel's credentials, masked",
 	request: { params: ChannelParam },
 	responses: { 200: json(CredentialView, "Masked credentials."), ...standardErrors },
 });
 
 const deleteRoute = createRoute({
-	method: "delete",
-	path: "/v1/credentials/{channel}",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "delete", "/v1/credentials/{channel}", "manage"),
 	summary: "Remove one channel's credentials",
 	request: { params: ChannelParam },
 	responses: { 204: { description: "Removed." }, ...standardErrors },
@@ -76,7 +64,7 @@ const deleteRoute = createRoute({
 const publicKeyRoute = createRoute({
 	method: "get",
 	path: "/v1/webpush/public-key",
-	tags,
+	tags: [TAG],
 	summary: "The app's VAPID public key, for pushManager.subscribe (app key or client token)",
 	security: [{ appKey: [] }, { clientToken: [] }],
 	request: {
@@ -95,11 +83,7 @@ export function credentialRoutes(api: Api) {
 	for (const id of VENDORS) {
 		const channel = channels[id];
 		const put = createRoute({
-			method: "put",
-			path: `/v1/credentials/${id}`,
-			tags,
-			security,
-			middleware: [requireScope("manage")] as const,
+			...appKeyRoute(TAG, "put", `/v1/credentials/${id}`, "manage"),
 			summary: `Upload ${id} credentials (sealed at rest; never shown again)`,
 			request: jsonBody(channel.credentialSchema),
 			responses: { 200: json(CredentialView, "Stored; masked view."), ...standardErrors },
@@ -145,7 +129,7 @@ export function credentialRoutes(api: Api) {
 
 	api.openapi(publicKeyRoute, async (c) => {
 		const appId = await appOfCaller(c.env, c.req.header("authorization"), c.req.query("token"));
-		const creds = await loadCredentials<{ public_key: string }>(c.env, appId, "webpush");
+		const creds = await loadCredentials(c.env, appId, "webpush");
 		if (!creds) throw notFound("webpush credentials");
 		return c.json({ public_key: creds.public_key }, 200);
 	});
@@ -153,7 +137,7 @@ export function credentialRoutes(api: Api) {
 
 /** An app key (any scope) or a client token of one of the app's users. */
 async function appOfCaller(env: Env, authorization: string | undefined, queryToken: string | undefined): Promise<string> {
-	const bearer = /^Bearer ([\x21-\x7e]{1,2048})$/.exec(authorization ?? "")?.[1];
+	const bearer = parseBearer(authorization);
 	if (bearer?.startsWith("wbsk.")) {
 		const key = await verifyAppKey(db(env), bearer);
 		if (key) return key.appId;

@@ -26,7 +26,7 @@ import {
 const PAST_TOLERANCE_MS = 60_000;
 
 const create = createRoute({
-	...appKeyRoute("Schedules", "post", "/v1/schedules", "send"),
+	...appKeyRoute("Schedules", "post", "/v1/schedules", "manage"),
 	summary: "Plan a push: at an instant, on a cron in a time zone, at a local time per recipient, or at each one's best hour",
 	request: jsonBody(CreateScheduleBody),
 	responses: { 201: json(ScheduleView, "The schedule."), ...standardErrors },
@@ -47,25 +47,25 @@ const get = createRoute({
 	responses: { 200: json(ScheduleView, "The schedule."), ...standardErrors },
 });
 const patch = createRoute({
-	...appKeyRoute("Schedules", "patch", "/v1/schedules/{id}", "send"),
+	...appKeyRoute("Schedules", "patch", "/v1/schedules/{id}", "manage"),
 	summary: "Change a schedule's message, timing or lateness bound",
 	request: { params: ScheduleIdParam, ...jsonBody(PatchScheduleBody) },
 	responses: { 200: json(ScheduleView, "The schedule."), ...standardErrors },
 });
 const cancel = createRoute({
-	...appKeyRoute("Schedules", "delete", "/v1/schedules/{id}", "send"),
+	...appKeyRoute("Schedules", "delete", "/v1/schedules/{id}", "manage"),
 	summary: "Cancel a schedule (its runs stay visible)",
 	request: { params: ScheduleIdParam },
 	responses: { 204: { description: "Canceled." }, ...standardErrors },
 });
 const pause = createRoute({
-	...appKeyRoute("Schedules", "post", "/v1/schedules/{id}/pause", "send"),
+	...appKeyRoute("Schedules", "post", "/v1/schedules/{id}/pause", "manage"),
 	summary: "Pause: nothing fires until resume",
 	request: { params: ScheduleIdParam },
 	responses: { 200: json(ScheduleView, "The schedule."), ...standardErrors },
 });
 const resume = createRoute({
-	...appKeyRoute("Schedules", "post", "/v1/schedules/{id}/resume", "send"),
+	...appKeyRoute("Schedules", "post", "/v1/schedules/{id}/resume", "manage"),
 	summary: "Resume: the next occurrence from now on fires (occurrences while paused are skipped)",
 	request: { params: ScheduleIdParam },
 	responses: { 200: json(ScheduleView, "The schedule."), ...standardErrors },
@@ -100,8 +100,8 @@ export function scheduleRoutes(api: Api) {
 			d.insert(schedules).values({
 				appId: caller.appId,
 				id,
-				message: JSON.stringify(body.message),
-				when: JSON.stringify(body.when),
+				message: body.message,
+				when: body.when,
 				status: next ? "active" : "done",
 				maxLatenessSeconds: body.max_lateness_seconds ?? DEFAULT_MAX_LATENESS_SECONDS,
 				nextRunAt,
@@ -139,7 +139,7 @@ export function scheduleRoutes(api: Api) {
 			throw new AppError("conflict", `A ${row.status} schedule cannot change.`);
 		}
 		if (body.when) checkAt(body.when);
-		const when = body.when ?? (JSON.parse(row.when) as When);
+		const when = body.when ?? row.when;
 		const d = db(c.env);
 		let nextRunAt = row.nextRunAt;
 		if (body.when) {
@@ -149,8 +149,8 @@ export function scheduleRoutes(api: Api) {
 		await d
 			.update(schedules)
 			.set({
-				...(body.message ? { message: JSON.stringify(body.message) } : {}),
-				...(body.when ? { when: JSON.stringify(body.when), nextRunAt } : {}),
+				...(body.message ? { message: body.message } : {}),
+				...(body.when ? { when: body.when, nextRunAt } : {}),
 				...(body.max_lateness_seconds !== undefined ? { maxLatenessSeconds: body.max_lateness_seconds } : {}),
 				updatedAt: nowIso(),
 			})
@@ -197,7 +197,7 @@ export function scheduleRoutes(api: Api) {
 		if (row.status !== "paused" && row.status !== "active")
 			throw new AppError("conflict", `A ${row.status} schedule cannot resume.`);
 		const d = db(c.env);
-		const when = JSON.parse(row.when) as When;
+		const when = row.when;
 		// A one-off whose time passed while paused still fires (late); recurring ones continue from now.
 		const next =
 			"at" in when || "optimal" in when

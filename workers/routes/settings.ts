@@ -4,30 +4,21 @@ import { auditEntry } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { apps } from "../../core/db/schema.js";
 import { AppSettings, AppSettingsPatch, applySettingsPatch } from "../../core/rules/settings.js";
-import { requireScope } from "../http/auth.js";
 import type { Api } from "../http/context.js";
 import { notFound } from "../http/errors.js";
+import { appKeyRoute } from "../http/route.js";
 import { json, jsonBody, standardErrors } from "../schemas/common.js";
 
-const security = [{ appKey: [] }];
-const tags = ["Settings"];
+const TAG = "Settings";
 
 const getSettings = createRoute({
-	method: "get",
-	path: "/v1/settings",
-	tags,
-	security,
-	middleware: [requireScope("read")] as const,
+	...appKeyRoute(TAG, "get", "/v1/settings", "read"),
 	summary: "The app's delivery settings: frequency caps, quiet hours, default time zone, vendor fallback window, inbox cap",
 	responses: { 200: json(AppSettings, "The settings (absent fields use their defaults)."), ...standardErrors },
 });
 
 const patchSettings = createRoute({
-	method: "patch",
-	path: "/v1/settings",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "patch", "/v1/settings", "manage"),
 	summary: "Change settings; null puts one back to its default",
 	request: jsonBody(AppSettingsPatch),
 	responses: { 200: json(AppSettings, "The settings after the change."), ...standardErrors },
@@ -41,7 +32,7 @@ export function settingsRoutes(api: Api) {
 			.where(eq(apps.id, c.get("caller").appId))
 			.get();
 		if (!row) throw notFound("app");
-		return c.json(JSON.parse(row.settings) as AppSettings, 200);
+		return c.json(row.settings, 200);
 	});
 
 	api.openapi(patchSettings, async (c) => {
@@ -49,12 +40,9 @@ export function settingsRoutes(api: Api) {
 		const d = db(c.env);
 		const row = await d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, caller.appId)).get();
 		if (!row) throw notFound("app");
-		const next = applySettingsPatch(JSON.parse(row.settings) as AppSettings, c.req.valid("json"));
+		const next = applySettingsPatch(row.settings, c.req.valid("json"));
 		await d.batch([
-			d
-				.update(apps)
-				.set({ settings: JSON.stringify(next) })
-				.where(eq(apps.id, caller.appId)),
+			d.update(apps).set({ settings: next }).where(eq(apps.id, caller.appId)),
 			auditEntry(d, caller, caller.appId, "settings.patch", Object.keys(c.req.valid("json")).join(",")),
 		]);
 		return c.json(next, 200);

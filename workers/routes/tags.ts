@@ -4,36 +4,27 @@ import { nowIso } from "../../core/db/audit.js";
 import { type Db, db } from "../../core/db/client.js";
 import { userTags } from "../../core/db/schema.js";
 import { ensureUser, ensureUsers, usersOverTagLimit, userTagNames } from "../../core/db/users.js";
-import { requireScope } from "../http/auth.js";
 import type { Api } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
+import { appKeyRoute } from "../http/route.js";
 import { decodeCursor, encodeCursor, json, jsonBody, standardErrors } from "../schemas/common.js";
 import { PutUserTagsBody, TagList, TagParam, TagsQuery, TagUsers, TagUsersBody, TagUsersQuery } from "../schemas/tags.js";
 import { MAX_TAGS_PER_USER, UserIdParam } from "../schemas/users.js";
 
-const security = [{ appKey: [] }];
-const tags = ["Tags"];
+const TAG = "Tags";
 /** D1 binds at most 100 parameters per statement; a user_tags row takes 3. */
 const ROWS_PER_INSERT = 30;
 const TAG_LIMIT_ATTEMPTS = 5;
 
 const putUserTags = createRoute({
-	method: "put",
-	path: "/v1/users/{userId}/tags",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "put", "/v1/users/{userId}/tags", "manage"),
 	summary: "Add and remove a user's tags (at most 1,000 per user)",
 	request: { params: UserIdParam, ...jsonBody(PutUserTagsBody) },
 	responses: { 200: json(z.object({ tags: z.array(z.string()) }), "The user's tags after the change."), ...standardErrors },
 });
 
 const tagUsers = createRoute({
-	method: "post",
-	path: "/v1/tags/{tag}/users",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "post", "/v1/tags/{tag}/users", "manage"),
 	summary: "Add users to and remove users from a tag (at most 1,000 ids per call)",
 	request: { params: TagParam, ...jsonBody(TagUsersBody) },
 	responses: {
@@ -43,22 +34,14 @@ const tagUsers = createRoute({
 });
 
 const listTags = createRoute({
-	method: "get",
-	path: "/v1/tags",
-	tags,
-	security,
-	middleware: [requireScope("read")] as const,
+	...appKeyRoute(TAG, "get", "/v1/tags", "read"),
 	summary: "The app's tags with their user counts, by name",
 	request: { query: TagsQuery },
 	responses: { 200: json(TagList, "A page of tags."), ...standardErrors },
 });
 
 const listTagUsers = createRoute({
-	method: "get",
-	path: "/v1/tags/{tag}/users",
-	tags,
-	security,
-	middleware: [requireScope("read")] as const,
+	...appKeyRoute(TAG, "get", "/v1/tags/{tag}/users", "read"),
 	summary: "A tag's users in id order",
 	request: { params: TagParam, query: TagUsersQuery },
 	responses: { 200: json(TagUsers, "A page of user ids."), ...standardErrors },

@@ -28,7 +28,7 @@ const IdParam = z.object({ id: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, "not a t
 type Row = typeof templates.$inferSelect;
 
 function view(row: Row) {
-	const def = JSON.parse(row.definition) as TemplateBody;
+	const def = row.definition;
 	return { id: row.id, ...def, variables: extractVariables(def), created_at: row.createdAt, updated_at: row.updatedAt };
 }
 
@@ -76,7 +76,7 @@ export function templateRoutes(api: Api) {
 			appId: caller.appId,
 			id,
 			name: c.req.valid("json").name,
-			definition: JSON.stringify(c.req.valid("json")),
+			definition: c.req.valid("json"),
 			createdAt: now,
 			updatedAt: now,
 		};
@@ -113,7 +113,7 @@ export function templateRoutes(api: Api) {
 		const d = db(c.env);
 		const row = await findTemplate(c.env, caller.appId, id);
 		if (!row) throw notFound("template");
-		const updated = { ...row, name: body.name, definition: JSON.stringify(body), updatedAt: nowIso() };
+		const updated = { ...row, name: body.name, definition: body, updatedAt: nowIso() };
 		await d.batch([
 			d
 				.update(templates)

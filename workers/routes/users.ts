@@ -10,9 +10,9 @@ import { db } from "../../core/db/client.js";
 import { devices, users, userTags } from "../../core/db/schema.js";
 import { deviceView, ensureUser, findUser, userDevices, userTagNames } from "../../core/db/users.js";
 import { inboxFor } from "../../core/objects/inbox.js";
-import { requireScope } from "../http/auth.js";
 import type { Api, HonoEnv } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
+import { appKeyRoute } from "../http/route.js";
 import { ErrorSchema, json, jsonBody, standardErrors } from "../schemas/common.js";
 import {
 	ClientToken,
@@ -26,17 +26,12 @@ import {
 	UserIdParam,
 } from "../schemas/users.js";
 
-const security = [{ appKey: [] }];
 /** Optimistic merges of one user's attributes before giving up with 409. */
 const MAX_MERGE_ATTEMPTS = 30;
-const tags = ["Users, devices, tokens"];
+const TAG = "Users, devices, tokens";
 
 const putUser = createRoute({
-	method: "put",
-	path: "/v1/users/{userId}",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "put", "/v1/users/{userId}", "manage"),
 	summary: "Create or update a user (attributes merged; null deletes one)",
 	request: { params: UserIdParam, ...jsonBody(PutUserBody, false) },
 	responses: {
@@ -47,55 +42,35 @@ const putUser = createRoute({
 });
 
 const getUser = createRoute({
-	method: "get",
-	path: "/v1/users/{userId}",
-	tags,
-	security,
-	middleware: [requireScope("read")] as const,
+	...appKeyRoute(TAG, "get", "/v1/users/{userId}", "read"),
 	summary: "A user with tags, devices and open sessions",
 	request: { params: UserIdParam },
 	responses: { 200: json(User, "The user."), ...standardErrors },
 });
 
 const deleteUser = createRoute({
-	method: "delete",
-	path: "/v1/users/{userId}",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "delete", "/v1/users/{userId}", "manage"),
 	summary: "Erase a user: attributes, tags, devices and inbox",
 	request: { params: UserIdParam },
 	responses: { 204: { description: "Erased." }, ...standardErrors },
 });
 
 const createDevice = createRoute({
-	method: "post",
-	path: "/v1/users/{userId}/devices",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "post", "/v1/users/{userId}/devices", "manage"),
 	summary: "Register (or re-register) a device",
 	request: { params: UserIdParam, ...jsonBody(CreateDeviceBody) },
 	responses: { 201: json(Device, "The device."), ...standardErrors },
 });
 
 const deleteDevice = createRoute({
-	method: "delete",
-	path: "/v1/users/{userId}/devices/{deviceId}",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "delete", "/v1/users/{userId}/devices/{deviceId}", "manage"),
 	summary: "Remove a device",
 	request: { params: DeviceParam },
 	responses: { 204: { description: "Removed." }, ...standardErrors },
 });
 
 const createToken = createRoute({
-	method: "post",
-	path: "/v1/users/{userId}/tokens",
-	tags,
-	security,
-	middleware: [requireScope("manage")] as const,
+	...appKeyRoute(TAG, "post", "/v1/users/{userId}/tokens", "manage"),
 	summary: "Mint a client token (JWT) for this user's devices",
 	request: { params: UserIdParam, ...jsonBody(CreateTokenBody, false) },
 	responses: { 201: json(ClientToken, "The token."), ...standardErrors },
@@ -112,7 +87,7 @@ async function userView(c: Context<HonoEnv>, appId: string, userId: string) {
 	if (!user) throw notFound("user");
 	return {
 		id: user.id,
-		attributes: JSON.parse(user.attributes) as Record<string, unknown>,
+		attributes: user.attributes,
 		locale: user.locale,
 		timezone: user.timezone,
 		tags: tagNames,
@@ -136,13 +111,12 @@ export function userRoutes(api: Api) {
 			if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(attempt, 10) * 5));
 			const now = nowIso();
 			const existing = await findUser(d, appId, userId);
-			const attributes: Record<string, unknown> = existing ? JSON.parse(existing.attributes) : {};
+			const attributes: Record<string, unknown> = existing ? { ...existing.attributes } : {};
 			for (const [k, v] of Object.entries(body.attributes ?? {})) {
 				if (v === null) delete attributes[k];
 				else attributes[k] = v;
 			}
-			const serialized = JSON.stringify(attributes);
-			if (new TextEncoder().encode(serialized).byteLength > MAX_ATTRIBUTES_BYTES) {
+			if (new TextEncoder().encode(JSON.stringify(attributes)).byteLength > MAX_ATTRIBUTES_BYTES) {
 				throw new AppError("payload_too_large", "A user's attributes may hold at most 16 KiB of JSON.", [
 					{ path: "attributes", message: "over 16 KiB after merge" },
 				]);
@@ -152,7 +126,7 @@ export function userRoutes(api: Api) {
 			const written = existing
 				? await d
 						.update(users)
-						.set({ attributes: serialized, locale, timezone, updatedAt: now })
+						.set({ attributes, locale, timezone, updatedAt: now })
 						.where(
 							and(
 								eq(users.appId, appId),
@@ -165,7 +139,7 @@ export function userRoutes(api: Api) {
 						.returning({ id: users.id })
 				: await d
 						.insert(users)
-						.values({ appId, id: userId, attributes: serialized, locale, timezone, createdAt: now, updatedAt: now })
+						.values({ appId, id: userId, attributes, locale, timezone, createdAt: now, updatedAt: now })
 						.onConflictDoNothing()
 						.returning({ id: users.id });
 			if (written.length > 0) return c.json(await userView(c, appId, userId), 200);
@@ -211,7 +185,7 @@ export function userRoutes(api: Api) {
 			platform: body.platform,
 			channel: body.channel,
 			token: body.token ?? null,
-			subscription: body.subscription ? JSON.stringify(body.subscription) : null,
+			subscription: body.subscription ?? null,
 			status: "active" as const,
 			lastError: null,
 			updatedAt: now,

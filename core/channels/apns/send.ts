@@ -1,7 +1,7 @@
+import { mapBounded } from "../../util/bounded.js";
 import {
 	authFailure,
 	isTransientStatus,
-	mapLimit,
 	networkRetry,
 	readJson,
 	retryAfterSeconds,
@@ -33,7 +33,7 @@ export async function sendApns(
 	const tokens = new SendTokens(ctx.tokens, "apns");
 	const body = JSON.stringify(push.body);
 
-	return mapLimit(targets, VENDOR_CONCURRENCY, async (target) => {
+	return mapBounded(targets, VENDOR_CONCURRENCY, async (target) => {
 		if (!target.token) return { kind: "invalid_token", reason: "no APNs device token" };
 		let jwt: string;
 		try {

@@ -1,15 +1,6 @@
-import {
-	authFailure,
-	isTransientStatus,
-	mapLimit,
-	networkRetry,
-	readJson,
-	retryAfterSeconds,
-	SendTokens,
-	staleTokenRetry,
-	VENDOR_CONCURRENCY,
-	VENDOR_TIMEOUT_MS,
-} from "../common.js";
+import { mapBounded } from "../../util/bounded.js";
+import { isTransientStatus, retryAfterSeconds, SendTokens, VENDOR_CONCURRENCY } from "../common.js";
+import { AccessTokenRefused, postWithAccessToken } from "../oauth.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
 import type { FcmCredentials } from "./credentials.js";
 
@@ -32,51 +23,25 @@ export async function sendFcm(
 	targets: PushTarget[],
 	ctx: SendContext<FcmCredentials>,
 ): Promise<SendOutcome[]> {
-	// Called unbound: workerd refuses fetch invoked as a method of another object.
-	const fetchFn = ctx.fetch;
 	const url = `${ctx.endpoints.fcm.send}/v1/projects/${encodeURIComponent(ctx.credentials.service_account.project_id)}/messages:send`;
 	const tokens = new SendTokens(ctx.tokens, "fcm");
 	const message = (push.body as { message: Record<string, unknown> }).message;
 
-	return mapLimit(targets, VENDOR_CONCURRENCY, async (target) => {
+	return mapBounded(targets, VENDOR_CONCURRENCY, async (target): Promise<SendOutcome> => {
 		if (!target.token) return { kind: "invalid_token", reason: "no FCM registration token" };
 		const body = JSON.stringify({ ...push.body, message: { ...message, token: target.token } });
-		let access: string;
-		try {
-			access = await tokens.get();
-		} catch (err) {
-			return authFailure("fcm", err);
-		}
-		for (let attempt = 0; ; attempt++) {
-			let res: Response;
-			try {
-				res = await fetchFn(url, {
-					method: "POST",
-					signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
-					headers: { ...push.headers, authorization: `Bearer ${access}`, "content-type": "application/json; charset=utf-8" },
-					body,
-				});
-			} catch (err) {
-				return networkRetry("fcm", err);
-			}
-			const json = await readJson(res);
-			if (res.ok) {
-				const name = (json as { name?: unknown } | undefined)?.name;
-				return typeof name === "string" ? { kind: "ok", vendorId: name } : { kind: "ok" };
-			}
-			const outcome = classifyFcm(res.status, json as FcmErrorBody | undefined, res.headers);
-			if (outcome !== "refresh") return outcome;
-			const again: SendOutcome = { kind: "rejected", reason: "fcm 401 UNAUTHENTICATED after a fresh access token" };
-			if (attempt > 0) return again;
-			let fresh: string | undefined;
-			try {
-				fresh = await tokens.refresh(access);
-			} catch (err) {
-				return authFailure("fcm", err);
-			}
-			if (!fresh) return staleTokenRetry("fcm", "fcm 401 UNAUTHENTICATED");
-			access = fresh;
-		}
+		return postWithAccessToken(
+			{ channel: "fcm", url, body, headers: push.headers, tokens, fetch: ctx.fetch },
+			(res, json) => {
+				if (res.ok) {
+					const name = (json as { name?: unknown } | undefined)?.name;
+					return typeof name === "string" ? { kind: "ok", vendorId: name } : { kind: "ok" };
+				}
+				const outcome = classifyFcm(res.status, json as FcmErrorBody | undefined, res.headers);
+				return outcome === "refresh" ? new AccessTokenRefused("fcm 401 UNAUTHENTICATED") : outcome;
+			},
+			(outcome) => outcome,
+		);
 	});
 }
 

@@ -1,13 +1,5 @@
-import {
-	authFailure,
-	isTransientStatus,
-	networkRetry,
-	readJson,
-	retryAfterSeconds,
-	SendTokens,
-	staleTokenRetry,
-	VENDOR_TIMEOUT_MS,
-} from "../common.js";
+import { isTransientStatus, retryAfterSeconds, SendTokens } from "../common.js";
+import { AccessTokenRefused, postWithAccessToken } from "../oauth.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
 import type { HmsCredentials } from "./credentials.js";
 
@@ -64,61 +56,35 @@ async function sendBatch(
 	ctx: SendContext<HmsCredentials>,
 	tokens: SendTokens,
 ): Promise<SendOutcome[]> {
-	// Called unbound: workerd refuses fetch invoked as a method of another object.
-	const fetchFn = ctx.fetch;
 	const all = (o: SendOutcome) => batch.map(() => o);
 	const url = `${ctx.endpoints.hms.send}/v1/${encodeURIComponent(ctx.credentials.app_id)}/messages:send`;
 	const message = (push.body as { message: Record<string, unknown> }).message;
 	const body = JSON.stringify({ ...push.body, message: { ...message, token: batch } });
-	let access: string;
-	try {
-		access = await tokens.get();
-	} catch (err) {
-		return all(authFailure("hms", err));
-	}
-	for (let attempt = 0; ; attempt++) {
-		let res: Response;
-		try {
-			res = await fetchFn(url, {
-				method: "POST",
-				signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
-				headers: { ...push.headers, authorization: `Bearer ${access}`, "content-type": "application/json; charset=utf-8" },
-				body,
-			});
-		} catch (err) {
-			return all(networkRetry("hms", err));
-		}
-		const json = (await readJson(res)) as HmsResponse | undefined;
-		const code = typeof json?.code === "string" || typeof json?.code === "number" ? String(json.code) : undefined;
-		const reason = `hms ${res.status} ${code ?? "no code"}`;
-
-		if (res.status === 401 || code === HMS_CODES.tokenExpired || code === HMS_CODES.authFailed) {
-			const again = all({ kind: "rejected", reason: `${reason} after a fresh access token` });
-			if (attempt > 0) return again;
-			let fresh: string | undefined;
-			try {
-				fresh = await tokens.refresh(access);
-			} catch (err) {
-				return all(authFailure("hms", err));
+	return postWithAccessToken(
+		{ channel: "hms", url, body, headers: push.headers, tokens, fetch: ctx.fetch },
+		(res, raw): SendOutcome[] | AccessTokenRefused => {
+			const json = raw as HmsResponse | undefined;
+			const code = typeof json?.code === "string" || typeof json?.code === "number" ? String(json.code) : undefined;
+			const reason = `hms ${res.status} ${code ?? "no code"}`;
+			if (res.status === 401 || code === HMS_CODES.tokenExpired || code === HMS_CODES.authFailed) {
+				return new AccessTokenRefused(reason);
 			}
-			if (!fresh) return all(staleTokenRetry("hms", reason));
-			access = fresh;
-			continue;
-		}
-		if (isTransientStatus(res.status) || code === HMS_CODES.internalError) {
-			const after = retryAfterSeconds(res.headers);
-			return all(after === undefined ? { kind: "retry", reason } : { kind: "retry", afterSeconds: after, reason });
-		}
-		const requestId = typeof json?.requestId === "string" ? json.requestId : undefined;
-		const ok: SendOutcome = requestId ? { kind: "ok", vendorId: requestId } : { kind: "ok" };
-		if (res.ok && code === HMS_CODES.success) return all(ok);
-		if (code === HMS_CODES.allTokensInvalid) return all({ kind: "invalid_token", reason: `hms ${code} all tokens invalid` });
-		if (code === HMS_CODES.partial) {
-			const illegal = new Set(illegalTokens(json?.msg));
-			return batch.map((t) => (illegal.has(t) ? { kind: "invalid_token", reason: `hms ${code} illegal token` } : ok));
-		}
-		return all({ kind: "rejected", reason: typeof json?.msg === "string" ? `${reason} ${json.msg.slice(0, 200)}` : reason });
-	}
+			if (isTransientStatus(res.status) || code === HMS_CODES.internalError) {
+				const after = retryAfterSeconds(res.headers);
+				return all(after === undefined ? { kind: "retry", reason } : { kind: "retry", afterSeconds: after, reason });
+			}
+			const requestId = typeof json?.requestId === "string" ? json.requestId : undefined;
+			const ok: SendOutcome = requestId ? { kind: "ok", vendorId: requestId } : { kind: "ok" };
+			if (res.ok && code === HMS_CODES.success) return all(ok);
+			if (code === HMS_CODES.allTokensInvalid) return all({ kind: "invalid_token", reason: `hms ${code} all tokens invalid` });
+			if (code === HMS_CODES.partial) {
+				const illegal = new Set(illegalTokens(json?.msg));
+				return batch.map((t) => (illegal.has(t) ? { kind: "invalid_token", reason: `hms ${code} illegal token` } : ok));
+			}
+			return all({ kind: "rejected", reason: typeof json?.msg === "string" ? `${reason} ${json.msg.slice(0, 200)}` : reason });
+		},
+		all,
+	);
 }
 
 /** `msg` of a partial success is itself JSON: {"success":n,"failure":m,"illegal_tokens":[…]}. */

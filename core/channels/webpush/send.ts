@@ -1,13 +1,8 @@
 import { encryptNotification } from "@block65/webcrypto-web-push";
 import { importJWK, SignJWT } from "jose";
-import {
-	isTransientStatus,
-	mapLimit,
-	networkRetry,
-	retryAfterSeconds,
-	VENDOR_CONCURRENCY,
-	VENDOR_TIMEOUT_MS,
-} from "../common.js";
+import { mapBounded } from "../../util/bounded.js";
+import { errorText } from "../../util/errors.js";
+import { isTransientStatus, networkRetry, retryAfterSeconds, VENDOR_CONCURRENCY, VENDOR_TIMEOUT_MS } from "../common.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome } from "../types.js";
 import { vapidJwk, type WebPushCredentials } from "./credentials.js";
 import { checkWebPushEndpoint } from "./endpoint.js";
@@ -52,7 +47,7 @@ export async function sendWebPush(
 		return jwt;
 	};
 
-	return mapLimit(targets, VENDOR_CONCURRENCY, async (target): Promise<SendOutcome> => {
+	return mapBounded(targets, VENDOR_CONCURRENCY, async (target): Promise<SendOutcome> => {
 		const sub = target.subscription;
 		if (!sub?.endpoint || !sub.keys?.p256dh || !sub.keys?.auth)
 			return { kind: "invalid_token", reason: "no Web Push subscription" };
@@ -62,7 +57,7 @@ export async function sendWebPush(
 		try {
 			body = await encryptNotification({ endpoint: sub.endpoint, expirationTime: null, keys: sub.keys }, plaintext);
 		} catch (err) {
-			const message = err instanceof Error ? err.message : String(err);
+			const message = errorText(err);
 			if (/maximum/i.test(message)) return { kind: "rejected", reason: `webpush ${message}` };
 			return { kind: "invalid_token", reason: `webpush subscription keys unusable: ${message}` };
 		}

@@ -24,7 +24,7 @@ const TOKEN_EXPIRED: (typeof CloseCode)["TOKEN_EXPIRED"] = 4001;
 /** The code the client closes with when it gives up on a silent connection (reconnect follows). */
 const CLIENT_GOING_AWAY: (typeof CloseCode)["GOING_AWAY"] = 4000;
 
-/** Close codes 4500–4999 are final: the client stops (same rule as `shouldReconnect` in protocol/frames.ts). */
+/** Close codes 4500–4999 are final: the client stops (the rule `CloseCode` in protocol/frames.ts states). */
 export function isFinalCloseCode(code: number): boolean {
 	return code >= 4500 && code <= 4999;
 }

@@ -1,14 +1,25 @@
-/** Request and response bodies of the REST API (contract: api-v1.md). Wire names, snake_case. */
+/** Request and response bodies of the REST API (docs/api.md in the Warbler repository). Wire names, snake_case. */
 import type {
 	Audience,
 	MessageContent,
 	MessageCounts,
 	MessageOptions,
 	MessageStatus,
+	RecipientDevice,
 	RecipientStatus,
+	RecipientView,
 } from "../../../protocol/message.js";
 
-export type { Audience, MessageContent, MessageCounts, MessageOptions, MessageStatus, RecipientStatus };
+export type {
+	Audience,
+	MessageContent,
+	MessageCounts,
+	MessageOptions,
+	MessageStatus,
+	RecipientDevice,
+	RecipientStatus,
+	RecipientView,
+};
 
 export type Plan = "free" | "standard" | "pro" | "enterprise";
 export type Scope = "send" | "read" | "manage";
@@ -163,21 +174,6 @@ export interface MessageView {
 	created_at: string;
 	expires_at?: string;
 	counts: MessageCounts & { by_channel?: Record<string, ChannelCounts> };
-}
-export interface RecipientView {
-	user_id: string;
-	status: RecipientStatus;
-	delivered_at?: string;
-	acked_at?: string;
-	opened_at?: string;
-	clicked_at?: string;
-	devices?: {
-		device_id: string;
-		channel: string;
-		outcome: "sent" | "failed" | "invalid_token";
-		reason: string | null;
-		at: string;
-	}[];
 }
 export interface RecallResult {
 	id: string;

@@ -4,7 +4,8 @@ import type { HonoEnv } from "../../../workers/http/context.js";
 import { appRoutes } from "../../../workers/routes/apps.js";
 import { tagRoutes } from "../../../workers/routes/tags.js";
 import { userRoutes } from "../../../workers/routes/users.js";
-import { ADMIN, call, expectError, newApp, newKey } from "./helpers.js";
+import { ADMIN, call, newApp, newKey } from "../http.js";
+import { expectError } from "./helpers.js";
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 

@@ -5,20 +5,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { appTokenSecret, signClientToken } from "../../../core/auth/client-tokens.js";
-import {
-	ADMIN,
-	BASE,
-	call,
-	detailPaths,
-	expectError,
-	id,
-	newApp,
-	newKey,
-	ok,
-	send,
-	snapshot,
-	webPushSubscription,
-} from "./helpers.js";
+import { ADMIN, BASE, call, newApp, newKey, ok, send } from "../http.js";
+import { detailPaths, expectError, id, snapshot, webPushSubscription } from "./helpers.js";
 
 interface Fixture {
 	appId: string;

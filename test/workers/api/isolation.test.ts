@@ -3,21 +3,8 @@
  * A's. Reads and deletes answer 404; create-style writes land in B's own namespace.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-	ADMIN,
-	appRows,
-	call,
-	expectError,
-	jwtPayload,
-	newApp,
-	newKey,
-	ok,
-	openSocket,
-	type Snapshot,
-	snapshot,
-	type TestApp,
-	waitFor,
-} from "./helpers.js";
+import { ADMIN, call, newApp, newKey, ok, type TestApp } from "../http.js";
+import { appRows, expectError, jwtPayload, openSocket, type Snapshot, snapshot, waitFor } from "./helpers.js";
 
 let A: TestApp;
 let B: TestApp;

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toBase64Url } from "../../../core/auth/crypto.js";
 import { resealSecrets } from "../../../core/credentials/rotate.js";
-import { call, clientToken, newApp } from "../delivery/helpers.js";
+import { call, clientToken, newApp } from "../http.js";
 
 describe("rotating ENCRYPTION_KEY", () => {
 	it("is an admin-only route", async () => {

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Answer, call, detailPaths, expectError, newApp, newKey, type TestApp } from "./helpers.js";
+import { type Answer, call, newApp, newKey, type TestApp } from "../http.js";
+import { detailPaths, expectError } from "./helpers.js";
 
 /** Every row the scheduling routes can touch, compared before and after a rejected request. */
 async function state() {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { call, detailPaths, expectError, id, newApp, ok, snapshot } from "./helpers.js";
+import { call, newApp, ok } from "../http.js";
+import { detailPaths, expectError, id, snapshot } from "./helpers.js";
 
 const range = (n: number, prefix: string, width = 4) =>
 	Array.from({ length: n }, (_, i) => `${prefix}${String(i).padStart(width, "0")}`);

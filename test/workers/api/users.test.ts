@@ -1,17 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import {
-	call,
-	detailPaths,
-	expectError,
-	id,
-	jwtPayload,
-	newApp,
-	ok,
-	openSocket,
-	snapshot,
-	webPushSubscription,
-} from "./helpers.js";
+import { call, newApp, ok } from "../http.js";
+import { detailPaths, expectError, id, jwtPayload, openSocket, snapshot, webPushSubscription } from "./helpers.js";
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 

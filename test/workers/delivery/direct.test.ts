@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { call, clientToken, eventually, newApp, TestSocket, text } from "./helpers.js";
+import { call, clientToken, newApp } from "../http.js";
+import { eventually, TestSocket, text } from "./helpers.js";
 
 describe("direct delivery", () => {
 	it("delivers to an online device at once and to an offline one on reconnect", async () => {

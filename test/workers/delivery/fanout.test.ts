@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import type { DeliverJob, FanoutJob } from "../../../core/fanout/jobs.js";
 import { inboxFor } from "../../../core/objects/inbox.js";
 import worker from "../../../workers/index.js";
-import { call, clientToken, eventually, newApp, TestSocket, text } from "./helpers.js";
+import { call, clientToken, newApp } from "../http.js";
+import { eventually, TestSocket, text } from "./helpers.js";
 
 async function tagUsers(key: string, tag: string, users: string[]) {
 	for (let i = 0; i < users.length; i += 1000) {

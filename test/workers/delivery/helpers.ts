@@ -1,28 +1,6 @@
 import { exports } from "cloudflare:workers";
 import type { ServerFrame } from "../../../protocol/frames.js";
-
-export const ADMIN = "test-admin-token";
-
-export async function call(method: string, path: string, token: string, body?: unknown) {
-	const res = await exports.default.fetch(`http://warbler.test${path}`, {
-		method,
-		headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-		body: body === undefined ? undefined : JSON.stringify(body),
-	});
-	const text = await res.text();
-	return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
-}
-
-export async function newApp(name = "test") {
-	const res = await call("POST", "/v1/apps", ADMIN, { name });
-	if (res.status !== 201) throw new Error(`app create: ${res.status}`);
-	return { appId: res.body.id as string, key: res.body.key.secret as string };
-}
-
-export async function clientToken(key: string, userId: string, ttl = 3600) {
-	const res = await call("POST", `/v1/users/${userId}/tokens`, key, { ttl_seconds: ttl });
-	return res.body.token as string;
-}
+import { BASE } from "../http.js";
 
 /** A real WebSocket to the inbox through the Worker, collecting every frame it receives. */
 export class TestSocket {
@@ -43,12 +21,9 @@ export class TestSocket {
 	}
 
 	static async open(token: string, device: string) {
-		const res = await exports.default.fetch(
-			`http://warbler.test/v1/connect?token=${encodeURIComponent(token)}&device=${device}`,
-			{
-				headers: { upgrade: "websocket" },
-			},
-		);
+		const res = await exports.default.fetch(`${BASE}/v1/connect?token=${encodeURIComponent(token)}&device=${device}`, {
+			headers: { upgrade: "websocket" },
+		});
 		if (!res.webSocket) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);
 		return new TestSocket(res.webSocket);
 	}

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { inboxFor } from "../../../core/objects/inbox.js";
 import type { UserInbox } from "../../../durable-objects/inbox/user-inbox.js";
 import { CloseCode } from "../../../protocol/frames.js";
-import { call, clientToken, eventually, newApp, TestSocket, text } from "./helpers.js";
+import { call, clientToken, newApp } from "../http.js";
+import { eventually, TestSocket, text } from "./helpers.js";
 
 const send = (key: string, user: string, body: string, options?: object) =>
 	call("POST", "/v1/messages", key, { audience: { users: [user] }, content: text(body), ...(options ? { options } : {}) });

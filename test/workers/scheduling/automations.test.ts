@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { matchesWhere } from "../../../core/automations/where.js";
 import { automationTimerFor } from "../../../core/objects/automation-timer.js";
 import { inboxFor } from "../../../core/objects/inbox.js";
-import { call, eventually, newApp, text } from "../delivery/helpers.js";
+import { eventually, text } from "../delivery/helpers.js";
+import { call, newApp } from "../http.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -94,7 +95,14 @@ describe("automations: CRUD and validation", () => {
 		expect(await paths(automation(key, { message: { content: text("x"), options: { idempotency_key: "mine" } } }))).toContain(
 			"message.options.idempotency_key",
 		);
-		expect(await paths(call("PATCH", "/v1/automations/aut_x", key, {}))).toBeDefined();
+		// An empty patch changes nothing and says so at the body's root, leaving the automation as it was.
+		const existing = await automation(key);
+		expect(existing.status).toBe(201);
+		const empty = await call("PATCH", `/v1/automations/${existing.body.id}`, key, {});
+		expect(empty.status).toBe(400);
+		expect(empty.body.error.code).toBe("invalid_request");
+		expect(empty.body.error.details).toEqual([{ path: "", message: "change at least one field" }]);
+		expect((await call("GET", `/v1/automations/${existing.body.id}`, key)).body).toEqual(existing.body);
 
 		expect(await paths(event(key, "", "e"))).toContain("user_id");
 		expect(await paths(call("POST", "/v1/events", key, { name: "e" }))).toContain("user_id");

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { inboxFor } from "../../../core/objects/inbox.js";
 import { localHourOfWeek } from "../../../core/rules/time.js";
 import type { UserInbox } from "../../../durable-objects/inbox/user-inbox.js";
-import { call, eventually, newApp, text } from "../delivery/helpers.js";
+import { eventually, text } from "../delivery/helpers.js";
+import { call, newApp } from "../http.js";
 
 const send = (key: string, user: string, options: object = {}) =>
 	call("POST", "/v1/messages", key, { audience: { users: [user] }, content: text("policy"), options });

@@ -5,7 +5,8 @@ import { inboxFor } from "../../../core/objects/inbox.js";
 import { scheduleTimerFor } from "../../../core/objects/schedule-timer.js";
 import { fireDue } from "../../../core/schedules/runner.js";
 import worker from "../../../workers/index.js";
-import { call, newApp, text } from "../delivery/helpers.js";
+import { text } from "../delivery/helpers.js";
+import { call, newApp } from "../http.js";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { call, clientToken, newApp, TestSocket } from "../delivery/helpers.js";
+import { TestSocket } from "../delivery/helpers.js";
+import { call, clientToken, newApp } from "../http.js";
 
 const TEMPLATE = {
 	name: "order-shipped",

@@ -4,6 +4,7 @@ import { Id, JsonValue } from "../json.js";
 import { Filter } from "../rules/filter.js";
 import { type TemplateBody, TemplateVariables } from "../rules/templates.js";
 import { z } from "../zod.js";
+import { checkContentShape } from "./content-shape.js";
 
 export const MAX_CONTENT_BYTES = 64 * 1024;
 export const MAX_AUDIENCE_USERS = 1000;
@@ -51,15 +52,7 @@ export const Content = z
 		webpush: VendorPassthrough.optional(),
 	})
 	.superRefine((c, ctx) => {
-		if (c.type === "text" && c.title === undefined && c.body === undefined) {
-			ctx.addIssue({ code: "custom", path: ["body"], message: "a text message needs a title or a body" });
-		}
-		if (["image", "video", "audio", "file"].includes(c.type) && !c.media) {
-			ctx.addIssue({ code: "custom", path: ["media"], message: `a ${c.type} message needs media` });
-		}
-		if (c.type === "custom" && c.data === undefined) {
-			ctx.addIssue({ code: "custom", path: ["data"], message: "a custom message needs data" });
-		}
+		checkContentShape(c, ctx);
 	})
 	.openapi("Content");
 

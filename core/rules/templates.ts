@@ -42,6 +42,7 @@
  */
 
 import { JsonValue } from "../json.js";
+import { checkContentShape } from "../messages/content-shape.js";
 import { z } from "../zod.js";
 
 export const MAX_VARIANTS = 50;
@@ -133,15 +134,7 @@ export const TemplateContent = z
 		webpush: z.record(z.string(), JsonValue).optional(),
 	})
 	.superRefine((c, ctx) => {
-		if (c.type === "text" && c.title === undefined && c.body === undefined) {
-			ctx.addIssue({ code: "custom", path: ["body"], message: "a text message needs a title or a body" });
-		}
-		if (["image", "video", "audio", "file"].includes(c.type) && !c.media) {
-			ctx.addIssue({ code: "custom", path: ["media"], message: `a ${c.type} message needs media` });
-		}
-		if (c.type === "custom" && c.data === undefined) {
-			ctx.addIssue({ code: "custom", path: ["data"], message: "a custom message needs data" });
-		}
+		checkContentShape(c, ctx);
 		if (utf8Bytes(JSON.stringify(c)) > MAX_TEMPLATE_CONTENT_BYTES) {
 			ctx.addIssue({ code: "custom", path: [], message: "a variant, serialized, must stay within 64 KiB" });
 		}

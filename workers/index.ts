@@ -6,9 +6,9 @@ import { handleDeadLetters, handleFanoutBatch } from "./queues/fanout.js";
 import { handleVendorBatch, handleVendorDeadLetters } from "./queues/vendor.js";
 
 export { AutomationTimer } from "../durable-objects/automation-timer/automation-timer.js";
-export { UserInbox } from "../durable-objects/inbox/user-inbox.js";
 export { MessageLedger } from "../durable-objects/ledger/message-ledger.js";
 export { ScheduleTimer } from "../durable-objects/schedule-timer/schedule-timer.js";
+export { UserShard } from "../durable-objects/shard/user-shard.js";
 export { VendorTokens } from "../durable-objects/vendor-tokens/vendor-tokens.js";
 
 const app = createApp();

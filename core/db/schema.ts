@@ -26,6 +26,8 @@ export const apps = sqliteTable("apps", {
 	tokenSecret: text("token_secret").notNull(),
 	/** JSON object of per-app settings (inbox cap, …). */
 	settings: json<AppSettings>("settings").notNull().default({}),
+	/** How many shards (Durable Objects of users' inboxes and sockets) the app has: a power of two. */
+	shardCount: integer("shard_count").notNull().default(1),
 	createdAt: text("created_at").notNull(),
 });
 

@@ -5,55 +5,74 @@ import { users } from "../db/schema.js";
 import type { JobResult } from "../ledger/types.js";
 import type { DeliverySpec } from "../messages/record.js";
 import { Content } from "../messages/schema.js";
-import { inboxFor } from "../objects/inbox.js";
 import { ledgerFor } from "../objects/ledger.js";
+import { allShards, usersByShard } from "../objects/shard.js";
 import { renderTemplate } from "../rules/templates.js";
+import type { ShardTarget } from "../shard/api.js";
 import { mapBounded } from "../util/bounded.js";
 import { errorText } from "../util/errors.js";
 
-/** Parallel inbox calls per job: enough to hide RPC latency, few enough to stay a good neighbour. */
-const CONCURRENCY = 50;
+/** Parallel shard calls per job: enough to hide RPC latency, few enough to stay a good neighbour. */
+const CONCURRENCY = 16;
 const ATTEMPTS = 3;
 
 /**
- * Puts the message into each user's inbox. A user whose inbox could not be reached after a few
- * quick attempts comes back as "failed" with the reason; the caller decides whether to retry it.
+ * Puts the message into each user's inbox: one call per shard with every recipient it holds (the
+ * shard writes it once for all of them). Users whose shard could not be reached after a few quick
+ * attempts come back as "failed" with the reason; the caller decides whether to retry them.
+ * `part` numbers this call's users within the message (0 for the direct path), for idempotency.
  */
-export async function deliverToInboxes(env: Env, spec: DeliverySpec, users: readonly string[]): Promise<JobResult[]> {
+export async function deliverToShards(
+	env: Env,
+	spec: DeliverySpec,
+	users: readonly string[],
+	part: number,
+): Promise<JobResult[]> {
 	const profiles = spec.needsZones || spec.template ? await userProfiles(env, spec.appId, users) : undefined;
-	return mapBounded(users, CONCURRENCY, async (userId): Promise<JobResult> => {
-		const profile = profiles?.get(userId);
-		const policy = spec.policy ? { ...spec.policy, timeZone: profile?.timezone ?? spec.defaultTimeZone } : undefined;
-		const content = spec.template ? renderFor(spec, userId, profile) : spec.content;
+	const groups = await usersByShard(env, spec.appId, users, spec.shardCount);
+	const perShard = await mapBounded(groups, CONCURRENCY, async (g): Promise<JobResult[]> => {
+		const targets: ShardTarget[] = g.users.map((userId) => {
+			const profile = profiles?.get(userId);
+			const t: ShardTarget = { userId };
+			if (profile?.timezone) t.timeZone = profile.timezone;
+			if (spec.template) t.content = renderFor(spec, userId, profile);
+			return t;
+		});
 		let lastError = "";
 		for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
 			try {
-				const r = await inboxFor(env, spec.appId, userId).deliver({
+				const results = await g.stub.deliver({
 					appId: spec.appId,
-					userId,
+					shard: g.name,
 					messageId: spec.messageId,
-					content,
+					part,
+					content: spec.content,
 					sentAt: spec.sentAt,
 					expiresAt: spec.expiresAt,
 					collapseKey: spec.collapseKey,
 					cap: spec.cap,
 					live: spec.channels !== "vendor",
+					channels: spec.channels,
 					fallbackAfterMs: spec.fallbackAfterMs,
-					policy,
+					policy: spec.policy,
+					defaultTimeZone: spec.defaultTimeZone,
 					tally: spec.tally,
+					targets,
 				});
-				return { userId, outcome: r.outcome };
+				return results.map((r) => ({ userId: r.userId, outcome: r.outcome }));
 			} catch (err) {
 				lastError = errorText(err);
 			}
 		}
-		return { userId, outcome: "failed", reason: lastError.slice(0, 200) };
+		return g.users.map((userId) => ({ userId, outcome: "failed" as const, reason: lastError.slice(0, 200) }));
 	});
+	return perShard.flat();
 }
 
-/** Takes a recalled message back out of the given inboxes. */
-export async function recallFromInboxes(env: Env, appId: string, messageId: string, users: readonly string[]) {
-	await mapBounded(users, CONCURRENCY, (userId) => inboxFor(env, appId, userId).recall(appId, userId, messageId));
+/** Takes a recalled message back out of the inboxes of the given users, or of every user of the app. */
+export async function recallFromShards(env: Env, appId: string, messageId: string, users?: readonly string[]) {
+	const shards = users ? await usersByShard(env, appId, users) : await allShards(env, appId);
+	await mapBounded(shards, CONCURRENCY, (s) => s.stub.recall(appId, s.name, messageId));
 }
 
 /**
@@ -72,7 +91,7 @@ export async function recordJob(env: Env, spec: DeliverySpec, jobKey: string, re
 	const { recalled } = await ledgerFor(env, spec.appId, spec.messageId).recordJob(jobKey, results, expectJobs);
 	if (recalled) {
 		const reached = results.filter((r) => r.outcome !== "failed").map((r) => r.userId);
-		await recallFromInboxes(env, spec.appId, spec.messageId, reached);
+		await recallFromShards(env, spec.appId, spec.messageId, reached);
 	}
 }
 

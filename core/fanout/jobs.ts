@@ -22,23 +22,19 @@ export interface DeliverJob {
 	messageId: string;
 	/** Stable across retries and re-emission: the ledger counts each key once. */
 	jobKey: string;
+	/** The job's number within the message: each shard stores each part once. */
+	part: number;
 	users: string[];
 }
 
-/** Takes a recalled message out of up to DELIVER_JOB_USERS inboxes. */
+/** Parts of direct sends retried through the queue start here (the direct call itself is part 0). */
+export const RETRY_PARTS = 1_000_000;
+
+/** Takes a recalled message out of every shard of the app. */
 export interface RecallJob {
 	kind: "recall";
 	appId: string;
 	messageId: string;
-	users: string[];
 }
 
-/** Continues a recall through the ledger's recipient list. */
-export interface RecallResolveJob {
-	kind: "recall_resolve";
-	appId: string;
-	messageId: string;
-	after: string;
-}
-
-export type FanoutJob = ResolveJob | DeliverJob | RecallJob | RecallResolveJob;
+export type FanoutJob = ResolveJob | DeliverJob | RecallJob;

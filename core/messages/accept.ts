@@ -5,8 +5,8 @@ import { apps, messages } from "../db/schema.js";
 import { checkVendorPayloads } from "../dispatch/payload-limits.js";
 import { dispatchToVendors } from "../dispatch/targets.js";
 import { AppError } from "../errors.js";
-import { deliverToInboxes, recordJob, usersForVendors } from "../fanout/deliver.js";
-import type { DeliverJob, FanoutJob } from "../fanout/jobs.js";
+import { deliverToShards, recordJob, usersForVendors } from "../fanout/deliver.js";
+import { type DeliverJob, type FanoutJob, RETRY_PARTS } from "../fanout/jobs.js";
 import {
 	Content,
 	DEFAULT_TTL_SECONDS,
@@ -83,7 +83,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		}
 	}
 
-	const app = await d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get();
+	const app = await d.select({ settings: apps.settings, shardCount: apps.shardCount }).from(apps).where(eq(apps.id, appId)).get();
 	if (!app) throw new AppError("unauthorized", "The app of this key no longer exists.");
 	// Every vendor this message may go through must be able to carry it: 413 naming the channel.
 	if ((options.channels ?? "auto") !== "ws") await checkVendorPayloads(env, appId, content, options);
@@ -117,6 +117,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		sentAt: createdAt,
 		expiresAt,
 		settings: app.settings,
+		shardCount: app.shardCount,
 		template,
 		direct: "users" in audience,
 	});
@@ -168,20 +169,27 @@ async function resolveContent(
 }
 
 /**
- * A `users` audience goes straight to the inboxes, so direct pushes never wait on queue batching.
+ * A `users` audience goes straight to the shards that hold them, so direct pushes never wait on queue batching.
  * Inboxes that stay unreachable are handed to the queue, whose retries and dead-letter queue own
  * them from there.
  */
 async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
-	const results = await deliverToInboxes(env, spec, users);
+	const results = await deliverToShards(env, spec, users, 0);
 	const failed = results.filter((r) => r.outcome === "failed").map((r) => r.userId);
 	const reached = results.filter((r) => r.outcome !== "failed");
 	await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, reached));
 	if (failed.length) {
 		const jobs: DeliverJob[] = [];
 		for (let i = 0; i < failed.length; i += 100) {
-			const part = failed.slice(i, i + 100);
-			jobs.push({ kind: "deliver", appId: spec.appId, messageId: spec.messageId, jobKey: `retry:${part[0]}`, users: part });
+			const some = failed.slice(i, i + 100);
+			jobs.push({
+				kind: "deliver",
+				appId: spec.appId,
+				messageId: spec.messageId,
+				jobKey: `retry:${some[0]}`,
+				part: RETRY_PARTS + i / 100,
+				users: some,
+			});
 		}
 		await env.FANOUT.sendBatch(jobs.map((body) => ({ body })));
 		// Only now does the message need a ledger: its status waits for the queued retries.

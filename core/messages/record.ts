@@ -28,6 +28,8 @@ export interface DeliverySpec {
 	template?: StoredTemplate;
 	/** False for `users` audiences: their counts are read from the recipients' inboxes, not tallied. */
 	tally: boolean;
+	/** The app's shards when the message was loaded. */
+	shardCount: number;
 }
 
 export async function loadDeliverySpec(env: Env, appId: string, messageId: string): Promise<DeliverySpec | undefined> {
@@ -38,7 +40,7 @@ export async function loadDeliverySpec(env: Env, appId: string, messageId: strin
 			.from(messages)
 			.where(and(eq(messages.appId, appId), eq(messages.id, messageId)))
 			.get(),
-		d.select({ settings: apps.settings }).from(apps).where(eq(apps.id, appId)).get(),
+		d.select({ settings: apps.settings, shardCount: apps.shardCount }).from(apps).where(eq(apps.id, appId)).get(),
 	]);
 	if (!row || !app) return undefined;
 	return deliverySpec(appId, messageId, row.content, row.options, {
@@ -47,6 +49,7 @@ export async function loadDeliverySpec(env: Env, appId: string, messageId: strin
 		settings: app.settings,
 		template: row.template ?? undefined,
 		direct: row.isDirect,
+		shardCount: app.shardCount,
 	});
 }
 
@@ -55,7 +58,14 @@ export function deliverySpec(
 	messageId: string,
 	content: MessageContent,
 	options: MessageOptions,
-	at: { sentAt: string; expiresAt: number; settings: AppSettings; template?: StoredTemplate; direct: boolean },
+	at: {
+		sentAt: string;
+		expiresAt: number;
+		settings: AppSettings;
+		template?: StoredTemplate;
+		direct: boolean;
+		shardCount: number;
+	},
 ): DeliverySpec {
 	const settings = loadSettings(at.settings);
 	const channels = options.channels ?? "auto";
@@ -74,6 +84,7 @@ export function deliverySpec(
 		needsZones: settings.quiet_hours !== undefined || options.send_at_optimal !== undefined,
 		template: at.template,
 		tally: !at.direct,
+		shardCount: at.shardCount,
 	};
 }
 

@@ -3,11 +3,11 @@ import type { RecipientView } from "../../protocol/message.js";
 import { db } from "../db/client.js";
 import { messages } from "../db/schema.js";
 import { notFound } from "../errors.js";
-import { recallFromInboxes } from "../fanout/deliver.js";
+import { recallFromShards } from "../fanout/deliver.js";
 import type { FanoutJob } from "../fanout/jobs.js";
 import type { LedgerSummary } from "../ledger/types.js";
-import { inboxFor } from "../objects/inbox.js";
 import { ledgerFor } from "../objects/ledger.js";
+import { inboxFor, usersByShard } from "../objects/shard.js";
 import { mapBounded } from "../util/bounded.js";
 
 export type MessageRow = typeof messages.$inferSelect;
@@ -30,32 +30,16 @@ export async function messageSummary(env: Env, row: MessageRow): Promise<LedgerS
 }
 
 /**
- * A direct message keeps no tallies: its counts come from the recipients' own inboxes (at most
- * 1,000), its status from how the fan-out went. The ledger still holds recall, failures and vendor
+ * A direct message keeps no tallies: its counts come from the shards of its recipients (one call per
+ * shard), its status from how the fan-out went. The ledger still holds recall, failures and vendor
  * outcomes. Receipts live for 7 days past the message's TTL; after that the counts read 0.
  */
 async function directSummary(env: Env, row: MessageRow, users: string[], ledger: LedgerSummary): Promise<LedgerSummary> {
-	const views = await mapBounded(users, 50, (u) => inboxFor(env, row.appId, u).recipient(row.id));
-	const counts = {
-		...ledger.counts,
-		targeted: users.length,
-		delivered: 0,
-		acked: 0,
-		opened: 0,
-		clicked: 0,
-		expired: 0,
-		capped: 0,
-		dropped: 0,
-	};
-	for (const v of views) {
-		if (!v) continue;
-		if (v.delivered_at) counts.delivered++;
-		if (v.acked_at) counts.acked++;
-		if (v.opened_at) counts.opened++;
-		if (v.clicked_at) counts.clicked++;
-		if (v.status === "expired") counts.expired++;
-		if (v.status === "capped") counts.capped++;
-		if (v.status === "dropped") counts.dropped++;
+	const shards = await usersByShard(env, row.appId, users);
+	const perShard = await mapBounded(shards, 16, (s) => s.stub.counts(row.id));
+	const counts = { ...ledger.counts, targeted: users.length };
+	for (const f of ["delivered", "acked", "opened", "clicked", "expired", "capped", "dropped"] as const) {
+		counts[f] = perShard.reduce((n, c) => n + c[f], 0);
 	}
 	// No ledger job means every inbox had it before the API answered.
 	const status = ledger.status === "accepted" ? "done" : ledger.status;
@@ -79,8 +63,9 @@ export async function recall(env: Env, row: MessageRow): Promise<void> {
 	if (!(await ledgerFor(env, row.appId, row.id).recall())) return;
 	if ("users" in row.audience) {
 		// Every named user, delivered or not: a late delivery then finds the recall first.
-		await recallFromInboxes(env, row.appId, row.id, row.audience.users);
+		await recallFromShards(env, row.appId, row.id, row.audience.users);
 	} else {
-		await env.FANOUT.send({ kind: "recall_resolve", appId: row.appId, messageId: row.id, after: "" } satisfies FanoutJob);
+		// Every shard of the app: those the fan-out has not reached yet keep the recall for when it does.
+		await env.FANOUT.send({ kind: "recall", appId: row.appId, messageId: row.id } satisfies FanoutJob);
 	}
 }

@@ -1,34 +1,20 @@
 import { DurableObject } from "cloudflare:workers";
-import type { RecipientTally } from "../../core/inbox/types.js";
 import type { ChannelCounts, JobResult, LedgerSummary, VendorOutcome, VendorResult } from "../../core/ledger/types.js";
 import { META_SCHEMA, MetaTable } from "../../core/objects/meta.js";
-import type { MessageCounts, MessageStatus, RecipientStatus } from "../../protocol/message.js";
+import type { ShardCounts } from "../../core/shard/api.js";
+import type { MessageStatus, RecipientStatus } from "../../protocol/message.js";
 
 /**
- * One message's status, exact counts and recipient list. Fan-out jobs report once per job of up to
- * 100 users and inboxes report state changes; both are idempotent (jobs by key, recipients as
- * absolute states), so queue retries and repeated flushes never count twice.
+ * One broadcast's status and exact counts. Shards report absolute counts of their recipients
+ * (summed here; a repeated or late report never counts twice, and a shard restarted from an older
+ * flush never takes a count back); fan-out jobs report once per job key, with the recipients whose
+ * shard could not be reached.
  */
 const SCHEMA = `
 ${META_SCHEMA}
 CREATE TABLE IF NOT EXISTS jobs (job_key TEXT PRIMARY KEY, at INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS recipients (
-  user_id TEXT PRIMARY KEY,
-  status TEXT NOT NULL,
-  delivered INTEGER NOT NULL DEFAULT 0,
-  acked INTEGER NOT NULL DEFAULT 0,
-  opened INTEGER NOT NULL DEFAULT 0,
-  clicked INTEGER NOT NULL DEFAULT 0,
-  reason TEXT
-);
-CREATE TABLE IF NOT EXISTS counts (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  targeted INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0, acked INTEGER NOT NULL DEFAULT 0,
-  opened INTEGER NOT NULL DEFAULT 0, clicked INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
-  expired INTEGER NOT NULL DEFAULT 0, recalled INTEGER NOT NULL DEFAULT 0,
-  capped INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0
-);
-INSERT OR IGNORE INTO counts (id) VALUES (1);
+CREATE TABLE IF NOT EXISTS shards (name TEXT PRIMARY KEY, counts TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS failed (user_id TEXT PRIMARY KEY, reason TEXT) WITHOUT ROWID;
 -- Final vendor outcome per device: absolute, so a repeated report changes nothing.
 CREATE TABLE IF NOT EXISTS vendor (
   user_id TEXT NOT NULL, device_id TEXT NOT NULL, channel TEXT NOT NULL,
@@ -37,28 +23,7 @@ CREATE TABLE IF NOT EXISTS vendor (
 );
 `;
 
-interface RecipientRow {
-	user_id: string;
-	status: RecipientStatus;
-	delivered: number;
-	acked: number;
-	opened: number;
-	clicked: number;
-	[key: string]: SqlStorageValue;
-}
-
-/** Terminal statuses win over progress; among progress states the furthest wins. */
-const RANK: Record<RecipientStatus, number> = {
-	queued: 0,
-	delivered: 1,
-	acked: 2,
-	opened: 3,
-	expired: 4,
-	capped: 4,
-	dropped: 4,
-	failed: 5,
-	recalled: 6,
-};
+const COUNT_FIELDS = ["targeted", "delivered", "acked", "opened", "clicked", "expired", "recalled", "capped", "dropped"] as const;
 
 export class MessageLedger extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
@@ -84,16 +49,16 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	/**
-	 * Records one deliver job's results. Returns whether the message was recalled meanwhile, so the
-	 * job can take back what it just delivered.
+	 * Records one deliver job (once per key): its recipients whose shard stayed unreachable count as
+	 * failed. Returns whether the message was recalled meanwhile.
 	 */
 	recordJob(jobKey: string, results: JobResult[], expectJobs?: number): { recalled: boolean } {
 		if (expectJobs !== undefined) this.meta.set("expected_jobs", String(expectJobs));
 		const fresh = this.sql.exec("INSERT OR IGNORE INTO jobs (job_key, at) VALUES (?, ?)", jobKey, Date.now()).rowsWritten > 0;
 		if (fresh) {
 			for (const r of results) {
-				const status: RecipientStatus = r.outcome === "held" ? "queued" : r.outcome;
-				this.apply(r.userId, { status, delivered: r.outcome === "delivered" ? 1 : 0 }, r.reason);
+				if (r.outcome !== "failed") continue;
+				this.sql.exec("INSERT OR IGNORE INTO failed (user_id, reason) VALUES (?, ?)", r.userId, r.reason ?? null);
 			}
 			if (this.status() === "accepted") this.meta.set("status", "fanning_out");
 			this.maybeDone();
@@ -106,15 +71,22 @@ export class MessageLedger extends DurableObject<Env> {
 		return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE job_key = ?", jobKey).one().n > 0;
 	}
 
-	/** An inbox's absolute view of one recipient. Monotonic: an old tally never undoes a newer one. */
-	tally(t: RecipientTally): void {
-		this.apply(t.userId, {
-			status: t.status,
-			delivered: t.deliveredAt !== null ? 1 : 0,
-			acked: t.ackedAt !== null ? 1 : 0,
-			opened: t.openedAt !== null ? 1 : 0,
-			clicked: t.clickedAt !== null ? 1 : 0,
-		});
+	/** A shard's absolute counts for this message. Each field only ever grows. */
+	shardCounts(shard: string, counts: ShardCounts): void {
+		const row = this.sql.exec<{ counts: string }>("SELECT counts FROM shards WHERE name = ?", shard).toArray()[0];
+		const prev = row ? (JSON.parse(row.counts) as ShardCounts) : undefined;
+		const merged = { ...counts };
+		let same = prev !== undefined;
+		for (const f of COUNT_FIELDS) {
+			merged[f] = Math.max(counts[f], prev?.[f] ?? 0);
+			if (merged[f] !== prev?.[f]) same = false;
+		}
+		if (same) return;
+		this.sql.exec(
+			"INSERT INTO shards (name, counts) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET counts = excluded.counts",
+			shard,
+			JSON.stringify(merged),
+		);
 	}
 
 	/** Marks the message recalled; true if it was not already. */
@@ -125,19 +97,34 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	summary(): LedgerSummary {
-		const c = this.sql.exec<MessageCounts & Record<string, number>>("SELECT * FROM counts WHERE id = 1").one();
+		const sum: ShardCounts = {
+			targeted: 0,
+			delivered: 0,
+			acked: 0,
+			opened: 0,
+			clicked: 0,
+			expired: 0,
+			recalled: 0,
+			capped: 0,
+			dropped: 0,
+		};
+		for (const r of this.sql.exec<{ counts: string }>("SELECT counts FROM shards")) {
+			const c = JSON.parse(r.counts) as ShardCounts;
+			for (const f of COUNT_FIELDS) sum[f] += c[f];
+		}
+		const failed = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM failed").one().n;
 		return {
 			status: this.status(),
 			counts: {
-				targeted: c.targeted,
-				delivered: c.delivered,
-				acked: c.acked,
-				opened: c.opened,
-				clicked: c.clicked,
-				failed: c.failed,
-				expired: c.expired,
-				capped: c.capped,
-				dropped: c.dropped,
+				targeted: sum.targeted + failed,
+				delivered: sum.delivered,
+				acked: sum.acked,
+				opened: sum.opened,
+				clicked: sum.clicked,
+				failed,
+				expired: sum.expired,
+				capped: sum.capped,
+				dropped: sum.dropped,
 				by_channel: this.byChannel(),
 			},
 		};
@@ -184,73 +171,10 @@ export class MessageLedger extends DurableObject<Env> {
 		return out;
 	}
 
+	/** A recipient the fan-out could not reach (their shard's view answers for everyone else). */
 	recipient(userId: string): { status: RecipientStatus; reason: string | null } | null {
-		const row = this.sql
-			.exec<{ status: RecipientStatus; reason: string | null }>("SELECT status, reason FROM recipients WHERE user_id = ?", userId)
-			.toArray()[0];
-		return row ?? null;
-	}
-
-	/** Recipients in id order, for recall fan-out. */
-	recipientsPage(after: string, limit: number): string[] {
-		return this.sql
-			.exec<{ user_id: string }>("SELECT user_id FROM recipients WHERE user_id > ? ORDER BY user_id LIMIT ?", after, limit)
-			.toArray()
-			.map((r) => r.user_id);
-	}
-
-	private apply(
-		userId: string,
-		next: { status: RecipientStatus; delivered?: number; acked?: number; opened?: number; clicked?: number },
-		reason?: string,
-	) {
-		const prev = this.sql.exec<RecipientRow>("SELECT * FROM recipients WHERE user_id = ?", userId).toArray()[0];
-		const merged = {
-			status: prev && RANK[prev.status] >= RANK[next.status] ? prev.status : next.status,
-			delivered: Math.max(prev?.delivered ?? 0, next.delivered ?? 0),
-			acked: Math.max(prev?.acked ?? 0, next.acked ?? 0),
-			opened: Math.max(prev?.opened ?? 0, next.opened ?? 0),
-			clicked: Math.max(prev?.clicked ?? 0, next.clicked ?? 0),
-		};
-		if (
-			prev &&
-			prev.status === merged.status &&
-			prev.delivered === merged.delivered &&
-			prev.acked === merged.acked &&
-			prev.opened === merged.opened &&
-			prev.clicked === merged.clicked
-		) {
-			return;
-		}
-		this.sql.exec(
-			`INSERT INTO recipients (user_id, status, delivered, acked, opened, clicked, reason) VALUES (?, ?, ?, ?, ?, ?, ?)
-			 ON CONFLICT (user_id) DO UPDATE SET status = excluded.status, delivered = excluded.delivered, acked = excluded.acked,
-			   opened = excluded.opened, clicked = excluded.clicked, reason = coalesce(excluded.reason, reason)`,
-			userId,
-			merged.status,
-			merged.delivered,
-			merged.acked,
-			merged.opened,
-			merged.clicked,
-			reason ?? null,
-		);
-		const was = (s: RecipientStatus) => (prev?.status === s ? 1 : 0);
-		const is = (s: RecipientStatus) => (merged.status === s ? 1 : 0);
-		this.sql.exec(
-			`UPDATE counts SET targeted = targeted + ?, delivered = delivered + ?, acked = acked + ?, opened = opened + ?,
-			   clicked = clicked + ?, failed = failed + ?, expired = expired + ?, recalled = recalled + ?,
-			   capped = capped + ?, dropped = dropped + ? WHERE id = 1`,
-			prev ? 0 : 1,
-			merged.delivered - (prev?.delivered ?? 0),
-			merged.acked - (prev?.acked ?? 0),
-			merged.opened - (prev?.opened ?? 0),
-			merged.clicked - (prev?.clicked ?? 0),
-			is("failed") - was("failed"),
-			is("expired") - was("expired"),
-			is("recalled") - was("recalled"),
-			is("capped") - was("capped"),
-			is("dropped") - was("dropped"),
-		);
+		const row = this.sql.exec<{ reason: string | null }>("SELECT reason FROM failed WHERE user_id = ?", userId).toArray()[0];
+		return row ? { status: "failed", reason: row.reason } : null;
 	}
 
 	private maybeDone() {

@@ -2,8 +2,8 @@ import { and, eq } from "drizzle-orm";
 import { db } from "../../core/db/client.js";
 import { messages } from "../../core/db/schema.js";
 import { dispatchToVendors } from "../../core/dispatch/targets.js";
-import { deliverToInboxes, recallFromInboxes, recordJob, usersForVendors } from "../../core/fanout/deliver.js";
-import { DELIVER_JOB_USERS, type DeliverJob, type FanoutJob, type RecallJob, type ResolveJob } from "../../core/fanout/jobs.js";
+import { deliverToShards, recallFromShards, recordJob, usersForVendors } from "../../core/fanout/deliver.js";
+import { DELIVER_JOB_USERS, type DeliverJob, type FanoutJob, type ResolveJob } from "../../core/fanout/jobs.js";
 import { audiencePage } from "../../core/messages/audience.js";
 import { type DeliverySpec, loadDeliverySpec } from "../../core/messages/record.js";
 import { ledgerFor } from "../../core/objects/ledger.js";
@@ -44,7 +44,7 @@ export async function handleDeadLetters(batch: MessageBatch<FanoutJob>, env: Env
 			if (job.kind === "deliver") {
 				const spec = await cachedSpec(env, specs, job.appId, job.messageId);
 				if (spec) {
-					const results = await deliverToInboxes(env, spec, job.users);
+					const results = await deliverToShards(env, spec, job.users, job.part);
 					await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, results));
 					await recordJob(env, spec, job.jobKey, results);
 				}
@@ -69,9 +69,7 @@ async function runJob(env: Env, job: FanoutJob, specs: SpecCache): Promise<void>
 		case "deliver":
 			return deliver(env, job, specs);
 		case "recall":
-			return recallFromInboxes(env, job.appId, job.messageId, job.users);
-		case "recall_resolve":
-			return recallResolve(env, job.appId, job.messageId, job.after);
+			return recallFromShards(env, job.appId, job.messageId);
 	}
 }
 
@@ -80,7 +78,7 @@ async function deliver(env: Env, job: DeliverJob, specs: SpecCache) {
 	if (await ledgerFor(env, job.appId, job.messageId).hasJob(job.jobKey)) return;
 	const spec = await cachedSpec(env, specs, job.appId, job.messageId);
 	if (!spec) return; // The message row is gone (app erased): nothing to deliver.
-	const results = await deliverToInboxes(env, spec, job.users);
+	const results = await deliverToShards(env, spec, job.users, job.part);
 	const failed = results.filter((r) => r.outcome === "failed");
 	if (failed.length) throw new Error(`${failed.length} inboxes unreachable: ${failed[0]?.reason}`);
 	await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, results));
@@ -98,7 +96,8 @@ async function resolve(env: Env, job: ResolveJob) {
 		const deliverJobs: DeliverJob[] = [];
 		for (let i = 0; i < ids.length; i += DELIVER_JOB_USERS) {
 			const users = ids.slice(i, i + DELIVER_JOB_USERS);
-			deliverJobs.push({ kind: "deliver", appId: job.appId, messageId: job.messageId, jobKey: `u:${users[0]}`, users });
+			const part = jobs + deliverJobs.length + 1;
+			deliverJobs.push({ kind: "deliver", appId: job.appId, messageId: job.messageId, jobKey: `u:${users[0]}`, part, users });
 		}
 		await sendAll(env, deliverJobs, await throttleOf(env, job, jobs));
 		jobs += deliverJobs.length;
@@ -110,17 +109,6 @@ async function resolve(env: Env, job: ResolveJob) {
 		if (Date.now() > deadline) break;
 	}
 	await env.FANOUT.send({ ...job, after, jobsSoFar: jobs } satisfies ResolveJob);
-}
-
-async function recallResolve(env: Env, appId: string, messageId: string, after: string) {
-	const users = await ledgerFor(env, appId, messageId).recipientsPage(after, RESOLVE_PAGE);
-	const jobs: (RecallJob | FanoutJob)[] = [];
-	for (let i = 0; i < users.length; i += DELIVER_JOB_USERS) {
-		jobs.push({ kind: "recall", appId, messageId, users: users.slice(i, i + DELIVER_JOB_USERS) });
-	}
-	const last = users.at(-1);
-	if (users.length === RESOLVE_PAGE && last) jobs.push({ kind: "recall_resolve", appId, messageId, after: last });
-	await sendAll(env, jobs);
 }
 
 /** The queue's longest delay; a throttled broadcast longer than this sends its tail at that delay. */

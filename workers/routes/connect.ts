@@ -4,7 +4,7 @@ import { nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { devices } from "../../core/db/schema.js";
 import { ensureUser } from "../../core/db/users.js";
-import { inboxFor } from "../../core/objects/inbox.js";
+import { inboxFor } from "../../core/objects/shard.js";
 import { isValidId } from "../../protocol/ids.js";
 import type { Api } from "../http/context.js";
 import { AppError } from "../http/errors.js";
@@ -66,7 +66,7 @@ export function connectRoutes(api: Api) {
 		headers.set("x-warbler-user", claims.userId);
 		headers.set("x-warbler-device", device);
 		headers.set("x-warbler-token-exp", String(claims.expiresAt));
-		const res = await inboxFor(c.env, claims.appId, claims.userId).fetch(new Request(c.req.raw.url, { headers }));
+		const res = await inboxFor(c.env, claims.appId, claims.userId).connect(new Request(c.req.raw.url, { headers }));
 		return res as unknown as Response & { _status: 101 };
 	});
 }

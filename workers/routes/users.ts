@@ -9,7 +9,7 @@ import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { devices, users, userTags } from "../../core/db/schema.js";
 import { deviceView, ensureUser, findUser, userDevices, userTagNames } from "../../core/db/users.js";
-import { inboxFor } from "../../core/objects/inbox.js";
+import { inboxFor } from "../../core/objects/shard.js";
 import type { Api, HonoEnv } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
 import { appKeyRoute } from "../http/route.js";

@@ -2,7 +2,7 @@ import { createExecutionContext, createMessageBatch, evictDurableObject, getQueu
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { DeliverJob, FanoutJob } from "../../../core/fanout/jobs.js";
-import { inboxFor } from "../../../core/objects/inbox.js";
+import { inboxFor, shardOfUser } from "../../../core/objects/shard.js";
 import worker from "../../../workers/index.js";
 import { call, clientToken, newApp } from "../http.js";
 import { eventually, TestSocket, text } from "./helpers.js";
@@ -60,8 +60,13 @@ describe("tag fan-out through Queues", () => {
 		const { appId, key } = await newApp();
 		const users = ["r1", "r2", "r3"];
 		const sent = await call("POST", "/v1/messages", key, { audience: { users }, content: text("once") });
-		const job: DeliverJob = { kind: "deliver", appId, messageId: sent.body.id, jobKey: "direct", users };
-		for (const u of users) await evictDurableObject(inboxFor(env, appId, u));
+		const job: DeliverJob = { kind: "deliver", appId, messageId: sent.body.id, jobKey: "direct", part: 7, users };
+		const shards = new Map<string, DurableObjectStub>();
+		for (const u of users) {
+			const s = await shardOfUser(env, appId, u);
+			shards.set(s.name, s.stub);
+		}
+		for (const stub of shards.values()) await evictDurableObject(stub);
 		const batch = createMessageBatch<FanoutJob>("warbler-fanout", [{ id: "m1", timestamp: Date.now(), attempts: 2, body: job }]);
 		const ctx = createExecutionContext();
 		await worker.queue(batch, env, ctx);

@@ -28,6 +28,29 @@ export class TestSocket {
 		return new TestSocket(res.webSocket);
 	}
 
+	/** A socket straight to a shard, as the API worker hands it over after checking the token. */
+	static async toShard(stub: DurableObjectStub, at: { appId: string; shard: string; userId: string; deviceId: string }) {
+		const res = await stub.fetch("http://shard/connect", {
+			headers: {
+				upgrade: "websocket",
+				"x-warbler-app": at.appId,
+				"x-warbler-shard": at.shard,
+				"x-warbler-user": at.userId,
+				"x-warbler-device": at.deviceId,
+				"x-warbler-token-exp": String(Math.floor(Date.now() / 1000) + 3600),
+			},
+		});
+		if (!res.webSocket) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);
+		return new TestSocket(res.webSocket);
+	}
+
+	/** Waits until every frame the server sent before now has arrived (pong follows them on the socket). */
+	async settle() {
+		const from = this.frames.length;
+		this.send({ type: "ping" });
+		await this.next((f) => f.type === "pong", from);
+	}
+
 	send(frame: unknown) {
 		this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
 	}

@@ -1,8 +1,8 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { inboxFor } from "../../../core/objects/inbox.js";
-import type { UserInbox } from "../../../durable-objects/inbox/user-inbox.js";
+import { inboxFor, shardOfUser } from "../../../core/objects/shard.js";
+import type { UserShard } from "../../../durable-objects/shard/user-shard.js";
 import { CloseCode } from "../../../protocol/frames.js";
 import { call, clientToken, newApp } from "../http.js";
 import { eventually, TestSocket, text } from "./helpers.js";
@@ -16,7 +16,7 @@ describe("inbox durability and retention", () => {
 		const s = await TestSocket.open(await clientToken(key, "ivy"), "d");
 		await s.hello(0);
 		for (let i = 1; i <= 3; i++) await send(key, "ivy", `before ${i}`);
-		await evictDurableObject(inboxFor(env, appId, "ivy"));
+		await evictDurableObject((await shardOfUser(env, appId, "ivy")).stub);
 		for (let i = 4; i <= 6; i++) await send(key, "ivy", `after ${i}`);
 		await s.next((f) => f.type === "message" && f.seq === 6);
 		expect(s.messages().map((m) => m.seq)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -35,7 +35,7 @@ describe("inbox durability and retention", () => {
 		const short = await send(key, "jay", "brief", { ttl_seconds: 1 });
 		const kept = await send(key, "jay", "lasting");
 		await new Promise((r) => setTimeout(r, 1100));
-		const stub = inboxFor(env, appId, "jay");
+		const { stub } = await shardOfUser(env, appId, "jay");
 		await runDurableObjectAlarm(stub);
 		await runDurableObjectAlarm(stub); // the flush to the ledger follows the expiry
 		const s = await TestSocket.open(await clientToken(key, "jay"), "d");
@@ -140,13 +140,14 @@ describe("sessions", () => {
 		const { appId, key } = await newApp();
 		const s = await TestSocket.open(await clientToken(key, "ned", 60), "d");
 		await s.hello(0);
-		await runInDurableObject(inboxFor(env, appId, "ned"), async (_inbox: UserInbox, state) => {
+		const { stub } = await shardOfUser(env, appId, "ned");
+		await runInDurableObject(stub, async (_shard: UserShard, state) => {
 			for (const ws of state.getWebSockets()) {
 				const att = ws.deserializeAttachment();
 				ws.serializeAttachment({ ...att, tokenExp: Math.floor(Date.now() / 1000) - 1 });
 			}
 		});
-		await runDurableObjectAlarm(inboxFor(env, appId, "ned"));
+		await runDurableObjectAlarm(stub);
 		expect((await s.waitClosed()).code).toBe(CloseCode.TOKEN_EXPIRED);
 	});
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { matchesWhere } from "../../../core/automations/where.js";
 import { automationTimerFor } from "../../../core/objects/automation-timer.js";
-import { inboxFor } from "../../../core/objects/inbox.js";
+import { inboxFor } from "../../../core/objects/shard.js";
 import { eventually, text } from "../delivery/helpers.js";
 import { call, newApp } from "../http.js";
 

@@ -1,9 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { inboxFor } from "../../../core/objects/inbox.js";
+import { inboxFor, shardOfUser } from "../../../core/objects/shard.js";
 import { localHourOfWeek } from "../../../core/rules/time.js";
-import type { UserInbox } from "../../../durable-objects/inbox/user-inbox.js";
+import type { UserShard } from "../../../durable-objects/shard/user-shard.js";
 import { eventually, text } from "../delivery/helpers.js";
 import { call, newApp } from "../http.js";
 
@@ -49,10 +49,11 @@ describe("app settings and delivery rules", () => {
 		expect(await inboxFor(env, appId, "night-owl").stats()).toEqual({ seq: 0, held: 0 });
 		expect((await call("GET", `/v1/messages/${held.body.id}/recipients/night-owl`, key)).body.status).toBe("queued");
 		// Quiet hours end: move the release time to now and let the alarm run.
-		await runInDurableObject(inboxFor(env, appId, "night-owl"), (_i: UserInbox, state) => {
-			state.storage.sql.exec("UPDATE held SET release_at = ?", Date.now() - 1);
+		const { stub } = await shardOfUser(env, appId, "night-owl");
+		await runInDurableObject(stub, (shard: UserShard) => {
+			for (const e of shard.shard.heldEntries()) for (const t of e.t) if (t.h !== undefined) t.h = Date.now() - 1;
 		});
-		await runDurableObjectAlarm(inboxFor(env, appId, "night-owl"));
+		await runDurableObjectAlarm(stub);
 		expect(await inboxFor(env, appId, "night-owl").stats()).toEqual({ seq: 1, held: 1 });
 
 		const urgent = await send(key, "night-owl", { respect_quiet_hours: false });
@@ -71,14 +72,14 @@ describe("app settings and delivery rules", () => {
 		const best = new Date(Date.now() + 5 * 3600_000);
 		best.setUTCMinutes(0, 0, 0);
 		const bucket = localHourOfWeek(best, "Europe/Berlin");
-		await runInDurableObject(inboxFor(env, appId, "fan"), (_i: UserInbox, state) => {
-			state.storage.sql.exec("INSERT INTO engagement (hour, n) VALUES (?, 12)", bucket);
+		const { stub } = await shardOfUser(env, appId, "fan");
+		await runInDurableObject(stub, (shard: UserShard) => {
+			const uid = shard.shard.store.ensureUser("fan");
+			shard.shard.store.user(uid)!.eng[String(bucket)] = 12;
 		});
 		const sent = await send(key, "fan", { send_at_optimal: { within_hours: 24, fallback_local_time: "09:00" } });
 		expect(sent.status).toBe(202);
-		const releaseAt = await runInDurableObject(inboxFor(env, appId, "fan"), (_i: UserInbox, state) => {
-			return state.storage.sql.exec<{ release_at: number }>("SELECT release_at FROM held").one().release_at;
-		});
+		const releaseAt = await runInDurableObject(stub, (shard: UserShard) => shard.shard.heldEntries()[0]?.t[0]?.h);
 		expect(releaseAt).toBe(best.getTime());
 	});
 

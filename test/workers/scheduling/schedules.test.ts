@@ -1,8 +1,8 @@
 import { createScheduledController, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { inboxFor } from "../../../core/objects/inbox.js";
 import { scheduleTimerFor } from "../../../core/objects/schedule-timer.js";
+import { inboxFor } from "../../../core/objects/shard.js";
 import { fireDue } from "../../../core/schedules/runner.js";
 import worker from "../../../workers/index.js";
 import { text } from "../delivery/helpers.js";

@@ -1,0 +1,59 @@
+import type { DeliveryChannels, MessageContent } from "../../protocol/message.js";
+import type { DeliveryOutcome, DeliveryPolicy } from "../inbox/types.js";
+
+/** One recipient of a shard delivery, with what is particular to them. */
+export interface ShardTarget {
+	userId: string;
+	/** The user's zone (quiet hours, optimal time); the app default when absent. */
+	timeZone?: string;
+	/** Rendered for this recipient (templates); else the message's content. */
+	content?: MessageContent;
+}
+
+/** A message for the targets one shard holds: everything needed to store and send, nothing to look up. */
+export interface ShardDelivery {
+	appId: string;
+	/** This shard's name (it learns its own identity from its callers). */
+	shard: string;
+	messageId: string;
+	/** 0 for direct sends; the fan-out page for broadcasts. Idempotency is per (message, part). */
+	part: number;
+	content: MessageContent;
+	sentAt: string;
+	/** Epoch ms. */
+	expiresAt: number;
+	collapseKey?: string;
+	/** Per-app inbox cap per user; the oldest message is dropped past it. */
+	cap: number;
+	/** Send frames to connected devices now (false for channels=vendor: kept for the next connect). */
+	live: boolean;
+	channels: DeliveryChannels;
+	/** channels=auto: if a connected device got it but none acks within this many ms, vendor push. */
+	fallbackAfterMs?: number;
+	policy?: Omit<DeliveryPolicy, "timeZone">;
+	defaultTimeZone: string;
+	/** Report counts to the message's ledger (broadcasts). Direct sends are counted where they are. */
+	tally: boolean;
+	targets: ShardTarget[];
+}
+
+export interface ShardResult {
+	userId: string;
+	outcome: DeliveryOutcome;
+	seq?: number;
+	/** The user already had this message: nothing was stored or sent again. */
+	duplicate?: boolean;
+}
+
+/** Exact counts of one message over its recipients in one shard: absolute, so a repeated report is harmless. */
+export interface ShardCounts {
+	targeted: number;
+	delivered: number;
+	acked: number;
+	opened: number;
+	clicked: number;
+	expired: number;
+	recalled: number;
+	capped: number;
+	dropped: number;
+}

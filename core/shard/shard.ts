@@ -1,0 +1,776 @@
+import type { ClientFrame, ServerFrame } from "../../protocol/frames.js";
+import { CloseCode } from "../../protocol/frames.js";
+import type { MessageContent, RecipientStatus } from "../../protocol/message.js";
+import type { FallbackJob } from "../dispatch/jobs.js";
+import type { InboxRecipientView, SocketState } from "../inbox/types.js";
+import { ledgerFor } from "../objects/ledger.js";
+import { localHourOfWeek } from "../rules/time.js";
+import type { ShardCounts, ShardDelivery, ShardResult } from "./api.js";
+import {
+	type EntryBody,
+	gapOf,
+	logPosition,
+	type Positions,
+	reachedAt,
+	type Target,
+	targetStatus,
+	type UserRecord,
+} from "./model.js";
+import { countsTowardCaps, verdictFor } from "./policy.js";
+import { type Sessions, safeClose, send, sendRaw, stateOf } from "./sessions.js";
+import { entryKey, RECEIPT_GRACE_MS, ShardStore } from "./store.js";
+
+/** Changes reach storage and the ledgers at most this long after they happen. */
+export const FLUSH_DELAY_MS = 500;
+/** Delivered/acked timestamps, engagement and last-seen times are written at least this often. */
+export const LAZY_FLUSH_MS = 30_000;
+/** Gap and recall records older than this are pruned. */
+const HISTORY_MS = 30 * 24 * 3600 * 1000;
+/** A recall that arrives before its message stays this long (a late fan-out job must not land). */
+const TOMBSTONE_MS = 30 * 24 * 3600 * 1000;
+
+/** A message in one user's inbox: owed to some device until every known device acks it, or it leaves. */
+interface Item {
+	seq: number;
+	entry: EntryBody;
+	target: Target;
+	/** Sent to some device (collapse only replaces messages that no device got). */
+	sent: boolean;
+}
+
+/**
+ * One shard: the inboxes and WebSocket sessions of many users of one app. The Durable Object class
+ * is a thin shell over this; storage, sessions and the delivery rules are modules of their own.
+ *
+ * Memory holds every entry that has not expired, indexed by message and by user; SQLite holds the
+ * same (written once per entry, see ShardStore) plus expired entries until their receipts retire.
+ */
+export class Shard {
+	readonly store: ShardStore;
+	private readonly live = new Map<string, EntryBody>();
+	private readonly byMessage = new Map<string, EntryBody[]>();
+	private readonly inbox = new Map<number, Item[]>();
+	private readonly reports = new Set<string>();
+	private alarmAt: number | null = null;
+	private lastLazyFlush = Date.now();
+
+	constructor(
+		private readonly ctx: DurableObjectState,
+		private readonly env: Env,
+		private readonly sessions: Sessions,
+	) {
+		this.store = new ShardStore(ctx.storage.sql);
+		const expiredThrough = Number(this.store.meta("expired_through") ?? "0");
+		for (const e of this.store.entriesExpiringAfter(expiredThrough)) this.index(e);
+		for (const items of this.inbox.values()) items.sort((a, b) => a.seq - b.seq);
+		void ctx.blockConcurrencyWhile(async () => {
+			this.alarmAt = await ctx.storage.getAlarm();
+		});
+	}
+
+	get appId(): string {
+		return this.store.meta("app_id") ?? "";
+	}
+
+	get name(): string {
+		return this.store.meta("name") ?? "";
+	}
+
+	/** The shard learns which app (and which shard of it) it is from its first caller. */
+	private remember(appId: string, name: string) {
+		if (this.store.meta("app_id") === undefined) {
+			this.store.setMeta("app_id", appId);
+			this.store.setMeta("name", name);
+		}
+	}
+
+	// ---- writes ----------------------------------------------------------------------------------
+
+	/**
+	 * Stores one message for its targets in this shard: one entry whatever their number, each target
+	 * its user's next seq, then the frame to every ready socket of each target. Idempotent on
+	 * (message, part), and per user on the message id.
+	 */
+	async deliver(d: ShardDelivery): Promise<ShardResult[]> {
+		this.remember(d.appId, d.shard);
+		const now = Date.now();
+		const prior = this.live.get(entryKey(d.messageId, d.part)) ?? this.store.findEntry(d.messageId, d.part);
+		if (prior) return d.targets.map((t) => this.resultFor(prior, t.userId, now, true));
+		const entry: EntryBody = {
+			m: d.messageId,
+			p: d.part,
+			tail: frameTail(d.messageId, d.content, d.sentAt),
+			at: now,
+			x: d.expiresAt,
+			tally: d.tally,
+			live: d.live,
+			channels: d.channels,
+			cap: d.cap,
+			t: [],
+		};
+		if (d.collapseKey) entry.ck = d.collapseKey;
+		if (d.fallbackAfterMs !== undefined) entry.fb = d.fallbackAfterMs;
+		if (d.policy) entry.policy = d.policy;
+		// Recalled before it arrived: its recipients are recorded as recalled, and nothing is sent.
+		const recalledAt = this.recalledAt(d.messageId);
+		if (recalledAt !== undefined) entry.rc = recalledAt;
+		const results: ShardResult[] = [];
+		const newUsers = this.store.users.length;
+		for (const target of d.targets) {
+			const uid = this.store.ensureUser(target.userId);
+			const earlier = this.partWith(d.messageId, uid, d.part);
+			if (earlier) {
+				results.push(this.resultFor(earlier, target.userId, now, true));
+				continue;
+			}
+			const t: Target = { u: uid, s: 0 };
+			if (target.content) t.tail = frameTail(d.messageId, target.content, d.sentAt);
+			entry.t.push(t);
+			if (entry.rc !== undefined) {
+				// Recorded, never placed.
+			} else if (d.expiresAt <= now) {
+				t.o = "expired";
+			} else if (d.policy) {
+				const user = this.store.user(uid)!;
+				const timeZone = target.timeZone ?? d.defaultTimeZone;
+				if (user.tz !== timeZone) {
+					user.tz = timeZone;
+					this.store.touchLazily(uid);
+				}
+				const verdict = verdictFor(user, { ...d.policy, timeZone }, now);
+				if (verdict.kind === "capped" || verdict.kind === "dropped") t.o = verdict.kind;
+				else if (verdict.kind === "held" && verdict.until < d.expiresAt) {
+					t.o = "held";
+					t.h = verdict.until;
+					t.tz = timeZone;
+				}
+			}
+			if (t.o === undefined && entry.rc === undefined) this.place(entry, t, now);
+			results.push(this.resultFor(entry, target.userId, now, false));
+		}
+		if (entry.t.length > 0) {
+			this.store.insertEntry(entry);
+			if (entry.x > now) this.track(entry);
+			// A broadcast's counts reach its ledger before the fan-out records the job as done.
+			if (entry.tally) await this.report([entry.m]);
+		}
+		// New users must be durable with the entry that names them.
+		if (this.store.users.length > newUsers) this.store.flushUsersFrom(newUsers);
+		await this.schedule();
+		return results;
+	}
+
+	/** Gives a target its user's next seq, puts it in the inbox and sends it to the user's ready sockets. */
+	private place(entry: EntryBody, t: Target, now: number) {
+		const user = this.store.user(t.u)!;
+		const seq = this.store.get("seq", t.u) + 1;
+		this.store.set("seq", t.u, seq);
+		t.s = seq;
+		delete t.o;
+		delete t.h;
+		delete t.tz;
+		if (entry.ck) this.collapse(t.u, entry.ck);
+		const item: Item = { seq, entry, target: t, sent: false };
+		this.itemsOf(t.u).push(item);
+		if (countsTowardCaps(entry.policy)) {
+			user.sends.push([now, entry.policy?.category ?? null]);
+			this.store.touch(t.u);
+		}
+		this.enforceCap(t.u, entry.cap, now);
+		if (entry.live && this.sessions.sendToUser(user.id, frameOf(seq, t.tail ?? entry.tail)) > 0) {
+			item.sent = true;
+			t.w = 1;
+			this.advanceDelivered(t.u, seq, now);
+			if (entry.fb !== undefined) t.fd = now + entry.fb;
+		}
+	}
+
+	/** A newer message with the same collapse key replaces older ones that no device has been sent. */
+	private collapse(uid: number, key: string) {
+		const items = this.itemsOf(uid);
+		const user = this.store.user(uid)!;
+		for (let i = items.length - 1; i >= 0; i--) {
+			const it = items[i]!;
+			if (it.entry.ck !== key || it.sent) continue;
+			user.skip.push(it.seq);
+			items.splice(i, 1);
+			this.store.touch(uid);
+			if (it.entry.tally) this.reports.add(it.entry.m);
+		}
+	}
+
+	/** Past the cap, the oldest messages leave; devices that had not acked them see a gap. */
+	private enforceCap(uid: number, cap: number, now: number) {
+		const items = this.itemsOf(uid);
+		if (items.length <= cap) return;
+		for (const victim of items.splice(0, items.length - cap)) {
+			this.addGap(uid, victim.seq, now);
+			if (victim.entry.tally) this.reports.add(victim.entry.m);
+		}
+	}
+
+	private addGap(uid: number, seq: number, now: number) {
+		const user = this.store.user(uid)!;
+		const acked = this.store.get("acked", uid);
+		const delivered = this.store.get("delivered", uid);
+		const last = user.gaps.at(-1);
+		if (last && last[1] === seq - 1 && last[3] === acked && last[4] === delivered) last[1] = seq;
+		else user.gaps.push([seq, seq, now, acked, delivered]);
+		this.store.touch(uid);
+	}
+
+	private advanceDelivered(uid: number, seq: number, now: number) {
+		if (seq <= this.store.get("delivered", uid)) return;
+		this.store.set("delivered", uid, seq);
+		logPosition(this.store.user(uid)!.dlog, seq, now);
+		this.store.touchLazily(uid);
+	}
+
+	/** Removes a message from every inbox in this shard and tells connected devices. */
+	async recall(appId: string, shard: string, messageId: string): Promise<boolean> {
+		this.remember(appId, shard);
+		const now = Date.now();
+		const parts = this.partsOf(messageId);
+		if (parts.length === 0) {
+			if (this.recalledAt(messageId) === undefined) {
+				const tomb: EntryBody = { ...emptyEntry(messageId, now + TOMBSTONE_MS), rc: now };
+				this.store.insertEntry(tomb);
+				this.track(tomb);
+			}
+			await this.schedule();
+			return false;
+		}
+		let changed = false;
+		for (const e of parts) {
+			if (e.rc !== undefined) continue;
+			e.rc = now;
+			changed = true;
+			this.store.changed(e);
+			if (e.tally) this.reports.add(e.m);
+			for (const t of e.t) {
+				const user = this.store.user(t.u);
+				if (!user || user.gone) continue;
+				const items = this.inbox.get(t.u);
+				const i = items?.findIndex((it) => it.entry === e) ?? -1;
+				if (items && i >= 0) items.splice(i, 1);
+				if (t.s > 0) {
+					user.rcl.push([messageId, t.s, now]);
+					this.store.touch(t.u);
+				}
+				this.sessions.sendToUser(user.id, JSON.stringify({ type: "recall", id: messageId } satisfies ServerFrame));
+			}
+		}
+		await this.schedule();
+		return changed;
+	}
+
+	// ---- reads -----------------------------------------------------------------------------------
+
+	/** Where one user stands with a message, or null if it never reached this user's inbox. */
+	recipient(messageId: string, userId: string): InboxRecipientView | null {
+		const uid = this.store.uidOf.get(userId);
+		if (uid === undefined) return null;
+		const now = Date.now();
+		for (const e of this.partsOf(messageId)) {
+			const t = e.t.find((x) => x.u === uid);
+			if (!t) continue;
+			const user = this.store.user(uid)!;
+			const status = targetStatus(e, t, user, this.positions(uid), now);
+			const view: InboxRecipientView = { user_id: userId, status };
+			const flags = this.flags(t, user);
+			const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+			if (flags.delivered) view.delivered_at = iso(t.w ? e.at : (reachedAt(user.dlog, t.s) ?? e.at));
+			if (flags.acked) {
+				const at = reachedAt(user.alog, t.s);
+				if (at !== undefined) view.acked_at = iso(at);
+			}
+			if (t.op !== undefined) view.opened_at = iso(t.op);
+			if (t.cl !== undefined) view.clicked_at = iso(t.cl);
+			return view;
+		}
+		return null;
+	}
+
+	/** Exact counts of a message over its recipients in this shard. */
+	counts(messageId: string): ShardCounts {
+		const now = Date.now();
+		const c: ShardCounts = {
+			targeted: 0,
+			delivered: 0,
+			acked: 0,
+			opened: 0,
+			clicked: 0,
+			expired: 0,
+			recalled: 0,
+			capped: 0,
+			dropped: 0,
+		};
+		for (const e of this.partsOf(messageId)) {
+			for (const t of e.t) {
+				const user = this.store.user(t.u);
+				const status = targetStatus(e, t, user, this.positions(t.u), now);
+				const f = this.flags(t, user);
+				c.targeted++;
+				if (f.delivered) c.delivered++;
+				if (f.acked) c.acked++;
+				if (t.op !== undefined || t.cl !== undefined) c.opened++;
+				if (t.cl !== undefined) c.clicked++;
+				if (status === "expired" || status === "recalled" || status === "capped" || status === "dropped") c[status]++;
+			}
+		}
+		return c;
+	}
+
+	/** The latest seq given to a user, and how many messages their inbox still holds. */
+	stats(userId: string): { seq: number; held: number } {
+		const uid = this.store.uidOf.get(userId);
+		if (uid === undefined) return { seq: 0, held: 0 };
+		return { seq: this.store.get("seq", uid), held: this.inbox.get(uid)?.length ?? 0 };
+	}
+
+	presence(userId: string): number {
+		return this.sessions.presence(userId);
+	}
+
+	/** Entries with a target waiting for its release (quiet hours, optimal time). */
+	heldEntries(): EntryBody[] {
+		return [...this.live.values()].filter((e) => e.t.some((t) => t.o === "held"));
+	}
+
+	// ---- users -----------------------------------------------------------------------------------
+
+	/** DELETE /v1/users/{id}: closes the user's sessions and erases their inbox. */
+	async erase(userId: string): Promise<void> {
+		for (const ws of this.sessions.of(userId)) safeClose(ws, CloseCode.USER_DELETED, "user deleted");
+		const uid = this.store.uidOf.get(userId);
+		if (uid === undefined) return;
+		this.inbox.delete(uid);
+		this.store.retire(uid);
+		this.store.flush(false);
+	}
+
+	/** A device removed through the API no longer holds messages back. */
+	forgetDevice(userId: string, deviceId: string): void {
+		const uid = this.store.uidOf.get(userId);
+		const user = uid === undefined ? undefined : this.store.user(uid);
+		if (uid === undefined || !user || !(deviceId in user.dev)) return;
+		delete user.dev[deviceId];
+		this.store.touch(uid);
+		this.prune(uid);
+	}
+
+	// ---- sessions --------------------------------------------------------------------------------
+
+	/** A device's WebSocket, handed over by the API worker after it checked the client token. */
+	async connect(state: SocketState, shard: string): Promise<Response> {
+		this.remember(state.appId, shard);
+		const newUsers = this.store.users.length;
+		this.store.ensureUser(state.userId);
+		if (this.store.users.length > newUsers) this.store.flushUsersFrom(newUsers);
+		// One live session per device: a reconnect replaces a half-dead earlier socket.
+		for (const old of this.sessions.of(state.userId)) {
+			if (stateOf(old)?.deviceId === state.deviceId) safeClose(old, CloseCode.REPLACED, "replaced by a newer connection");
+		}
+		const pair = new WebSocketPair();
+		this.sessions.accept(pair[1], state);
+		await this.schedule(state.tokenExp * 1000);
+		return new Response(null, { status: 101, webSocket: pair[0] });
+	}
+
+	/** A frame from a device. */
+	async frame(ws: WebSocket, state: SocketState, frame: ClientFrame): Promise<void> {
+		if (frame.type === "ping") return send(ws, { type: "pong" });
+		if (frame.type === "hello") return this.hello(ws, state, frame.last_seq);
+		if (!state.ready) return send(ws, { type: "error", code: "hello_required", message: "Send hello before any other frame." });
+		if (frame.type === "ack") return this.ack(state, frame.seq);
+		return this.event(ws, state, frame);
+	}
+
+	private async hello(ws: WebSocket, state: SocketState, lastSeq: number) {
+		const uid = this.store.ensureUser(state.userId);
+		const user = this.store.user(uid)!;
+		const latest = this.store.get("seq", uid);
+		// A position past the end comes from an earlier incarnation of this inbox (user erased).
+		const from = lastSeq > latest ? 0 : lastSeq;
+		const now = Date.now();
+		const known = user.dev[state.deviceId];
+		const seenBefore = known?.[1] ?? 0;
+		user.dev[state.deviceId] = [Math.max(known?.[0] ?? 0, from), now];
+		if (known) this.store.touchLazily(uid);
+		else this.store.touch(uid);
+		this.raiseAcked(uid, from, now);
+		state.ready = true;
+		ws.serializeAttachment(state);
+		send(ws, { type: "welcome", user_id: state.userId, device_id: state.deviceId, seq: latest });
+		for (const gap of gapsAfter(user, from)) send(ws, { type: "gap", from: gap.from, to: gap.to });
+		// Recalls of messages this device may have shown before it went away.
+		for (const [id, seq, at] of user.rcl) {
+			if (seq <= from && at >= seenBefore) send(ws, { type: "recall", id });
+		}
+		let sentUpTo = 0;
+		for (const it of this.inbox.get(uid) ?? []) {
+			if (it.seq <= from) continue;
+			sendRaw(ws, frameOf(it.seq, it.target.tail ?? it.entry.tail));
+			it.sent = true;
+			sentUpTo = it.seq;
+			if (it.entry.tally) this.reports.add(it.entry.m);
+		}
+		if (sentUpTo > 0) this.advanceDelivered(uid, sentUpTo, now);
+		this.prune(uid);
+		await this.schedule();
+	}
+
+	private async ack(state: SocketState, seq: number) {
+		const uid = this.store.uidOf.get(state.userId);
+		if (uid === undefined) return;
+		const user = this.store.user(uid)!;
+		const now = Date.now();
+		const upTo = Math.min(seq, this.store.get("seq", uid));
+		const dev = user.dev[state.deviceId];
+		user.dev[state.deviceId] = [Math.max(dev?.[0] ?? 0, upTo), now];
+		if (dev) this.store.touchLazily(uid);
+		else this.store.touch(uid);
+		this.raiseAcked(uid, upTo, now);
+		this.prune(uid);
+		await this.schedule();
+	}
+
+	/** The user's acked position (any device) moves up: counts of the messages it passes change. */
+	private raiseAcked(uid: number, upTo: number, now: number) {
+		const before = this.store.get("acked", uid);
+		if (upTo <= before) return;
+		this.store.set("acked", uid, upTo);
+		logPosition(this.store.user(uid)!.alog, upTo, now);
+		this.store.touchLazily(uid);
+		for (const it of this.inbox.get(uid) ?? []) {
+			if (it.seq > before && it.seq <= upTo && it.entry.tally) this.reports.add(it.entry.m);
+		}
+	}
+
+	private async event(ws: WebSocket, state: SocketState, frame: Extract<ClientFrame, { type: "event" }>) {
+		const uid = this.store.uidOf.get(state.userId);
+		const now = Date.now();
+		const found = uid === undefined ? undefined : this.targetOf(frame.id, uid);
+		const user = uid === undefined ? undefined : this.store.user(uid);
+		const status = found && user ? targetStatus(found.entry, found.target, user, this.positions(uid!), now) : undefined;
+		if (!found || !user || status === "recalled" || status === "expired" || status === "capped" || status === "dropped") {
+			send(ws, { type: "error", code: "unknown_message", message: `No message ${frame.id} in this inbox.` });
+			return;
+		}
+		const t = found.target;
+		t.op ??= now;
+		if (frame.name === "clicked") t.cl ??= now;
+		this.store.changed(found.entry);
+		if (found.entry.tally) this.reports.add(found.entry.m);
+		// Learn when this user engages, in their own time zone, for optimal send times.
+		const hour = String(localHourOfWeek(now, user.tz ?? "UTC"));
+		user.eng[hour] = (user.eng[hour] ?? 0) + 1;
+		this.store.touchLazily(uid!);
+		await this.schedule();
+	}
+
+	/** A closed socket's device was last seen now. */
+	closed(state: SocketState | null): void {
+		if (!state?.ready) return;
+		const uid = this.store.uidOf.get(state.userId);
+		const dev = uid === undefined ? undefined : this.store.user(uid)?.dev[state.deviceId];
+		if (uid === undefined || !dev) return;
+		dev[1] = Date.now();
+		this.store.touchLazily(uid);
+	}
+
+	// ---- upkeep: one alarm, many duties ------------------------------------------------------------
+
+	async alarm(): Promise<void> {
+		this.alarmAt = null;
+		const now = Date.now();
+		await this.release(now);
+		await this.fallBack(now);
+		this.expire(now);
+		this.store.deleteRetiredEntries(now);
+		for (const user of this.store.users) {
+			if (!user || user.gone) continue;
+			const g = user.gaps.length;
+			const r = user.rcl.length;
+			user.gaps = user.gaps.filter((x) => x[2] > now - HISTORY_MS);
+			user.rcl = user.rcl.filter((x) => x[2] > now - HISTORY_MS);
+			if (user.gaps.length !== g || user.rcl.length !== r) this.store.touch(this.store.uidOf.get(user.id)!);
+		}
+		for (const ws of this.sessions.all()) {
+			const state = stateOf(ws);
+			if (state && state.tokenExp * 1000 <= now) safeClose(ws, CloseCode.TOKEN_EXPIRED, "token expired");
+		}
+		await this.flush(now);
+		await this.schedule();
+	}
+
+	/** Writes what changed and reports changed counts to the ledgers (absolute, so a repeat is harmless). */
+	async flush(now = Date.now()): Promise<void> {
+		const lazy = now - this.lastLazyFlush >= LAZY_FLUSH_MS;
+		this.store.flush(lazy);
+		if (lazy) this.lastLazyFlush = now;
+		const reports = [...this.reports];
+		this.reports.clear();
+		await this.report(reports);
+	}
+
+	/** Absolute counts of these messages to their ledgers; what fails is reported again at the next flush. */
+	private async report(messages: string[]) {
+		const appId = this.appId;
+		const results = await Promise.allSettled(
+			messages.map((m) => ledgerFor(this.env, appId, m).shardCounts(this.name, this.counts(m))),
+		);
+		results.forEach((r, i) => {
+			if (r.status === "rejected") this.reports.add(messages[i]!);
+		});
+	}
+
+	/** Held messages whose time has come go into their inboxes now. */
+	private async release(now: number) {
+		const jobs: FallbackJob[] = [];
+		for (const e of this.live.values()) {
+			for (const t of e.t) {
+				if (t.o !== "held" || (t.h ?? 0) > now) continue;
+				const user = this.store.user(t.u);
+				if (!user || user.gone || e.rc !== undefined) continue;
+				if (e.x <= now) {
+					t.o = "expired";
+					delete t.h;
+				} else {
+					this.place(e, t, now);
+					// Held past the fan-out: this shard owns the vendor push now.
+					if (e.channels === "vendor" || e.channels === "all" || (e.channels === "auto" && !t.w)) {
+						jobs.push({ kind: "fallback", appId: this.appId, userId: user.id, messageId: e.m });
+					}
+				}
+				this.store.changed(e);
+				if (e.tally) this.reports.add(e.m);
+			}
+		}
+		if (jobs.length) await this.env.VENDOR.sendBatch(jobs.map((body) => ({ body })));
+	}
+
+	/** Connected devices got it but none acked in the app's window: push to the user's vendor devices. */
+	private async fallBack(now: number) {
+		const jobs: FallbackJob[] = [];
+		for (const e of this.live.values()) {
+			for (const t of e.t) {
+				if (t.fd === undefined || t.fd > now) continue;
+				delete t.fd;
+				this.store.changed(e);
+				const user = this.store.user(t.u);
+				if (!user || user.gone || e.rc !== undefined) continue;
+				const status = targetStatus(e, t, user, this.positions(t.u), now);
+				if (status === "delivered" || status === "queued") {
+					jobs.push({ kind: "fallback", appId: this.appId, userId: user.id, messageId: e.m });
+				}
+			}
+		}
+		if (jobs.length) await this.env.VENDOR.sendBatch(jobs.map((body) => ({ body })));
+	}
+
+	/** Entries past their TTL leave memory; inboxes that still held them record a gap. */
+	private expire(now: number) {
+		let any = false;
+		for (const [key, e] of this.live) {
+			if (e.x > now) continue;
+			any = true;
+			this.live.delete(key);
+			const parts = this.byMessage.get(e.m)?.filter((p) => p !== e) ?? [];
+			if (parts.length) this.byMessage.set(e.m, parts);
+			else this.byMessage.delete(e.m);
+			for (const t of e.t) {
+				if (t.o === "held") {
+					t.o = "expired";
+					delete t.h;
+					this.store.changed(e);
+				}
+				const items = this.inbox.get(t.u);
+				const i = items?.findIndex((it) => it.entry === e) ?? -1;
+				if (items && i >= 0) {
+					items.splice(i, 1);
+					this.addGap(t.u, t.s, now);
+				}
+			}
+			if (e.tally) this.reports.add(e.m);
+		}
+		if (any) this.store.setMeta("expired_through", String(now));
+	}
+
+	/** Sets the one alarm to the earliest duty; skips the call when the alarm is already early enough. */
+	private async schedule(extra?: number) {
+		const now = Date.now();
+		let at = extra ?? Number.POSITIVE_INFINITY;
+		if (this.store.dirty || this.reports.size > 0) at = Math.min(at, now + FLUSH_DELAY_MS);
+		if (this.store.lazyDirty) at = Math.min(at, this.lastLazyFlush + LAZY_FLUSH_MS);
+		for (const e of this.live.values()) {
+			at = Math.min(at, e.x);
+			for (const t of e.t) {
+				if (t.h !== undefined) at = Math.min(at, t.h);
+				if (t.fd !== undefined) at = Math.min(at, t.fd);
+			}
+		}
+		const retire = this.store.nextRetirement();
+		if (retire !== undefined) at = Math.min(at, retire);
+		if (!Number.isFinite(at)) return;
+		if (this.alarmAt !== null && this.alarmAt <= at) return;
+		this.alarmAt = at;
+		await this.ctx.storage.setAlarm(at);
+	}
+
+	// ---- helpers ---------------------------------------------------------------------------------
+
+	/** Holds an entry in memory, by key and by message. */
+	private track(e: EntryBody) {
+		this.live.set(entryKey(e.m, e.p), e);
+		const parts = this.byMessage.get(e.m);
+		if (parts) parts.push(e);
+		else this.byMessage.set(e.m, [e]);
+	}
+
+	/** A stored entry, at start: held in memory and put back into its users' inboxes. */
+	private index(e: EntryBody) {
+		this.track(e);
+		if (e.rc !== undefined) return;
+		for (const t of e.t) {
+			if (t.s === 0) continue;
+			const user = this.store.user(t.u);
+			if (!user || user.gone) continue;
+			// Recovery: a seq in an entry was given out, whatever the last written position says.
+			if (t.s > this.store.get("seq", t.u)) this.store.set("seq", t.u, t.s);
+			if (user.skip.includes(t.s) || gapOf(user.gaps, t.s)) continue;
+			if (t.s <= minDeviceAcked(user)) continue;
+			const item: Item = { seq: t.s, entry: e, target: t, sent: Boolean(t.w) || t.s <= this.store.get("delivered", t.u) };
+			this.itemsOf(t.u).push(item);
+		}
+	}
+
+	private itemsOf(uid: number): Item[] {
+		let items = this.inbox.get(uid);
+		if (!items) {
+			items = [];
+			this.inbox.set(uid, items);
+		}
+		return items;
+	}
+
+	/** Messages every known device has acked leave the inbox. With no known device, TTL decides. */
+	private prune(uid: number) {
+		const user = this.store.user(uid);
+		const items = this.inbox.get(uid);
+		if (!user || !items?.length) return;
+		const floor = minDeviceAcked(user);
+		if (floor <= 0) return;
+		let n = 0;
+		while (n < items.length && items[n]!.seq <= floor) n++;
+		if (n > 0) items.splice(0, n);
+	}
+
+	private positions(uid: number): Positions {
+		return {
+			seq: this.store.get("seq", uid),
+			delivered: this.store.get("delivered", uid),
+			acked: this.store.get("acked", uid),
+		};
+	}
+
+	/** Whether a recipient was ever delivered / acked (counted apart from its current status). */
+	private flags(t: Target, user: UserRecord | undefined): { delivered: boolean; acked: boolean } {
+		if (t.s === 0 || !user) return { delivered: false, acked: false };
+		if (user.skip.includes(t.s)) return { delivered: false, acked: false };
+		const pos = this.positions(t.u);
+		const gap = gapOf(user.gaps, t.s);
+		const acked = gap ? t.s <= gap[3] : t.s <= pos.acked;
+		const delivered = acked || Boolean(t.w) || t.s <= (gap ? gap[4] : pos.delivered) || t.op !== undefined;
+		return { delivered, acked };
+	}
+
+	private partsOf(messageId: string): EntryBody[] {
+		return (this.byMessage.get(messageId) ?? this.store.entriesOf(messageId)).filter((e) => e.p >= 0);
+	}
+
+	/** When a recall reached this shard before the message did. */
+	private recalledAt(messageId: string): number | undefined {
+		const parts = this.byMessage.get(messageId) ?? this.store.entriesOf(messageId);
+		return parts.find((e) => e.p < 0)?.rc;
+	}
+
+	/** An earlier part of this message that already reached the user (a retried job, another page). */
+	private partWith(messageId: string, uid: number, part: number): EntryBody | undefined {
+		const parts = this.byMessage.get(messageId) ?? (part !== 0 ? this.store.entriesOf(messageId) : []);
+		return parts.find((e) => e.p >= 0 && e.t.some((t) => t.u === uid));
+	}
+
+	private targetOf(messageId: string, uid: number): { entry: EntryBody; target: Target } | undefined {
+		for (const entry of this.partsOf(messageId)) {
+			const target = entry.t.find((t) => t.u === uid);
+			if (target) return { entry, target };
+		}
+		return undefined;
+	}
+
+	private resultFor(e: EntryBody, userId: string, now: number, duplicate: boolean): ShardResult {
+		const uid = this.store.uidOf.get(userId);
+		const t = uid === undefined ? undefined : e.t.find((x) => x.u === uid);
+		if (!t) return { userId, outcome: e.rc !== undefined ? "recalled" : "expired", duplicate };
+		const status = targetStatus(e, t, this.store.user(t.u), this.positions(t.u), now);
+		const r: ShardResult = { userId, outcome: outcomeOf(status, t), duplicate };
+		if (t.s > 0) r.seq = t.s;
+		return r;
+	}
+}
+
+function outcomeOf(status: RecipientStatus, t: Target): ShardResult["outcome"] {
+	if (t.o === "held") return "held";
+	if (status === "queued" || status === "expired" || status === "recalled" || status === "capped" || status === "dropped") {
+		return status;
+	}
+	if (status === "failed") return "expired";
+	return "delivered";
+}
+
+function emptyEntry(messageId: string, expiresAt: number): EntryBody {
+	return {
+		m: messageId,
+		p: -1,
+		tail: "",
+		at: Date.now(),
+		x: expiresAt,
+		tally: false,
+		live: false,
+		channels: "ws",
+		cap: 0,
+		t: [],
+	};
+}
+
+/** The lowest acked position over the user's known devices; 0 with none. */
+function minDeviceAcked(user: UserRecord): number {
+	let min = Number.POSITIVE_INFINITY;
+	for (const [acked] of Object.values(user.dev)) min = Math.min(min, acked);
+	return Number.isFinite(min) ? min : 0;
+}
+
+function gapsAfter(user: UserRecord, from: number): { from: number; to: number }[] {
+	const out: { from: number; to: number }[] = [];
+	const seqs: number[] = [];
+	for (const [a, b] of user.gaps) for (let s = Math.max(a, from + 1); s <= b; s++) seqs.push(s);
+	seqs.sort((a, b) => a - b);
+	for (const seq of seqs) {
+		const last = out.at(-1);
+		if (last && last.to === seq - 1) last.to = seq;
+		else if (!last || last.to < seq) out.push({ from: seq, to: seq });
+	}
+	return out;
+}
+
+/** The part of a message frame after its seq, encoded once: `,"id":…,"content":…,"sent_at":…}`. */
+export function frameTail(messageId: string, content: MessageContent, sentAt: string): string {
+	return `,${JSON.stringify({ id: messageId, content, sent_at: sentAt }).slice(1)}`;
+}
+
+export function frameOf(seq: number, tail: string): string {
+	return `{"type":"message","seq":${seq}${tail}`;
+}
+
+export { RECEIPT_GRACE_MS };

@@ -1,0 +1,234 @@
+import type { EntryBody, UserRecord } from "./model.js";
+import { newUserRecord } from "./model.js";
+
+/**
+ * A shard's SQLite storage and its in-memory image. Rows are written only here, and only as:
+ * one INSERT per entry (a message's part in this shard), one UPDATE per entry that changed since the
+ * last flush, one upsert per hot array that changed, one upsert per dirty chunk of 256 users, and
+ * one DELETE per entry past its retention. Nothing is written per recipient.
+ */
+export const SHARD_SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, keep_until INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS hot (k TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunks (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);
+`;
+
+export const CHUNK_USERS = 256;
+/** How long a recipient's receipt outlives its message: idempotency and the recipient view. */
+export const RECEIPT_GRACE_MS = 7 * 24 * 3600 * 1000;
+
+/** Entry keys sort by message, then part: every part of a message is one range of the primary key. */
+export function entryKey(messageId: string, part: number): string {
+	return `${messageId}#${String(part).padStart(6, "0")}`;
+}
+
+type Hot = "seq" | "delivered" | "acked";
+
+export class ShardStore {
+	/** Users by number; `uidOf` maps user ids to their current number. */
+	readonly users: (UserRecord | undefined)[] = [];
+	readonly uidOf = new Map<string, number>();
+	private readonly hot: Record<Hot, Uint32Array> = {
+		seq: new Uint32Array(CHUNK_USERS),
+		delivered: new Uint32Array(CHUNK_USERS),
+		acked: new Uint32Array(CHUNK_USERS),
+	};
+	private readonly dirtyHot = new Set<Hot>();
+	/** Chunks to write at the next flush, and chunks whose only change can wait for the lazy flush. */
+	private readonly dirtyChunks = new Set<number>();
+	private readonly lazyChunks = new Set<number>();
+	private readonly dirtyEntries = new Map<string, EntryBody>();
+	/** Counters for row budgets (tests) and the benchmark's cost model. */
+	readonly counters = { entriesWritten: 0, entryUpdates: 0, hotWrites: 0, chunkWrites: 0, entriesDeleted: 0 };
+
+	constructor(private readonly sql: SqlStorage) {
+		sql.exec(SHARD_SCHEMA);
+		for (const row of sql.exec<{ k: string; data: ArrayBuffer }>("SELECT k, data FROM hot")) {
+			const k = row.k as Hot;
+			if (k in this.hot) this.hot[k] = new Uint32Array(row.data.slice(0));
+		}
+		for (const row of sql.exec<{ chunk: number; data: string }>("SELECT chunk, data FROM chunks")) {
+			const records = JSON.parse(row.data) as (UserRecord | null)[];
+			records.forEach((r, i) => {
+				if (!r) return;
+				const uid = row.chunk * CHUNK_USERS + i;
+				this.users[uid] = r;
+				if (!r.gone) this.uidOf.set(r.id, uid);
+			});
+		}
+	}
+
+	// ---- meta ------------------------------------------------------------------------------------
+
+	meta(k: string): string | undefined {
+		return this.sql.exec<{ v: string }>("SELECT v FROM meta WHERE k = ?", k).toArray()[0]?.v;
+	}
+
+	setMeta(k: string, v: string): void {
+		this.sql.exec("INSERT INTO meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v", k, v);
+	}
+
+	// ---- users -----------------------------------------------------------------------------------
+
+	/** The user's number, creating the user on first sight. */
+	ensureUser(id: string): number {
+		const known = this.uidOf.get(id);
+		if (known !== undefined) return known;
+		const uid = this.users.length;
+		this.users.push(newUserRecord(id));
+		this.uidOf.set(id, uid);
+		this.growHot(uid + 1);
+		this.touch(uid);
+		return uid;
+	}
+
+	user(uid: number): UserRecord | undefined {
+		return this.users[uid];
+	}
+
+	/** An erased user's number is retired: old entries that name it no longer reach anybody. */
+	retire(uid: number): void {
+		const u = this.users[uid];
+		if (!u) return;
+		this.users[uid] = { ...u, gone: 1, dev: {}, gaps: [], skip: [], rcl: [], sends: [], eng: {}, dlog: [], alog: [] };
+		this.uidOf.delete(u.id);
+		this.touch(uid);
+	}
+
+	/** The user's chunk is written at the next flush. */
+	touch(uid: number): void {
+		this.dirtyChunks.add(Math.floor(uid / CHUNK_USERS));
+	}
+
+	/** The user's chunk is written within the lazy window (timestamps, engagement, last seen). */
+	touchLazily(uid: number): void {
+		this.lazyChunks.add(Math.floor(uid / CHUNK_USERS));
+	}
+
+	get(k: Hot, uid: number): number {
+		return this.hot[k][uid] ?? 0;
+	}
+
+	set(k: Hot, uid: number, v: number): void {
+		this.growHot(uid + 1);
+		if (this.hot[k][uid] === v) return;
+		this.hot[k][uid] = v;
+		this.dirtyHot.add(k);
+	}
+
+	private growHot(n: number) {
+		for (const k of Object.keys(this.hot) as Hot[]) {
+			const a = this.hot[k];
+			if (a.length >= n) continue;
+			const grown = new Uint32Array(Math.max(n, a.length * 2));
+			grown.set(a);
+			this.hot[k] = grown;
+		}
+	}
+
+	// ---- entries ---------------------------------------------------------------------------------
+
+	insertEntry(e: EntryBody): void {
+		this.sql.exec(
+			"INSERT INTO entries (key, expires_at, keep_until, body) VALUES (?, ?, ?, ?)",
+			entryKey(e.m, e.p),
+			e.x,
+			e.x + RECEIPT_GRACE_MS,
+			JSON.stringify(e),
+		);
+		this.counters.entriesWritten++;
+	}
+
+	/** The entry is rewritten at the next flush. */
+	changed(e: EntryBody): void {
+		this.dirtyEntries.set(entryKey(e.m, e.p), e);
+	}
+
+	findEntry(messageId: string, part: number): EntryBody | undefined {
+		const row = this.sql.exec<{ body: string }>("SELECT body FROM entries WHERE key = ?", entryKey(messageId, part)).toArray()[0];
+		return row ? (JSON.parse(row.body) as EntryBody) : undefined;
+	}
+
+	/** Every stored part of a message (one range of the primary key). */
+	entriesOf(messageId: string): EntryBody[] {
+		return this.sql
+			.exec<{ body: string }>("SELECT body FROM entries WHERE key > ? AND key < ?", `${messageId}#`, `${messageId}#~`)
+			.toArray()
+			.map((r) => JSON.parse(r.body) as EntryBody);
+	}
+
+	/** Entries that expire after `after`: the ones a restarted shard must hold in memory. */
+	entriesExpiringAfter(after: number): EntryBody[] {
+		return this.sql
+			.exec<{ body: string }>("SELECT body FROM entries WHERE expires_at > ?", after)
+			.toArray()
+			.map((r) => JSON.parse(r.body) as EntryBody);
+	}
+
+	deleteRetiredEntries(now: number): void {
+		this.counters.entriesDeleted += this.sql.exec("DELETE FROM entries WHERE keep_until <= ?", now).rowsWritten;
+	}
+
+	nextRetirement(): number | undefined {
+		return this.sql.exec<{ t: number | null }>("SELECT min(keep_until) AS t FROM entries").one().t ?? undefined;
+	}
+
+	// ---- flush -----------------------------------------------------------------------------------
+
+	get dirty(): boolean {
+		return this.dirtyHot.size > 0 || this.dirtyChunks.size > 0 || this.dirtyEntries.size > 0;
+	}
+
+	get lazyDirty(): boolean {
+		return this.lazyChunks.size > 0;
+	}
+
+	/** Writes what changed; with `lazy`, also the chunks whose changes could wait. */
+	flush(lazy: boolean): void {
+		for (const [key, e] of this.dirtyEntries) {
+			this.sql.exec("UPDATE entries SET body = ? WHERE key = ?", JSON.stringify(e), key);
+			this.counters.entryUpdates++;
+		}
+		this.dirtyEntries.clear();
+		for (const k of this.dirtyHot) {
+			const a = this.hot[k].subarray(0, this.users.length);
+			this.sql.exec(
+				"INSERT INTO hot (k, data) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET data = excluded.data",
+				k,
+				a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength),
+			);
+			this.counters.hotWrites++;
+		}
+		this.dirtyHot.clear();
+		const chunks = new Set(this.dirtyChunks);
+		if (lazy) for (const c of this.lazyChunks) chunks.add(c);
+		this.dirtyChunks.clear();
+		for (const c of chunks) this.writeChunk(c);
+	}
+
+	/** Writes the chunks of users numbered from `first` on at once: a new user is durable with the entry or socket that named it. */
+	flushUsersFrom(first: number): void {
+		for (let uid = first; uid < this.users.length; uid += CHUNK_USERS) this.touch(uid);
+		this.touch(this.users.length - 1);
+		const chunks = [...this.dirtyChunks];
+		this.dirtyChunks.clear();
+		for (const c of chunks) this.writeChunk(c);
+	}
+
+	private writeChunk(c: number) {
+		const records = this.users.slice(c * CHUNK_USERS, (c + 1) * CHUNK_USERS).map((r) => r ?? null);
+		this.sql.exec(
+			"INSERT INTO chunks (chunk, data) VALUES (?, ?) ON CONFLICT (chunk) DO UPDATE SET data = excluded.data",
+			c,
+			JSON.stringify(records),
+		);
+		this.counters.chunkWrites++;
+		this.lazyChunks.delete(c);
+	}
+
+	/** Erases everything (tests and whole-shard resets). */
+	clearAll(): void {
+		this.sql.exec("DELETE FROM entries; DELETE FROM hot; DELETE FROM chunks; DELETE FROM meta;");
+	}
+}

@@ -1,0 +1,114 @@
+import { DurableObject } from "cloudflare:workers";
+import { parseClientFrame } from "../../core/inbox/frames.js";
+import type { InboxRecipientView, SocketState } from "../../core/inbox/types.js";
+import type { ShardCounts, ShardDelivery, ShardResult } from "../../core/shard/api.js";
+import { Sessions, safeClose, saveState, send, stateOf } from "../../core/shard/sessions.js";
+import { Shard } from "../../core/shard/shard.js";
+import { CloseCode, PING_FRAME, PONG_FRAME } from "../../protocol/frames.js";
+
+const MAX_BAD_FRAMES = 10;
+
+/**
+ * A shard of an app's users: their inboxes and WebSocket sessions (core/shard/). This class only
+ * turns RPC calls, sockets and the alarm into calls on the shard.
+ */
+export class UserShard extends DurableObject<Env> {
+	/** Public for tests that inspect or steer a shard through runInDurableObject. */
+	readonly shard: Shard;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.shard = new Shard(ctx, env, new Sessions(ctx));
+		// Keep-alive pings are answered by the runtime without waking a hibernated object.
+		ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING_FRAME, PONG_FRAME));
+	}
+
+	deliver(d: ShardDelivery): Promise<ShardResult[]> {
+		return this.shard.deliver(d);
+	}
+
+	recall(appId: string, shard: string, messageId: string): Promise<boolean> {
+		return this.shard.recall(appId, shard, messageId);
+	}
+
+	recipient(messageId: string, userId: string): InboxRecipientView | null {
+		return this.shard.recipient(messageId, userId);
+	}
+
+	counts(messageId: string): ShardCounts {
+		return this.shard.counts(messageId);
+	}
+
+	stats(userId: string): { seq: number; held: number } {
+		return this.shard.stats(userId);
+	}
+
+	presence(userId: string): number {
+		return this.shard.presence(userId);
+	}
+
+	erase(userId: string): Promise<void> {
+		return this.shard.erase(userId);
+	}
+
+	forgetDevice(userId: string, deviceId: string): void {
+		this.shard.forgetDevice(userId, deviceId);
+	}
+
+	/** Rows this shard has written since it started (row budgets in tests). */
+	rowCounters(): Record<string, number> {
+		return { ...this.shard.store.counters };
+	}
+
+	override async fetch(request: Request): Promise<Response> {
+		const state: SocketState = {
+			appId: request.headers.get("x-warbler-app") ?? "",
+			userId: request.headers.get("x-warbler-user") ?? "",
+			deviceId: request.headers.get("x-warbler-device") ?? "",
+			tokenExp: Number(request.headers.get("x-warbler-token-exp") ?? "0"),
+			ready: false,
+			badFrames: 0,
+		};
+		const shard = request.headers.get("x-warbler-shard") ?? "";
+		if (request.headers.get("upgrade") !== "websocket" || !state.appId || !state.userId || !state.deviceId || !shard) {
+			return new Response("expected a websocket upgrade from the API worker", { status: 400 });
+		}
+		return this.shard.connect(state, shard);
+	}
+
+	override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+		const state = stateOf(ws);
+		if (!state) return;
+		if (state.tokenExp * 1000 <= Date.now()) {
+			safeClose(ws, CloseCode.TOKEN_EXPIRED, "token expired");
+			return;
+		}
+		const parsed = parseClientFrame(raw);
+		if (!parsed.ok) {
+			state.badFrames++;
+			saveState(ws, state);
+			send(ws, { type: "error", code: "invalid_frame", message: parsed.error });
+			if (state.badFrames >= MAX_BAD_FRAMES) safeClose(ws, CloseCode.PROTOCOL_ERROR, "too many invalid frames");
+			return;
+		}
+		if (state.badFrames) {
+			state.badFrames = 0;
+			saveState(ws, state);
+		}
+		await this.shard.frame(ws, state, parsed.frame);
+	}
+
+	override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+		this.shard.closed(stateOf(ws));
+		// Reciprocate so the client sees a clean close (1005/1006 cannot be sent back).
+		safeClose(ws, code === 1005 || code === 1006 ? 1000 : code, reason);
+	}
+
+	override async webSocketError(ws: WebSocket): Promise<void> {
+		safeClose(ws, 1011, "socket error");
+	}
+
+	override async alarm(): Promise<void> {
+		await this.shard.alarm();
+	}
+}

@@ -1,0 +1,1 @@
+ALTER TABLE `apps` ADD `shard_count` integer DEFAULT 1 NOT NULL;

@@ -66,7 +66,10 @@ export interface UserRecord {
 	id: string;
 	/** Erased users keep their number retired; a later delivery starts a new record. */
 	gone?: 1;
-	/** Devices that said hello: [acked seq, last seen]. */
+	/**
+	 * Devices that said hello: [the device's number in this shard, last seen]. Their acked positions
+	 * are a hot array indexed by that number (they change with every ack).
+	 */
 	dev: Record<string, [number, number]>;
 	/**
 	 * Seqs that left the inbox while some device had not acked them (TTL or cap): [from, to, at, the

@@ -115,7 +115,6 @@ export class Shard {
 		const recalledAt = this.recalledAt(d.messageId);
 		if (recalledAt !== undefined) entry.rc = recalledAt;
 		const results: ShardResult[] = [];
-		const newUsers = this.store.users.length;
 		for (const target of d.targets) {
 			const uid = this.store.ensureUser(target.userId);
 			const earlier = this.partWith(d.messageId, uid, d.part);
@@ -154,8 +153,8 @@ export class Shard {
 			// A broadcast's counts reach its ledger before the fan-out records the job as done.
 			if (entry.tally) await this.report([entry.m]);
 		}
-		// New users must be durable with the entry that names them.
-		if (this.store.users.length > newUsers) this.store.flushUsersFrom(newUsers);
+		// New users, gaps and collapses are durable with the entry that caused them.
+		this.store.flushUrgent();
 		await this.schedule();
 		return results;
 	}
@@ -245,8 +244,8 @@ export class Shard {
 			if (e.rc !== undefined) continue;
 			e.rc = now;
 			changed = true;
-			this.store.changed(e);
 			if (e.tally) this.reports.add(e.m);
+			this.store.writeEntry(e);
 			for (const t of e.t) {
 				const user = this.store.user(t.u);
 				if (!user || user.gone) continue;
@@ -260,6 +259,7 @@ export class Shard {
 				this.sessions.sendToUser(user.id, JSON.stringify({ type: "recall", id: messageId } satisfies ServerFrame));
 			}
 		}
+		this.store.flushUrgent();
 		await this.schedule();
 		return changed;
 	}
@@ -357,6 +357,7 @@ export class Shard {
 		delete user.dev[deviceId];
 		this.store.touch(uid);
 		this.prune(uid);
+		this.store.flushUrgent();
 	}
 
 	// ---- sessions --------------------------------------------------------------------------------
@@ -364,9 +365,8 @@ export class Shard {
 	/** A device's WebSocket, handed over by the API worker after it checked the client token. */
 	async connect(state: SocketState, shard: string): Promise<Response> {
 		this.remember(state.appId, shard);
-		const newUsers = this.store.users.length;
 		this.store.ensureUser(state.userId);
-		if (this.store.users.length > newUsers) this.store.flushUsersFrom(newUsers);
+		this.store.flushUrgent();
 		// One live session per device: a reconnect replaces a half-dead earlier socket.
 		for (const old of this.sessions.of(state.userId)) {
 			if (stateOf(old)?.deviceId === state.deviceId) safeClose(old, CloseCode.REPLACED, "replaced by a newer connection");
@@ -395,9 +395,14 @@ export class Shard {
 		const now = Date.now();
 		const known = user.dev[state.deviceId];
 		const seenBefore = known?.[1] ?? 0;
-		user.dev[state.deviceId] = [Math.max(known?.[0] ?? 0, from), now];
-		if (known) this.store.touchLazily(uid);
-		else this.store.touch(uid);
+		if (known) {
+			known[1] = now;
+			this.raiseDevice(known[0], from);
+			this.store.touchLazily(uid);
+		} else {
+			user.dev[state.deviceId] = [this.store.newDevice(from), now];
+			this.store.touch(uid);
+		}
 		this.raiseAcked(uid, from, now);
 		state.ready = true;
 		ws.serializeAttachment(state);
@@ -408,15 +413,20 @@ export class Shard {
 			if (seq <= from && at >= seenBefore) send(ws, { type: "recall", id });
 		}
 		let sentUpTo = 0;
+		let collapsible = false;
 		for (const it of this.inbox.get(uid) ?? []) {
 			if (it.seq <= from) continue;
 			sendRaw(ws, frameOf(it.seq, it.target.tail ?? it.entry.tail));
 			it.sent = true;
 			sentUpTo = it.seq;
+			if (it.entry.ck) collapsible = true;
 			if (it.entry.tally) this.reports.add(it.entry.m);
 		}
 		if (sentUpTo > 0) this.advanceDelivered(uid, sentUpTo, now);
+		// Collapse must know after a restart that these were shown: only then is the position written at once.
+		if (collapsible) this.store.flushHot("delivered");
 		this.prune(uid);
+		this.store.flushUrgent();
 		await this.schedule();
 	}
 
@@ -427,12 +437,25 @@ export class Shard {
 		const now = Date.now();
 		const upTo = Math.min(seq, this.store.get("seq", uid));
 		const dev = user.dev[state.deviceId];
-		user.dev[state.deviceId] = [Math.max(dev?.[0] ?? 0, upTo), now];
-		if (dev) this.store.touchLazily(uid);
-		else this.store.touch(uid);
+		if (!dev) return; // acks come after hello, which registered the device
+		dev[1] = now;
+		this.raiseDevice(dev[0], upTo);
+		this.store.touchLazily(uid);
 		this.raiseAcked(uid, upTo, now);
 		this.prune(uid);
+		this.store.flushUrgent();
 		await this.schedule();
+	}
+
+	private raiseDevice(n: number, upTo: number) {
+		if (upTo > this.store.get("device", n)) this.store.set("device", n, upTo);
+	}
+
+	/** The lowest acked position over the user's known devices; 0 with none. */
+	private minDeviceAcked(user: UserRecord): number {
+		let min = Number.POSITIVE_INFINITY;
+		for (const [n] of Object.values(user.dev)) min = Math.min(min, this.store.get("device", n));
+		return Number.isFinite(min) ? min : 0;
 	}
 
 	/** The user's acked position (any device) moves up: counts of the messages it passes change. */
@@ -528,6 +551,7 @@ export class Shard {
 	/** Held messages whose time has come go into their inboxes now. */
 	private async release(now: number) {
 		const jobs: FallbackJob[] = [];
+		const placed = new Set<EntryBody>();
 		for (const e of this.live.values()) {
 			for (const t of e.t) {
 				if (t.o !== "held" || (t.h ?? 0) > now) continue;
@@ -538,6 +562,7 @@ export class Shard {
 					delete t.h;
 				} else {
 					this.place(e, t, now);
+					placed.add(e);
 					// Held past the fan-out: this shard owns the vendor push now.
 					if (e.channels === "vendor" || e.channels === "all" || (e.channels === "auto" && !t.w)) {
 						jobs.push({ kind: "fallback", appId: this.appId, userId: user.id, messageId: e.m });
@@ -547,6 +572,9 @@ export class Shard {
 				if (e.tally) this.reports.add(e.m);
 			}
 		}
+		// A released target's seq is written before anything else can happen (a second release would repeat it).
+		for (const e of placed) this.store.writeEntry(e);
+		this.store.flushUrgent();
 		if (jobs.length) await this.env.VENDOR.sendBatch(jobs.map((body) => ({ body })));
 	}
 
@@ -631,15 +659,15 @@ export class Shard {
 	/** A stored entry, at start: held in memory and put back into its users' inboxes. */
 	private index(e: EntryBody) {
 		this.track(e);
-		if (e.rc !== undefined) return;
 		for (const t of e.t) {
 			if (t.s === 0) continue;
 			const user = this.store.user(t.u);
 			if (!user || user.gone) continue;
 			// Recovery: a seq in an entry was given out, whatever the last written position says.
 			if (t.s > this.store.get("seq", t.u)) this.store.set("seq", t.u, t.s);
+			if (e.rc !== undefined) continue;
 			if (user.skip.includes(t.s) || gapOf(user.gaps, t.s)) continue;
-			if (t.s <= minDeviceAcked(user)) continue;
+			if (t.s <= this.minDeviceAcked(user)) continue;
 			const item: Item = { seq: t.s, entry: e, target: t, sent: Boolean(t.w) || t.s <= this.store.get("delivered", t.u) };
 			this.itemsOf(t.u).push(item);
 		}
@@ -659,7 +687,7 @@ export class Shard {
 		const user = this.store.user(uid);
 		const items = this.inbox.get(uid);
 		if (!user || !items?.length) return;
-		const floor = minDeviceAcked(user);
+		const floor = this.minDeviceAcked(user);
 		if (floor <= 0) return;
 		let n = 0;
 		while (n < items.length && items[n]!.seq <= floor) n++;
@@ -742,13 +770,6 @@ function emptyEntry(messageId: string, expiresAt: number): EntryBody {
 		cap: 0,
 		t: [],
 	};
-}
-
-/** The lowest acked position over the user's known devices; 0 with none. */
-function minDeviceAcked(user: UserRecord): number {
-	let min = Number.POSITIVE_INFINITY;
-	for (const [acked] of Object.values(user.dev)) min = Math.min(min, acked);
-	return Number.isFinite(min) ? min : 0;
 }
 
 function gapsAfter(user: UserRecord, from: number): { from: number; to: number }[] {

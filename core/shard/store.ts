@@ -23,7 +23,7 @@ export function entryKey(messageId: string, part: number): string {
 	return `${messageId}#${String(part).padStart(6, "0")}`;
 }
 
-type Hot = "seq" | "delivered" | "acked";
+type Hot = "seq" | "delivered" | "acked" | "device";
 
 export class ShardStore {
 	/** Users by number; `uidOf` maps user ids to their current number. */
@@ -33,7 +33,10 @@ export class ShardStore {
 		seq: new Uint32Array(CHUNK_USERS),
 		delivered: new Uint32Array(CHUNK_USERS),
 		acked: new Uint32Array(CHUNK_USERS),
+		device: new Uint32Array(CHUNK_USERS),
 	};
+	/** The next device number; numbers of removed devices are not reused. */
+	private nextDevice = 0;
 	private readonly dirtyHot = new Set<Hot>();
 	/** Chunks to write at the next flush, and chunks whose only change can wait for the lazy flush. */
 	private readonly dirtyChunks = new Set<number>();
@@ -56,6 +59,10 @@ export class ShardStore {
 				this.users[uid] = r;
 				if (!r.gone) this.uidOf.set(r.id, uid);
 			});
+		}
+		this.nextDevice = Math.max(this.nextDevice, Number(this.meta("next_device") ?? "0"));
+		for (const u of this.users) {
+			for (const [n] of Object.values(u?.dev ?? {})) this.nextDevice = Math.max(this.nextDevice, n + 1);
 		}
 	}
 
@@ -106,25 +113,38 @@ export class ShardStore {
 		this.lazyChunks.add(Math.floor(uid / CHUNK_USERS));
 	}
 
+	/** A number for a new device (its acked position starts at `acked`). */
+	newDevice(acked: number): number {
+		const n = this.nextDevice++;
+		this.setMeta("next_device", String(this.nextDevice));
+		this.growArray("device", n + 1);
+		this.hot.device[n] = acked;
+		this.dirtyHot.add("device");
+		return n;
+	}
+
 	get(k: Hot, uid: number): number {
 		return this.hot[k][uid] ?? 0;
 	}
 
 	set(k: Hot, uid: number, v: number): void {
-		this.growHot(uid + 1);
+		if (k === "device") this.growArray(k, uid + 1);
+		else this.growHot(uid + 1);
 		if (this.hot[k][uid] === v) return;
 		this.hot[k][uid] = v;
 		this.dirtyHot.add(k);
 	}
 
 	private growHot(n: number) {
-		for (const k of Object.keys(this.hot) as Hot[]) {
-			const a = this.hot[k];
-			if (a.length >= n) continue;
-			const grown = new Uint32Array(Math.max(n, a.length * 2));
-			grown.set(a);
-			this.hot[k] = grown;
-		}
+		for (const k of ["seq", "delivered", "acked"] as const) this.growArray(k, n);
+	}
+
+	private growArray(k: Hot, n: number) {
+		const a = this.hot[k];
+		if (a.length >= n) return;
+		const grown = new Uint32Array(Math.max(n, a.length * 2));
+		grown.set(a);
+		this.hot[k] = grown;
 	}
 
 	// ---- entries ---------------------------------------------------------------------------------
@@ -180,8 +200,43 @@ export class ShardStore {
 		return this.dirtyHot.size > 0 || this.dirtyChunks.size > 0 || this.dirtyEntries.size > 0;
 	}
 
+	/** Rewrites one entry now (a change that must not wait for the flush). */
+	writeEntry(e: EntryBody): void {
+		const key = entryKey(e.m, e.p);
+		this.sql.exec("UPDATE entries SET body = ? WHERE key = ?", JSON.stringify(e), key);
+		this.dirtyEntries.delete(key);
+		this.counters.entryUpdates++;
+	}
+
 	get lazyDirty(): boolean {
 		return this.lazyChunks.size > 0;
+	}
+
+	/**
+	 * Writes, now, the user changes that later reads depend on (new devices, gaps, collapses,
+	 * recalls, cap history): called at the end of every operation, so a restart never loses them.
+	 */
+	flushUrgent(): void {
+		const chunks = [...this.dirtyChunks];
+		this.dirtyChunks.clear();
+		for (const c of chunks) this.writeChunk(c);
+	}
+
+	/** Writes one hot array now. */
+	flushHot(k: Hot): void {
+		if (!this.dirtyHot.has(k)) return;
+		this.writeHot(k);
+		this.dirtyHot.delete(k);
+	}
+
+	private writeHot(k: Hot) {
+		const a = this.hot[k].subarray(0, k === "device" ? this.nextDevice : this.users.length);
+		this.sql.exec(
+			"INSERT INTO hot (k, data) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET data = excluded.data",
+			k,
+			a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength),
+		);
+		this.counters.hotWrites++;
 	}
 
 	/** Writes what changed; with `lazy`, also the chunks whose changes could wait. */
@@ -191,27 +246,10 @@ export class ShardStore {
 			this.counters.entryUpdates++;
 		}
 		this.dirtyEntries.clear();
-		for (const k of this.dirtyHot) {
-			const a = this.hot[k].subarray(0, this.users.length);
-			this.sql.exec(
-				"INSERT INTO hot (k, data) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET data = excluded.data",
-				k,
-				a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength),
-			);
-			this.counters.hotWrites++;
-		}
+		for (const k of this.dirtyHot) this.writeHot(k);
 		this.dirtyHot.clear();
 		const chunks = new Set(this.dirtyChunks);
 		if (lazy) for (const c of this.lazyChunks) chunks.add(c);
-		this.dirtyChunks.clear();
-		for (const c of chunks) this.writeChunk(c);
-	}
-
-	/** Writes the chunks of users numbered from `first` on at once: a new user is durable with the entry or socket that named it. */
-	flushUsersFrom(first: number): void {
-		for (let uid = first; uid < this.users.length; uid += CHUNK_USERS) this.touch(uid);
-		this.touch(this.users.length - 1);
-		const chunks = [...this.dirtyChunks];
 		this.dirtyChunks.clear();
 		for (const c of chunks) this.writeChunk(c);
 	}

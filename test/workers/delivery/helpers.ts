@@ -72,8 +72,11 @@ export class TestSocket {
 			if (found) return found as T;
 			if (Date.now() > deadline) throw new Error(`no matching frame; got ${JSON.stringify(this.frames)}`);
 			await new Promise<void>((resolve) => {
-				this.waiters.push(resolve);
-				setTimeout(resolve, 50);
+				const timer = setTimeout(resolve, 50);
+				this.waiters.push(() => {
+					clearTimeout(timer);
+					resolve();
+				});
 			});
 		}
 	}

@@ -52,6 +52,7 @@ export class Shard {
 	private readonly inbox = new Map<number, Item[]>();
 	private readonly reports = new Set<string>();
 	private alarmAt: number | null = null;
+	private nextDue = Number.POSITIVE_INFINITY;
 	private lastLazyFlush = Date.now();
 
 	constructor(
@@ -63,6 +64,7 @@ export class Shard {
 		const expiredThrough = Number(this.store.meta("expired_through") ?? "0");
 		for (const e of this.store.entriesExpiringAfter(expiredThrough)) this.index(e);
 		for (const items of this.inbox.values()) items.sort((a, b) => a.seq - b.seq);
+		this.recomputeDue();
 		void ctx.blockConcurrencyWhile(async () => {
 			this.alarmAt = await ctx.storage.getAlarm();
 		});
@@ -141,6 +143,7 @@ export class Shard {
 				else if (verdict.kind === "held" && verdict.until < d.expiresAt) {
 					t.o = "held";
 					t.h = verdict.until;
+					this.due(t.h);
 					t.tz = timeZone;
 				}
 			}
@@ -180,7 +183,10 @@ export class Shard {
 			item.sent = true;
 			t.w = 1;
 			this.advanceDelivered(t.u, seq, now);
-			if (entry.fb !== undefined) t.fd = now + entry.fb;
+			if (entry.fb !== undefined) {
+				t.fd = now + entry.fb;
+				this.due(t.fd);
+			}
 		}
 	}
 
@@ -524,6 +530,7 @@ export class Shard {
 			if (state && state.tokenExp * 1000 <= now) safeClose(ws, CloseCode.TOKEN_EXPIRED, "token expired");
 		}
 		await this.flush(now);
+		this.recomputeDue();
 		await this.schedule();
 	}
 
@@ -631,25 +638,38 @@ export class Shard {
 		let at = extra ?? Number.POSITIVE_INFINITY;
 		if (this.store.dirty || this.reports.size > 0) at = Math.min(at, now + FLUSH_DELAY_MS);
 		if (this.store.lazyDirty) at = Math.min(at, this.lastLazyFlush + LAZY_FLUSH_MS);
-		for (const e of this.live.values()) {
-			at = Math.min(at, e.x);
-			for (const t of e.t) {
-				if (t.h !== undefined) at = Math.min(at, t.h);
-				if (t.fd !== undefined) at = Math.min(at, t.fd);
-			}
-		}
+		at = Math.min(at, this.nextDue);
 		const retire = this.store.nextRetirement();
 		if (retire !== undefined) at = Math.min(at, retire);
 		if (!Number.isFinite(at)) return;
 		if (this.alarmAt !== null && this.alarmAt <= at) return;
 		this.alarmAt = at;
+		this.store.counters.setAlarm++;
 		await this.ctx.storage.setAlarm(at);
 	}
 
 	// ---- helpers ---------------------------------------------------------------------------------
 
+	/** Something is due at `at` (an expiry, a release, a fallback): the alarm must come by then. */
+	private due(at: number) {
+		if (at < this.nextDue) this.nextDue = at;
+	}
+
+	/** The earliest time anything in memory is due, recomputed by the alarm (which handles what is due). */
+	private recomputeDue() {
+		this.nextDue = Number.POSITIVE_INFINITY;
+		for (const e of this.live.values()) {
+			this.due(e.x);
+			for (const t of e.t) {
+				if (t.h !== undefined) this.due(t.h);
+				if (t.fd !== undefined) this.due(t.fd);
+			}
+		}
+	}
+
 	/** Holds an entry in memory, by key and by message. */
 	private track(e: EntryBody) {
+		this.due(e.x);
 		this.live.set(entryKey(e.m, e.p), e);
 		const parts = this.byMessage.get(e.m);
 		if (parts) parts.push(e);

@@ -56,7 +56,7 @@ export class UserShard extends DurableObject<Env> {
 	}
 
 	/** Rows this shard has written since it started (row budgets in tests). */
-	rowCounters(): Record<string, number> {
+	rowCounters(): Shard["store"]["counters"] {
 		return { ...this.shard.store.counters };
 	}
 

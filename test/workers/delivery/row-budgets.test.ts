@@ -1,0 +1,96 @@
+/**
+ * Row budgets of the shard, from its own storage counters (SQLite's rows written, as billed): a
+ * broadcast costs a handful of rows per shard whatever the number of its recipients, a direct push
+ * at most two, and the alarm is set far less often than once per message.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { shardStub } from "../../../core/objects/shard.js";
+import { shardName } from "../../../core/shard/addressing.js";
+import type { ShardDelivery } from "../../../core/shard/api.js";
+import type { UserShard } from "../../../durable-objects/shard/user-shard.js";
+import { TestSocket } from "./helpers.js";
+
+function setup() {
+	const appId = `app_rows_${crypto.randomUUID()}`;
+	const shard = shardName(appId, 0);
+	const stub = shardStub(env, appId, 0);
+	let n = 0;
+	const delivery = (users: string[], tally = false): ShardDelivery => ({
+		appId,
+		shard,
+		messageId: `msg_${String(n++).padStart(6, "0")}`,
+		part: 1,
+		content: { type: "text", body: "hello" },
+		sentAt: new Date().toISOString(),
+		expiresAt: Date.now() + 3_600_000,
+		cap: 1000,
+		live: true,
+		channels: "ws",
+		defaultTimeZone: "UTC",
+		tally,
+		targets: users.map((userId) => ({ userId })),
+	});
+	const counters = () => runInDurableObject(stub, (s: UserShard) => s.rowCounters());
+	/** Runs the pending alarm (the flush) if there is one. */
+	const flush = () => runDurableObjectAlarm(stub);
+	return { appId, shard, stub, delivery, counters, flush };
+}
+
+/** Opens a ready socket per user that acks every message it gets. */
+async function ackingDevices(s: ReturnType<typeof setup>, users: string[]) {
+	const sockets: TestSocket[] = [];
+	for (const userId of users) {
+		const ws = await TestSocket.toShard(s.stub, { appId: s.appId, shard: s.shard, userId, deviceId: "phone" });
+		ws.ws.addEventListener("message", (e) => {
+			const f = JSON.parse(e.data as string);
+			if (f.type === "message") ws.send({ type: "ack", seq: f.seq });
+		});
+		await ws.hello(0);
+		sockets.push(ws);
+	}
+	return sockets;
+}
+
+async function rowsFor(s: ReturnType<typeof setup>, act: () => Promise<unknown>) {
+	await s.flush();
+	const before = await s.counters();
+	await act();
+	await s.flush();
+	const after = await s.counters();
+	return { rows: after.rowsWritten - before.rowsWritten, setAlarm: after.setAlarm - before.setAlarm };
+}
+
+describe("row budgets per shard", () => {
+	for (const size of [20, 400]) {
+		it(`a broadcast to ${size} users (a quarter online and acking) writes at most 10 rows, acks and flush included`, async () => {
+			const s = setup();
+			const users = Array.from({ length: size }, (_, i) => `u${i}`);
+			const sockets = await ackingDevices(s, users.slice(0, size / 4));
+			await s.stub.deliver(s.delivery(users)); // users exist from here on
+			const { rows } = await rowsFor(s, async () => {
+				await s.stub.deliver(s.delivery(users));
+				for (const ws of sockets) await ws.settle();
+			});
+			expect(rows).toBeGreaterThan(0);
+			expect(rows).toBeLessThanOrEqual(10);
+			for (const ws of sockets) ws.close();
+		});
+	}
+
+	it("direct pushes to online users that ack cost at most 2 rows each, and far fewer than one setAlarm each", async () => {
+		const s = setup();
+		const users = Array.from({ length: 40 }, (_, i) => `d${i}`);
+		const sockets = await ackingDevices(s, users);
+		for (const u of users) await s.stub.deliver(s.delivery([u]));
+		const pushes = 200;
+		const { rows, setAlarm } = await rowsFor(s, async () => {
+			for (let i = 0; i < pushes; i++) await s.stub.deliver(s.delivery([users[i % users.length]!]));
+			for (const ws of sockets) await ws.settle();
+		});
+		expect(rows / pushes).toBeLessThanOrEqual(2);
+		expect(setAlarm / pushes).toBeLessThan(0.1);
+		for (const ws of sockets) ws.close();
+	});
+});

@@ -371,8 +371,9 @@ export class Shard {
 	/** A device's WebSocket, handed over by the API worker after it checked the client token. */
 	async connect(state: SocketState, shard: string): Promise<Response> {
 		this.remember(state.appId, shard);
-		this.store.ensureUser(state.userId);
+		const uid = this.store.ensureUser(state.userId);
 		this.store.flushUrgent();
+		const known = state.deviceId in (this.store.user(uid)?.dev ?? {});
 		// One live session per device: a reconnect replaces a half-dead earlier socket.
 		for (const old of this.sessions.of(state.userId)) {
 			if (stateOf(old)?.deviceId === state.deviceId) safeClose(old, CloseCode.REPLACED, "replaced by a newer connection");
@@ -380,7 +381,8 @@ export class Shard {
 		const pair = new WebSocketPair();
 		this.sessions.accept(pair[1], state);
 		await this.schedule(state.tokenExp * 1000);
-		return new Response(null, { status: 101, webSocket: pair[0] });
+		// The API worker registers a device in D1 only the first time this shard sees it.
+		return new Response(null, { status: 101, webSocket: pair[0], headers: known ? {} : { "x-warbler-new-device": "1" } });
 	}
 
 	/** A frame from a device. */

@@ -172,6 +172,8 @@ function makeClient(overrides: Partial<WarblerClientOptions> = {}): Harness {
 			shown.push(m);
 		},
 		backoff: { baseMs: 40, maxMs: 1000, random: () => 0.5 },
+		// Most tests watch the ack of each message; batching has tests of its own.
+		ackDelayMs: 0,
 		...overrides,
 	});
 	client.on("state", (s) => states.push(s));
@@ -308,6 +310,31 @@ describe("WarblerClient against a protocol server", () => {
 		await until(() => server.acks().length === 2, "ack 2");
 		expect(server.acks()).toEqual([1, 2]);
 		expect(client.lastSeq).toBe(2);
+	});
+
+	it("batches acks: one cumulative ack for a burst, sent when the ackDelayMs window ends", async () => {
+		server = await FakeInbox.start();
+		const { client } = makeClient({ ackDelayMs: 80 });
+		await client.connect();
+		for (let i = 1; i <= 3; i++) server.publish(`b${i}`);
+		await until(() => client.lastSeq === 3, "handled");
+		await until(() => server.acks().length > 0, "the window's ack");
+		await sleep(150);
+		expect(server.acks()).toEqual([3]);
+	});
+
+	it("acks at once when ackBatch messages are handled, without waiting for the window", async () => {
+		server = await FakeInbox.start();
+		const { client } = makeClient({ ackDelayMs: 60_000, ackBatch: 5 });
+		await client.connect();
+		for (let i = 1; i <= 4; i++) server.publish(`c${i}`);
+		await until(() => client.lastSeq === 4, "handled");
+		await sleep(50);
+		expect(server.acks()).toEqual([]);
+		server.publish("c5");
+		// Far sooner than the 60 s window: the batch size sent it.
+		await until(() => server.acks().length === 1, "ack at the batch size", 10_000);
+		expect(server.acks()).toEqual([5]);
 	});
 
 	it("event listeners (emitter style) are awaited before the ack too", async () => {

@@ -44,29 +44,34 @@ export function connectRoutes(api: Api) {
 				{ path: "upgrade", message: "expected 'Upgrade: websocket'" },
 			]);
 		}
-		const d = db(c.env);
-		const now = nowIso();
-		await d.batch([
-			ensureUser(d, claims.appId, claims.userId, now),
-			d
-				.insert(devices)
-				.values({
-					appId: claims.appId,
-					userId: claims.userId,
-					id: device,
-					platform: platform ?? "web",
-					channel: "ws",
-					createdAt: now,
-					updatedAt: now,
-				})
-				.onConflictDoNothing(),
-		]);
 		const headers = new Headers(c.req.raw.headers);
 		headers.set("x-warbler-app", claims.appId);
 		headers.set("x-warbler-user", claims.userId);
 		headers.set("x-warbler-device", device);
 		headers.set("x-warbler-token-exp", String(claims.expiresAt));
 		const res = await inboxFor(c.env, claims.appId, claims.userId).connect(new Request(c.req.raw.url, { headers }));
-		return res as unknown as Response & { _status: 101 };
+		// D1 is not on the connect path: only a device the user's shard has never seen is registered.
+		if (res.headers.get("x-warbler-new-device") === "1") {
+			const d = db(c.env);
+			const now = nowIso();
+			await d.batch([
+				ensureUser(d, claims.appId, claims.userId, now),
+				d
+					.insert(devices)
+					.values({
+						appId: claims.appId,
+						userId: claims.userId,
+						id: device,
+						platform: platform ?? "web",
+						channel: "ws",
+						createdAt: now,
+						updatedAt: now,
+					})
+					.onConflictDoNothing(),
+			]);
+		}
+		if (res.status !== 101 || !res.webSocket) return res as unknown as Response & { _status: 101 };
+		// The shard's internal header stays inside.
+		return new Response(null, { status: 101, webSocket: res.webSocket }) as unknown as Response & { _status: 101 };
 	});
 }

@@ -94,6 +94,13 @@ export interface WarblerClientOptions {
 	 * Default 3; `Infinity` never gives up.
 	 */
 	handlerAttempts?: number;
+	/**
+	 * Acks are cumulative and batched: one ack frame covers every message handled within this many
+	 * ms (each incoming WebSocket message costs the server a request). Default 100; 0 acks each one.
+	 */
+	ackDelayMs?: number;
+	/** …or as soon as this many messages are handled. Default 64. */
+	ackBatch?: number;
 }
 
 interface Inbound {
@@ -123,6 +130,8 @@ export class WarblerClient extends Emitter<ClientEvents> {
 	private readonly pongTimeoutMs: number;
 	private readonly connectTimeoutMs: number;
 	private readonly handlerAttempts: number;
+	private readonly ackDelayMs: number;
+	private readonly ackBatch: number;
 
 	private readonly machine = new StateMachine();
 	private readonly backoff: Backoff;
@@ -148,6 +157,9 @@ export class WarblerClient extends Emitter<ClientEvents> {
 	private pingTimer: TimerHandle | undefined;
 	private pongTimer: TimerHandle | undefined;
 	private stableTimer: TimerHandle | undefined;
+	private ackTimer: TimerHandle | undefined;
+	/** The highest handled seq not yet acked, and how many messages it covers. */
+	private pendingAck = { gen: -1, seq: 0, count: 0 };
 
 	constructor(options: WarblerClientOptions) {
 		super();
@@ -165,6 +177,8 @@ export class WarblerClient extends Emitter<ClientEvents> {
 		this.pongTimeoutMs = options.pongTimeoutMs ?? 10_000;
 		this.connectTimeoutMs = options.connectTimeoutMs ?? 15_000;
 		this.handlerAttempts = Math.max(1, options.handlerAttempts ?? 3);
+		this.ackDelayMs = Math.max(0, options.ackDelayMs ?? 100);
+		this.ackBatch = Math.max(1, options.ackBatch ?? 64);
 		this.backoff = new Backoff(options.backoff);
 		this.resume = new ResumeState(
 			options.storage ?? memoryStorage(),
@@ -319,6 +333,9 @@ export class WarblerClient extends Emitter<ClientEvents> {
 		this.pingTimer = cancel(this.pingTimer);
 		this.pongTimer = cancel(this.pongTimer);
 		this.stableTimer = cancel(this.stableTimer);
+		// A new connection's hello carries the position: pending acks are not needed any more.
+		this.ackTimer = cancel(this.ackTimer);
+		this.pendingAck = { gen: -1, seq: 0, count: 0 };
 	}
 
 	private schedulePing(ws: WebSocketLike): void {
@@ -358,10 +375,28 @@ export class WarblerClient extends Emitter<ClientEvents> {
 		if (this.outbox.length > MAX_OUTBOX) this.outbox.shift();
 	}
 
-	/** Acks only go out on the live socket; a later hello carries the position anyway. */
+	/** Acks are cumulative: one frame per batch of handled messages, at most `ackDelayMs` late. */
 	private ack(gen: number, seq: number): void {
+		if (gen !== this.pendingAck.gen) this.pendingAck = { gen, seq: 0, count: 0 };
+		this.pendingAck.seq = Math.max(this.pendingAck.seq, seq);
+		this.pendingAck.count++;
+		if (this.ackDelayMs === 0 || this.pendingAck.count >= this.ackBatch) {
+			this.flushAck();
+			return;
+		}
+		this.ackTimer ??= after(this.ackDelayMs, () => {
+			this.ackTimer = undefined;
+			this.flushAck();
+		});
+	}
+
+	/** Acks only go out on the live socket; a later hello carries the position anyway. */
+	private flushAck(): void {
+		this.ackTimer = cancel(this.ackTimer);
+		const { gen, seq, count } = this.pendingAck;
+		this.pendingAck = { gen, seq: 0, count: 0 };
 		const ws = this.ws;
-		if (gen === this.gen && ws && this.helloSent && ws.readyState === OPEN) {
+		if (count > 0 && gen === this.gen && ws && this.helloSent && ws.readyState === OPEN) {
 			ws.send(JSON.stringify({ type: "ack", seq } satisfies ClientFrame));
 		}
 	}

@@ -114,7 +114,13 @@ export async function startProject(root, tmp, build, { persistToDisk = true, eph
 			host: "127.0.0.1",
 			port: 0,
 			...(persistToDisk ? { resourcePersistencePath: persist } : {}),
-			modules: [{ type: "ESModule", path: join(build.outdir, "entry.js") }],
+			// The entry, plus the text modules wrangler emits beside it (the /docs assets).
+			modules: [
+				{ type: "ESModule", path: join(build.outdir, "entry.js") },
+				...readdirSync(build.outdir)
+					.filter((f) => f.endsWith(".css") || (f.endsWith(".js") && f !== "entry.js"))
+					.map((f) => ({ type: "Text", path: join(build.outdir, f) })),
+			],
 			modulesRoot: build.outdir,
 			...opts,
 			...(ephemeralDurableObjects ? { unsafeEphemeralDurableObjects: true } : {}),

@@ -5,6 +5,7 @@ import type { FallbackJob } from "../dispatch/jobs.js";
 import type { InboxRecipientView, SocketState } from "../inbox/types.js";
 import { ledgerFor } from "../objects/ledger.js";
 import { localHourOfWeek } from "../rules/time.js";
+import { MinHeap } from "../util/min-heap.js";
 import type { ShardCounts, ShardDelivery, ShardResult } from "./api.js";
 import {
 	type EntryBody,
@@ -52,7 +53,14 @@ export class Shard {
 	private readonly inbox = new Map<number, Item[]>();
 	private readonly reports = new Set<string>();
 	private alarmAt: number | null = null;
-	private nextDue = Number.POSITIVE_INFINITY;
+	/** Timers, earliest first: entries expiring, held targets to release, fallbacks to check. */
+	private readonly expiries = new MinHeap<EntryBody>();
+	private holds = new MinHeap<{ entry: EntryBody; target: Target }>();
+	private readonly fallbacks = new MinHeap<{ entry: EntryBody; target: Target }>();
+	/** Fallbacks due up to here were handled (written at each check: no entry is rewritten for it). */
+	private fallbackThrough: number;
+	/** The earliest client-token expiry among the sockets (their attachments say exactly). */
+	private tokenDue = Number.POSITIVE_INFINITY;
 	private lastLazyFlush = Date.now();
 
 	constructor(
@@ -61,10 +69,11 @@ export class Shard {
 		private readonly sessions: Sessions,
 	) {
 		this.store = new ShardStore(ctx.storage.sql);
+		this.fallbackThrough = Number(this.store.meta("fallback_through") ?? "0");
 		const expiredThrough = Number(this.store.meta("expired_through") ?? "0");
 		for (const e of this.store.entriesExpiringAfter(expiredThrough)) this.index(e);
 		for (const items of this.inbox.values()) items.sort((a, b) => a.seq - b.seq);
-		this.recomputeDue();
+		for (const ws of this.sessions.all()) this.tokenDue = Math.min(this.tokenDue, (stateOf(ws)?.tokenExp ?? Infinity) * 1000);
 		void ctx.blockConcurrencyWhile(async () => {
 			this.alarmAt = await ctx.storage.getAlarm();
 		});
@@ -143,7 +152,7 @@ export class Shard {
 				else if (verdict.kind === "held" && verdict.until < d.expiresAt) {
 					t.o = "held";
 					t.h = verdict.until;
-					this.due(t.h);
+					this.holds.push(t.h, { entry, target: t });
 					t.tz = timeZone;
 				}
 			}
@@ -184,8 +193,9 @@ export class Shard {
 			t.w = 1;
 			this.advanceDelivered(t.u, seq, now);
 			if (entry.fb !== undefined) {
-				t.fd = now + entry.fb;
-				this.due(t.fd);
+				// On a 1 s grid: one alarm checks every fallback due in that second.
+				t.fd = Math.ceil((now + entry.fb) / 1000) * 1000;
+				this.fallbacks.push(t.fd, { entry, target: t });
 			}
 		}
 	}
@@ -380,7 +390,8 @@ export class Shard {
 		}
 		const pair = new WebSocketPair();
 		this.sessions.accept(pair[1], state);
-		await this.schedule(state.tokenExp * 1000);
+		this.tokenDue = Math.min(this.tokenDue, state.tokenExp * 1000);
+		await this.schedule();
 		// The API worker registers a device in D1 only the first time this shard sees it.
 		return new Response(null, { status: 101, webSocket: pair[0], headers: known ? {} : { "x-warbler-new-device": "1" } });
 	}
@@ -518,22 +529,49 @@ export class Shard {
 		await this.release(now);
 		await this.fallBack(now);
 		this.expire(now);
-		this.store.deleteRetiredEntries(now);
-		for (const user of this.store.users) {
-			if (!user || user.gone) continue;
+		if ((this.store.nextRetirement() ?? Number.POSITIVE_INFINITY) <= now) this.store.deleteRetiredEntries(now);
+		this.pruneHistory(now);
+		if (this.tokenDue <= now) this.closeExpiredTokens(now);
+		await this.flush(now);
+		await this.schedule();
+	}
+
+	/** Gap and recall records older than 30 days go, at most once an hour. */
+	private pruneHistory(now: number) {
+		const last = Number(this.store.meta("history_pruned_at") ?? "0");
+		if (now - last < 3600_000) return;
+		this.store.setMeta("history_pruned_at", String(now));
+		this.store.users.forEach((user, uid) => {
+			if (!user || user.gone) return;
 			const g = user.gaps.length;
 			const r = user.rcl.length;
 			user.gaps = user.gaps.filter((x) => x[2] > now - HISTORY_MS);
 			user.rcl = user.rcl.filter((x) => x[2] > now - HISTORY_MS);
-			if (user.gaps.length !== g || user.rcl.length !== r) this.store.touch(this.store.uidOf.get(user.id)!);
+			if (user.gaps.length !== g || user.rcl.length !== r) this.store.touch(uid);
+		});
+	}
+
+	/** Release times changed outside the shard (tests): the timers are rebuilt from the entries. */
+	holdsChanged(): void {
+		this.holds = new MinHeap();
+		for (const e of this.live.values()) {
+			for (const t of e.t) if (t.o === "held" && t.h !== undefined) this.holds.push(t.h, { entry: e, target: t });
 		}
+	}
+
+	/** Socket attachments changed outside the shard (tests): the next alarm looks at every token again. */
+	tokensChanged(): void {
+		this.tokenDue = 0;
+	}
+
+	private closeExpiredTokens(now: number) {
+		this.tokenDue = Number.POSITIVE_INFINITY;
 		for (const ws of this.sessions.all()) {
 			const state = stateOf(ws);
-			if (state && state.tokenExp * 1000 <= now) safeClose(ws, CloseCode.TOKEN_EXPIRED, "token expired");
+			if (!state) continue;
+			if (state.tokenExp * 1000 <= now) safeClose(ws, CloseCode.TOKEN_EXPIRED, "token expired");
+			else this.tokenDue = Math.min(this.tokenDue, state.tokenExp * 1000);
 		}
-		await this.flush(now);
-		this.recomputeDue();
-		await this.schedule();
 	}
 
 	/** Writes what changed and reports changed counts to the ledgers (absolute, so a repeat is harmless). */
@@ -561,25 +599,27 @@ export class Shard {
 	private async release(now: number) {
 		const jobs: FallbackJob[] = [];
 		const placed = new Set<EntryBody>();
-		for (const e of this.live.values()) {
-			for (const t of e.t) {
-				if (t.o !== "held" || (t.h ?? 0) > now) continue;
-				const user = this.store.user(t.u);
-				if (!user || user.gone || e.rc !== undefined) continue;
-				if (e.x <= now) {
-					t.o = "expired";
-					delete t.h;
-				} else {
-					this.place(e, t, now);
-					placed.add(e);
-					// Held past the fan-out: this shard owns the vendor push now.
-					if (e.channels === "vendor" || e.channels === "all" || (e.channels === "auto" && !t.w)) {
-						jobs.push({ kind: "fallback", appId: this.appId, userId: user.id, messageId: e.m });
-					}
-				}
-				this.store.changed(e);
-				if (e.tally) this.reports.add(e.m);
+		for (const { entry: e, target: t } of this.holds.popUntil(now)) {
+			if (t.o !== "held") continue;
+			if ((t.h ?? 0) > now) {
+				this.holds.push(t.h!, { entry: e, target: t }); // moved later meanwhile
+				continue;
 			}
+			const user = this.store.user(t.u);
+			if (!user || user.gone || e.rc !== undefined) continue;
+			if (e.x <= now) {
+				t.o = "expired";
+				delete t.h;
+			} else {
+				this.place(e, t, now);
+				placed.add(e);
+				// Held past the fan-out: this shard owns the vendor push now.
+				if (e.channels === "vendor" || e.channels === "all" || (e.channels === "auto" && !t.w)) {
+					jobs.push({ kind: "fallback", appId: this.appId, userId: user.id, messageId: e.m });
+				}
+			}
+			this.store.changed(e);
+			if (e.tally) this.reports.add(e.m);
 		}
 		// A released target's seq is written before anything else can happen (a second release would repeat it).
 		for (const e of placed) this.store.writeEntry(e);
@@ -587,31 +627,35 @@ export class Shard {
 		if (jobs.length) await this.env.VENDOR.sendBatch(jobs.map((body) => ({ body })));
 	}
 
-	/** Connected devices got it but none acked in the app's window: push to the user's vendor devices. */
+	/**
+	 * Connected devices got it but none acked in the app's window: push to the user's vendor devices.
+	 * What was checked is remembered as one position, not per target.
+	 */
 	private async fallBack(now: number) {
+		const due = this.fallbacks.popUntil(now);
+		if (due.length === 0) return;
 		const jobs: FallbackJob[] = [];
-		for (const e of this.live.values()) {
-			for (const t of e.t) {
-				if (t.fd === undefined || t.fd > now) continue;
-				delete t.fd;
-				this.store.changed(e);
-				const user = this.store.user(t.u);
-				if (!user || user.gone || e.rc !== undefined) continue;
-				const status = targetStatus(e, t, user, this.positions(t.u), now);
-				if (status === "delivered" || status === "queued") {
-					jobs.push({ kind: "fallback", appId: this.appId, userId: user.id, messageId: e.m });
-				}
+		for (const { entry: e, target: t } of due) {
+			if (t.fd === undefined || t.fd <= this.fallbackThrough) continue;
+			const user = this.store.user(t.u);
+			if (!user || user.gone || e.rc !== undefined) continue;
+			const status = targetStatus(e, t, user, this.positions(t.u), now);
+			if (status === "delivered" || status === "queued") {
+				jobs.push({ kind: "fallback", appId: this.appId, userId: user.id, messageId: e.m });
 			}
 		}
 		if (jobs.length) await this.env.VENDOR.sendBatch(jobs.map((body) => ({ body })));
+		this.fallbackThrough = now;
+		this.store.setMeta("fallback_through", String(now));
 	}
 
 	/** Entries past their TTL leave memory; inboxes that still held them record a gap. */
 	private expire(now: number) {
-		let any = false;
-		for (const [key, e] of this.live) {
-			if (e.x > now) continue;
-			any = true;
+		const due = this.expiries.popUntil(now);
+		if (due.length === 0) return;
+		for (const e of due) {
+			const key = entryKey(e.m, e.p);
+			if (this.live.get(key) !== e) continue;
 			this.live.delete(key);
 			const parts = this.byMessage.get(e.m)?.filter((p) => p !== e) ?? [];
 			if (parts.length) this.byMessage.set(e.m, parts);
@@ -631,7 +675,8 @@ export class Shard {
 			}
 			if (e.tally) this.reports.add(e.m);
 		}
-		if (any) this.store.setMeta("expired_through", String(now));
+		this.store.setMeta("expired_through", String(now));
+		this.store.flushUrgent();
 	}
 
 	/** Sets the one alarm to the earliest duty; skips the call when the alarm is already early enough. */
@@ -640,7 +685,7 @@ export class Shard {
 		let at = extra ?? Number.POSITIVE_INFINITY;
 		if (this.store.dirty || this.reports.size > 0) at = Math.min(at, now + FLUSH_DELAY_MS);
 		if (this.store.lazyDirty) at = Math.min(at, this.lastLazyFlush + LAZY_FLUSH_MS);
-		at = Math.min(at, this.nextDue);
+		at = Math.min(at, this.expiries.peek(), this.holds.peek(), this.fallbacks.peek(), this.tokenDue);
 		const retire = this.store.nextRetirement();
 		if (retire !== undefined) at = Math.min(at, retire);
 		if (!Number.isFinite(at)) return;
@@ -652,26 +697,9 @@ export class Shard {
 
 	// ---- helpers ---------------------------------------------------------------------------------
 
-	/** Something is due at `at` (an expiry, a release, a fallback): the alarm must come by then. */
-	private due(at: number) {
-		if (at < this.nextDue) this.nextDue = at;
-	}
-
-	/** The earliest time anything in memory is due, recomputed by the alarm (which handles what is due). */
-	private recomputeDue() {
-		this.nextDue = Number.POSITIVE_INFINITY;
-		for (const e of this.live.values()) {
-			this.due(e.x);
-			for (const t of e.t) {
-				if (t.h !== undefined) this.due(t.h);
-				if (t.fd !== undefined) this.due(t.fd);
-			}
-		}
-	}
-
 	/** Holds an entry in memory, by key and by message. */
 	private track(e: EntryBody) {
-		this.due(e.x);
+		this.expiries.push(e.x, e);
 		this.live.set(entryKey(e.m, e.p), e);
 		const parts = this.byMessage.get(e.m);
 		if (parts) parts.push(e);
@@ -682,6 +710,8 @@ export class Shard {
 	private index(e: EntryBody) {
 		this.track(e);
 		for (const t of e.t) {
+			if (t.h !== undefined && t.o === "held") this.holds.push(t.h, { entry: e, target: t });
+			if (t.fd !== undefined && t.fd > this.fallbackThrough) this.fallbacks.push(t.fd, { entry: e, target: t });
 			if (t.s === 0) continue;
 			const user = this.store.user(t.u);
 			if (!user || user.gone) continue;

@@ -141,11 +141,12 @@ describe("sessions", () => {
 		const s = await TestSocket.open(await clientToken(key, "ned", 60), "d");
 		await s.hello(0);
 		const { stub } = await shardOfUser(env, appId, "ned");
-		await runInDurableObject(stub, async (_shard: UserShard, state) => {
+		await runInDurableObject(stub, async (shard: UserShard, state) => {
 			for (const ws of state.getWebSockets()) {
 				const att = ws.deserializeAttachment();
 				ws.serializeAttachment({ ...att, tokenExp: Math.floor(Date.now() / 1000) - 1 });
 			}
+			shard.shard.tokensChanged();
 		});
 		await runDurableObjectAlarm(stub);
 		expect((await s.waitClosed()).code).toBe(CloseCode.TOKEN_EXPIRED);

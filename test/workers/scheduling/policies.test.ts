@@ -52,6 +52,7 @@ describe("app settings and delivery rules", () => {
 		const { stub } = await shardOfUser(env, appId, "night-owl");
 		await runInDurableObject(stub, (shard: UserShard) => {
 			for (const e of shard.shard.heldEntries()) for (const t of e.t) if (t.h !== undefined) t.h = Date.now() - 1;
+			shard.shard.holdsChanged();
 		});
 		await runDurableObjectAlarm(stub);
 		expect(await inboxFor(env, appId, "night-owl").stats()).toEqual({ seq: 1, held: 1 });

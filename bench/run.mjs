@@ -21,7 +21,7 @@ import { costPerMillion, designModel, PRICES } from "./lib/cost.mjs";
 import { findMosquitto, mosquittoVersion } from "./lib/mosquitto.mjs";
 import { ClientPool } from "./lib/pool.mjs";
 import { renderMarkdown, renderTable } from "./lib/report.mjs";
-import { broadcast, directPushes, reconnectStorm } from "./lib/scenarios.mjs";
+import { broadcast, broadcastBurst, directPushes, reconnectStorm } from "./lib/scenarios.mjs";
 import { now, startMosquittoSystem, startProjectSystem, startWsBaseline } from "./lib/systems.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -37,6 +37,8 @@ const { values: opt } = parseArgs({
 		broadcast: { type: "string" },
 		reps: { type: "string" },
 		"storm-rate": { type: "string" },
+		burst: { type: "string" },
+		"burst-in-flight": { type: "string" },
 		"light-rate": { type: "string" },
 		"storm-concurrency": { type: "string" },
 		"connect-concurrency": { type: "string" },
@@ -58,6 +60,8 @@ if (opt.help) {
   --reps K                 broadcasts per size (3)
   --light-rate R           a second, light direct-push rate: latency without queueing (20/s)
   --storm-rate R           direct pushes per second during the reconnect storm (20)
+  --burst K                (d) broadcasts in a row to the --online users (20)
+  --burst-in-flight F      (d) broadcast calls in flight at once (4)
   --storm-concurrency C    reconnects in flight at once during the storm (256)
   --connect-concurrency C  connects in flight at once while ramping up (64)
   --client-procs K         load-generator processes holding the clients (1)
@@ -79,6 +83,8 @@ const cfg = {
 	reps: num(opt.reps, quick ? 2 : 3),
 	lightRate: num(opt["light-rate"], quick ? 10 : 20),
 	stormRate: num(opt["storm-rate"], quick ? 10 : 20),
+	burst: num(opt.burst, quick ? 5 : 20),
+	burstInFlight: num(opt["burst-in-flight"], 4),
 	stormConcurrency: num(opt["storm-concurrency"], 256),
 	connectConcurrency: num(opt["connect-concurrency"], 64),
 	clientProcs: num(opt["client-procs"], 1),
@@ -290,6 +296,20 @@ async function runSystem(sys, pool, plan) {
 		);
 	}
 	for (const n of plan.small) await runBroadcast(n);
+	{
+		const members = [...connected].filter((i) => i < cfg.online).sort((x, y) => x - y);
+		if (sys.counters) await new Promise((r) => setTimeout(r, 1000));
+		const d = await broadcastBurst(sys, pool, {
+			tag: `bench-${cfg.online}`,
+			members,
+			count: cfg.burst,
+			inFlight: cfg.burstInFlight,
+		});
+		out.burst = d;
+		log(
+			`  (d) ${d.count} broadcasts to ${d.recipients}, ${d.inFlight} in flight: ${d.deliveriesPerSec?.toFixed(0)} deliveries/s, p50 ${d.latencyMs.p50?.toFixed(0)} ms, p99 ${d.latencyMs.p99?.toFixed(0)} ms; ${d.delivered}/${d.expectedDeliveries} delivered, lost ${d.lost}, dup ${d.duplicates}`,
+		);
+	}
 
 	let stormN = Math.max(...plan.small, cfg.online);
 	for (const want of plan.large) {
@@ -346,10 +366,12 @@ function costs(project) {
 	const directLight = project.directLight?.counters
 		? costPerMillion(project.directLight.counters, project.directLight.delivered)
 		: undefined;
+	const burst = project.burst?.counters ? costPerMillion(project.burst.counters, project.burst.delivered) : undefined;
 	return {
 		prices: PRICES,
 		direct,
 		directLight,
+		burst,
 		broadcasts: bcasts,
 		storm,
 		design: { direct: designModel("direct"), broadcast: designModel("broadcast") },

@@ -201,6 +201,58 @@ export async function broadcast(sys, pool, { tag, members, reps, s }) {
 	};
 }
 
+// ---- (d) broadcasts in a row, several in flight ----------------------------------------------------
+
+/**
+ * `count` broadcasts to the same tag, `inFlight` API calls at a time (each next one starts when one
+ * answers): deliveries/s over all of them (from the first call to the last delivery) and the latency
+ * of each delivery from its own broadcast's call.
+ */
+export async function broadcastBurst(sys, pool, { tag, members, count, inFlight, s = "d" }) {
+	await sys.resetCounters?.();
+	const cpu = cpuMeter(sys, pool);
+	const ids = [];
+	const failed = [];
+	let next = 0;
+	const firstCall = now();
+	const worker = async () => {
+		while (next < count) {
+			next++;
+			const res = await sys.broadcast(tag, { s });
+			if (res.ok) ids.push(res.id);
+			else failed.push(res.error ?? res.status);
+		}
+	};
+	await Promise.all(Array.from({ length: inFlight }, worker));
+	const expected = ids.length * members.length;
+	const wait = await pool.waitFor(s, expected, 300_000);
+	const st = await pool.stats(s);
+	const usage = cpu();
+	const v = await pool.verify({ shared: ids, sharedIndices: members });
+	const counters = await settledCounters(sys);
+	const spanMs = st.lastAt === null ? null : st.lastAt - firstCall;
+	return {
+		scenario: "broadcast_burst",
+		tag,
+		recipients: members.length,
+		count,
+		inFlight,
+		accepted: ids.length,
+		failedCalls: failed.length,
+		failureSamples: failed.slice(0, 3),
+		expectedDeliveries: expected,
+		delivered: st.count,
+		complete: wait.reached,
+		spanMs,
+		deliveriesPerSec: spanMs ? (st.count / spanMs) * 1000 : null,
+		latencyMs: summarize(st.latencies),
+		lost: v.lost + (count - ids.length) * members.length,
+		duplicates: v.duplicates,
+		usage,
+		counters,
+	};
+}
+
 // ---- (c) reconnect storm ---------------------------------------------------------------------------
 
 /**

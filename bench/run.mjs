@@ -211,32 +211,26 @@ function fdLimitOf(pid) {
 }
 
 /**
- * How many clients workerd can hold through a broadcast and a storm under its open-file limit:
- * every WebSocket keeps sockets open, and every awake SQLite-backed Durable Object keeps its
- * database, WAL and shared-memory files open. A broadcast wakes every recipient's inbox, and the
- * storm's direct pushes keep one new ledger object per message awake for a while.
+ * How many clients workerd can hold under its open-file limit: every WebSocket keeps its socket open.
+ * Users live in shards of many users each (one SQLite database, WAL and shared-memory file per shard,
+ * not per user), so beyond the sockets only a fixed reserve is needed: the load generator's HTTP
+ * connections, the shards' and ledgers' database files, the storm's reconnects in flight.
  */
 function projectCapacity(sys, held) {
 	const fd = fdBreakdown(sys.pid);
 	const limit = cfg.fdLimit ?? fdLimitOf(sys.pid);
 	if (!fd || !limit) return { cap: Number.POSITIVE_INFINITY, reason: "open files not measurable here" };
 	const socketsPerClient = fd.sockets / held;
-	const filesPerDb = fd.sqliteDbs ? fd.sqliteFiles / fd.sqliteDbs : 3;
-	const perClient = socketsPerClient + filesPerDb;
-	const ledgersAwake = cfg.stormRate * 20;
-	const reserve = 500 + 256 + ledgersAwake * filesPerDb;
-	const cap = Math.floor((0.9 * (limit - reserve)) / perClient);
+	const reserve = 500 + cfg.stormConcurrency + fd.sqliteFiles;
+	const cap = Math.floor((0.95 * (limit - reserve)) / socketsPerClient);
 	return {
 		cap,
 		limit,
 		measuredAt: { clients: held, ...fd },
 		socketsPerClient,
-		filesPerDb,
-		perClient,
 		reserve,
 		reason:
-			`workerd keeps ${socketsPerClient.toFixed(2)} sockets open per WebSocket and ${filesPerDb.toFixed(0)} files (db, -wal, -shm) per awake SQLite-backed Durable Object; ` +
-			`a broadcast wakes every recipient's inbox, so each client needs ~${perClient.toFixed(1)} open files, and the storm's pushes keep about ${ledgersAwake} ledger objects awake (one per message, ~20 s each) (${Math.round(ledgersAwake * filesPerDb)} files). ` +
+			`workerd keeps ${socketsPerClient.toFixed(2)} sockets open per WebSocket client (measured with ${held} held, the load generator's HTTP connections included) and ${fd.sqliteFiles} database files in all (shards and ledgers, not per user). ` +
 			`Under the ${limit} open-file limit per process that leaves room for ~${cap} clients.`,
 	};
 }

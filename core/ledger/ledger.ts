@@ -1,0 +1,188 @@
+import type { MessageStatus, RecipientStatus } from "../../protocol/message.js";
+import { META_SCHEMA, MetaTable } from "../objects/meta.js";
+import type { ShardCounts } from "../shard/api.js";
+import type { ChannelCounts, JobResult, LedgerSummary, VendorOutcome, VendorResult } from "./types.js";
+
+/**
+ * One broadcast's status and exact counts. Shards report absolute counts of their recipients
+ * (summed here; a repeated or late report never counts twice, and a shard restarted from an older
+ * flush never takes a count back); fan-out jobs report once per job key, with the recipients whose
+ * shard could not be reached.
+ */
+const SCHEMA = `
+${META_SCHEMA}
+CREATE TABLE IF NOT EXISTS jobs (job_key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS shards (name TEXT PRIMARY KEY, counts TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS failed (user_id TEXT PRIMARY KEY, reason TEXT) WITHOUT ROWID;
+-- Final vendor outcome per device: absolute, so a repeated report changes nothing.
+CREATE TABLE IF NOT EXISTS vendor (
+  user_id TEXT NOT NULL, device_id TEXT NOT NULL, channel TEXT NOT NULL,
+  outcome TEXT NOT NULL, reason TEXT, at INTEGER NOT NULL,
+  PRIMARY KEY (user_id, device_id, channel)
+);
+`;
+
+const COUNT_FIELDS = ["targeted", "delivered", "acked", "opened", "clicked", "expired", "recalled", "capped", "dropped"] as const;
+
+export class Ledger {
+	private readonly sql: SqlStorage;
+	private readonly meta: MetaTable;
+
+	constructor(sql: SqlStorage) {
+		this.sql = sql;
+		this.sql.exec(SCHEMA);
+		this.meta = new MetaTable(this.sql);
+	}
+
+	/** The resolver is paging the audience. */
+	startFanout(): void {
+		if (this.status() === "accepted") this.meta.set("status", "fanning_out");
+	}
+
+	/** The resolver reached the end of the audience: `jobs` deliver jobs in all. */
+	expectJobs(jobs: number): LedgerSummary {
+		this.meta.set("expected_jobs", String(jobs));
+		this.maybeDone();
+		return this.summary();
+	}
+
+	/**
+	 * Records one deliver job (once per key): its recipients whose shard stayed unreachable count as
+	 * failed. Returns whether the message was recalled meanwhile.
+	 */
+	recordJob(jobKey: string, results: JobResult[], expectJobs?: number): { recalled: boolean } {
+		if (expectJobs !== undefined) this.meta.set("expected_jobs", String(expectJobs));
+		const fresh = this.sql.exec("INSERT OR IGNORE INTO jobs (job_key, at) VALUES (?, ?)", jobKey, Date.now()).rowsWritten > 0;
+		if (fresh) {
+			for (const r of results) {
+				if (r.outcome !== "failed") continue;
+				this.sql.exec("INSERT OR IGNORE INTO failed (user_id, reason) VALUES (?, ?)", r.userId, r.reason ?? null);
+			}
+			if (this.status() === "accepted") this.meta.set("status", "fanning_out");
+			this.maybeDone();
+		}
+		return { recalled: this.status() === "recalled" };
+	}
+
+	/** Whether a job key was already recorded: a redelivered job can stop before doing anything. */
+	hasJob(jobKey: string): boolean {
+		return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE job_key = ?", jobKey).one().n > 0;
+	}
+
+	/** A shard's absolute counts for this message. Each field only ever grows. */
+	shardCounts(shard: string, counts: ShardCounts): void {
+		const row = this.sql.exec<{ counts: string }>("SELECT counts FROM shards WHERE name = ?", shard).toArray()[0];
+		const prev = row ? (JSON.parse(row.counts) as ShardCounts) : undefined;
+		const merged = { ...counts };
+		let same = prev !== undefined;
+		for (const f of COUNT_FIELDS) {
+			merged[f] = Math.max(counts[f], prev?.[f] ?? 0);
+			if (merged[f] !== prev?.[f]) same = false;
+		}
+		if (same) return;
+		this.sql.exec(
+			"INSERT INTO shards (name, counts) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET counts = excluded.counts",
+			shard,
+			JSON.stringify(merged),
+		);
+	}
+
+	/** Marks the message recalled; true if it was not already. */
+	recall(): boolean {
+		if (this.status() === "recalled") return false;
+		this.meta.set("status", "recalled");
+		return true;
+	}
+
+	summary(): LedgerSummary {
+		const sum: ShardCounts = {
+			targeted: 0,
+			delivered: 0,
+			acked: 0,
+			opened: 0,
+			clicked: 0,
+			expired: 0,
+			recalled: 0,
+			capped: 0,
+			dropped: 0,
+		};
+		for (const r of this.sql.exec<{ counts: string }>("SELECT counts FROM shards")) {
+			const c = JSON.parse(r.counts) as ShardCounts;
+			for (const f of COUNT_FIELDS) sum[f] += c[f];
+		}
+		const failed = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM failed").one().n;
+		return {
+			status: this.status(),
+			counts: {
+				targeted: sum.targeted + failed,
+				delivered: sum.delivered,
+				acked: sum.acked,
+				opened: sum.opened,
+				clicked: sum.clicked,
+				failed,
+				expired: sum.expired,
+				capped: sum.capped,
+				dropped: sum.dropped,
+				by_channel: this.byChannel(),
+			},
+		};
+	}
+
+	/** Final vendor outcomes of one push job. A device's first final outcome stands. */
+	recordVendor(channel: string, results: VendorResult[]): void {
+		const now = Date.now();
+		for (const r of results) {
+			this.sql.exec(
+				"INSERT OR IGNORE INTO vendor (user_id, device_id, channel, outcome, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
+				r.userId,
+				r.deviceId,
+				channel,
+				r.outcome,
+				r.reason ?? null,
+				now,
+			);
+		}
+	}
+
+	/** Each vendor device's outcome for one recipient. */
+	vendorOutcomes(
+		userId: string,
+	): { device_id: string; channel: string; outcome: VendorOutcome; reason: string | null; at: string }[] {
+		return this.sql
+			.exec<{ device_id: string; channel: string; outcome: VendorOutcome; reason: string | null; at: number }>(
+				"SELECT device_id, channel, outcome, reason, at FROM vendor WHERE user_id = ? ORDER BY channel, device_id",
+				userId,
+			)
+			.toArray()
+			.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+	}
+
+	private byChannel(): ChannelCounts {
+		const out: ChannelCounts = {};
+		for (const r of this.sql.exec<{ channel: string; outcome: VendorOutcome; n: number }>(
+			"SELECT channel, outcome, count(*) AS n FROM vendor GROUP BY channel, outcome",
+		)) {
+			const c = out[r.channel] ?? { sent: 0, failed: 0, invalid_token: 0 };
+			c[r.outcome] = r.n;
+			out[r.channel] = c;
+		}
+		return out;
+	}
+
+	/** A recipient the fan-out could not reach (their shard's view answers for everyone else). */
+	recipient(userId: string): { status: RecipientStatus; reason: string | null } | null {
+		const row = this.sql.exec<{ reason: string | null }>("SELECT reason FROM failed WHERE user_id = ?", userId).toArray()[0];
+		return row ? { status: "failed", reason: row.reason } : null;
+	}
+
+	private maybeDone() {
+		const expected = this.meta.get("expected_jobs");
+		if (expected === undefined || this.status() === "recalled") return;
+		const done = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs").one().n;
+		if (done >= Number(expected)) this.meta.set("status", "done");
+	}
+
+	private status(): MessageStatus {
+		return (this.meta.get("status") as MessageStatus | undefined) ?? "accepted";
+	}
+}

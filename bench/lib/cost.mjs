@@ -75,13 +75,13 @@ export function costPerMillion(c, deliveries) {
 }
 
 /**
- * What the design says a delivery should cost (the brief's derivation), for comparison with the
- * measurement. Direct: 1 inbox RPC + 1 ledger RPC per push. Broadcast, per recipient: 1 inbox RPC +
- * 1/100 ledger RPC (one recordJob per deliver job of 100) + 1 ack-tally ledger RPC per acking
- * recipient; Queues: 3 operations (write, read, delete) per deliver job of 100 = 0.03. The ack tally
- * applies to direct pushes too (the same inbox flush), so it is shown for both.
+ * What the sharded design says a delivery should cost, for comparison with the measurement. Direct:
+ * one shard RPC per push (the ack comes back as an incoming WebSocket message, billed at 20:1).
+ * Broadcast, per recipient: one shard RPC per shard per deliver job of 100 users (1/100 with one
+ * shard) plus the job's ledger calls (hasJob, recordJob, and the shard's count report: ~3/100);
+ * Queues: 3 operations per deliver job of 100.
  */
 export function designModel(kind) {
-	if (kind === "direct") return { doRequests: 2, doRequestsWithAckTally: 3, queueOps: 0, workerRequests: 1 };
-	return { doRequests: 1.01, doRequestsWithAckTally: 2.01, queueOps: 0.03, workerRequests: 0.001 };
+	if (kind === "direct") return { doRequests: 1, doRequestsWithAckTally: 1.05, queueOps: 0, workerRequests: 1 };
+	return { doRequests: 0.04, doRequestsWithAckTally: 0.09, queueOps: 0.03, workerRequests: 0.01 };
 }

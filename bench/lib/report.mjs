@@ -348,7 +348,7 @@ function findings(r) {
 		);
 	}
 	out.push(
-		`- **DO requests beyond the design floor**: ${f2(d.perDelivery.doRequests)} billed DO requests per direct push and ${f2(big?.perDelivery.doRequests)} per broadcast recipient, against the design's ${c.design.direct.doRequests} and ${c.design.broadcast.doRequests}: alarm() invocations add ${f2(d.perDelivery.doAlarms)} / ${f2(big?.perDelivery.doAlarms)} per delivery, ack tallies (LEDGER.tally) ${f2(rpc(d, "LEDGER.tally"))} / ${f2(big ? rpc(big, "LEDGER.tally") : null)}, incoming acks ${f2(d.perDelivery.doWsMessagesIn / 20)} (÷20).`,
+		`- **DO requests beyond the design floor**: ${f2(d.perDelivery.doRequests)} billed DO requests per direct push and ${f2(big?.perDelivery.doRequests)} per broadcast recipient, against the design's ${c.design.direct.doRequests} and ${c.design.broadcast.doRequests}: alarm() invocations add ${f2(d.perDelivery.doAlarms)} / ${f2(big?.perDelivery.doAlarms)} per delivery, shard count reports (LEDGER.shardCounts) ${f2(rpc(d, "LEDGER.shardCounts"))} / ${f2(big ? rpc(big, "LEDGER.shardCounts") : null)}, incoming acks ${f2(d.perDelivery.doWsMessagesIn / 20)} (÷20).`,
 	);
 	out.push(
 		`- **D1 per direct push**: ${f2(d.perDelivery.d1RowsWritten)} rows written ($${(d.perDelivery.d1RowsWritten * c.prices.d1RowsWritten).toFixed(2)} per million on its own) and ${f2(d.perDelivery.d1RowsRead)} rows read; a broadcast spreads its writes over its recipients (${f2(big?.perDelivery.d1RowsWritten)} per recipient).`,
@@ -357,7 +357,7 @@ function findings(r) {
 		`- **Floor of a single-user push**: one Worker request ($0.30/M) plus one DO request ($0.15/M) is already $0.45/M, so the $0.20/M target can only be met per recipient of a multi-recipient message.`,
 	);
 	out.push(
-		`- **DO storage rows** (billed since January 2026, not in the issue's list): ${f1(d.perDelivery.doSqlRowsWritten)} SQLite rows written per direct push and ${f1(big?.perDelivery.doSqlRowsWritten)} per broadcast recipient (UserInbox ${f1((d.doSql.UserInbox?.rowsWritten ?? 0) / d.deliveries)} / ${f1(big ? (big.doSql.UserInbox?.rowsWritten ?? 0) / big.deliveries : null)}), i.e. $${d.doStorageUsdPerMillion.toFixed(2)} and $${big?.doStorageUsdPerMillion.toFixed(2)} per million at $1.00/M rows.`,
+		`- **DO storage rows** (billed since January 2026, not in the issue's list): ${f2(d.perDelivery.doSqlRowsWritten)} SQLite rows written per direct push and ${f2(big?.perDelivery.doSqlRowsWritten)} per broadcast recipient (UserShard ${f2((d.doSql.UserShard?.rowsWritten ?? 0) / d.deliveries)} / ${f2(big ? (big.doSql.UserShard?.rowsWritten ?? 0) / big.deliveries : null)}), i.e. $${d.doStorageUsdPerMillion.toFixed(2)} and $${big?.doStorageUsdPerMillion.toFixed(2)} per million at $1.00/M rows.`,
 	);
 	return out;
 }
@@ -416,6 +416,7 @@ export function renderMarkdown(r, resultFile) {
 		`- (b) one message to a tag of ${cfg.broadcast.map((n) => n.toLocaleString("en-US")).join(" and of ")} online users (or as many as the project can hold here, see Capacity; the baselines then run at that same N and at the full size too), ${cfg.reps} times each; time to first and last delivery from the API call; deliveries/s = recipients ÷ time to last delivery. Warbler: \`audience:{tags:{any:[tag]}}\` (Queues fan-out); raw ws: \`POST /broadcast\`; Mosquitto: one publish to \`t/<tag>\`.`,
 	);
 	lines.push(
+		`- (d) ${cfg.burst ?? 20} broadcasts in a row to the ${cfg.online} online users, ${cfg.burstInFlight ?? 4} API calls in flight at once: deliveries/s from the first call to the last delivery, and each delivery's latency from its own broadcast's call.`,
 		`- (c) reconnect storm: direct pushes keep flowing at ${cfg.stormRate}/s, every client drops its connection at once (no close handshake), one broadcast to all of them goes out while they are away, and all reconnect (${cfg.stormConcurrency} connects in flight) and resume; the clock stops when every client is back, and when every message of the storm has arrived.`,
 	);
 	lines.push("");
@@ -447,7 +448,7 @@ export function renderMarkdown(r, resultFile) {
 		lines.push(rpcBreakdown(c));
 		lines.push("");
 		lines.push(
-			`Design derivation for comparison: direct push = ${c.design.direct.doRequests} DO requests (inbox.deliver + ledger.recordJob), ${c.design.direct.doRequestsWithAckTally} with the ack tally; broadcast = ${c.design.broadcast.doRequests} per recipient (inbox.deliver + recordJob/100), ${c.design.broadcast.doRequestsWithAckTally} with the ack tally, plus ${c.design.broadcast.queueOps} queue operations.`,
+			`Design derivation for comparison: direct push = ${c.design.direct.doRequests} DO request (shard.deliver) plus incoming acks at 20:1; broadcast = ${c.design.broadcast.doRequests} per recipient (one shard.deliver per shard per job of 100, ledger calls per job), plus ${c.design.broadcast.queueOps} queue operations.`,
 		);
 		lines.push("");
 		lines.push("### Measured versus derived");
@@ -464,7 +465,7 @@ export function renderMarkdown(r, resultFile) {
 	lines.push("## Reading these numbers");
 	lines.push("");
 	lines.push(
-		"- Miniflare runs the Worker, every Durable Object, D1 and the queues in one workerd process, mostly on one thread, on this 2-core machine. On Cloudflare the inboxes of a broadcast live on many machines, so the fan-out rates here measure the CPU each delivery costs, not the speed of a deployed fan-out; they do show how much work the design does per delivery compared with a broker.",
+		"- Miniflare runs the Worker, every Durable Object, D1 and the queues in one workerd process, mostly on one thread, on this 2-core machine. On Cloudflare the shards of a big app live on many machines, so the fan-out rates here measure the CPU each delivery costs, not the speed of a deployed fan-out; they do show how much work the design does per delivery compared with a broker.",
 	);
 	lines.push(
 		"- Everything is on loopback: no TLS, no edge, no internet round trips. Durable Object and D1 storage are SQLite files on the local disk; the baselines keep everything in memory and have no auth, no accounting and no durability.",

@@ -1,5 +1,6 @@
 import type { DispatchJob } from "../core/dispatch/jobs.js";
 import type { FanoutJob } from "../core/fanout/jobs.js";
+import { sweepStalledBroadcasts } from "../core/fanout/watchdog.js";
 import { sweepOverdue } from "../core/schedules/runner.js";
 import { createApp } from "./app.js";
 import { handleDeadLetters, handleFanoutBatch } from "./queues/fanout.js";
@@ -27,5 +28,6 @@ export default {
 	async scheduled(controller, env, _ctx) {
 		// The minute cron is only the safety net: Durable Object alarms fire schedules on time.
 		await sweepOverdue(env, controller.scheduledTime);
+		await sweepStalledBroadcasts(env, controller.scheduledTime);
 	},
 } satisfies ExportedHandler<Env, FanoutJob | DispatchJob>;

@@ -133,6 +133,8 @@ export const messages = sqliteTable(
 		template: json<StoredTemplate>("template"),
 		/** A `users` audience: counts are read from the recipients' inboxes, not tallied by a ledger. */
 		isDirect: integer("is_direct", { mode: "boolean" }).notNull().default(false),
+		/** Broadcasts: when every shard had it (the fan-out's end); null while it may need a re-drive. */
+		fanoutDoneAt: text("fanout_done_at"),
 	},
 	(t) => [
 		primaryKey({ columns: [t.appId, t.id] }),

@@ -1,4 +1,5 @@
 import type { MessageStatus, RecipientStatus } from "../../protocol/message.js";
+import type { ResolveJob } from "../fanout/jobs.js";
 import { META_SCHEMA, MetaTable } from "../objects/meta.js";
 import type { ShardCounts } from "../shard/api.js";
 import type { ChannelCounts, JobResult, LedgerSummary, VendorOutcome, VendorResult } from "./types.js";
@@ -34,9 +35,61 @@ export class Ledger {
 		this.meta = new MetaTable(this.sql);
 	}
 
+	/**
+	 * A broadcast was accepted: the resolve job that starts its fan-out is kept, so that a fan-out
+	 * that stops (a crash, a lost queue message) can be driven again until every shard has it.
+	 */
+	begin(resolve: ResolveJob, now: number, quietMs: number): void {
+		this.meta.set("resolve", JSON.stringify(resolve));
+		this.meta.set("progress_at", String(now));
+		this.meta.set("quiet_ms", String(quietMs));
+	}
+
+	/** How long the fan-out may go without progress before it is driven again. */
+	quietMs(fallback: number): number {
+		return Number(this.meta.get("quiet_ms") ?? fallback);
+	}
+
+	/**
+	 * What the watchdog does now: nothing more (done or recalled, or not a broadcast), wait until a
+	 * later time (the fan-out moved recently), or send the resolve job again (it did not). Every
+	 * part of a fan-out is idempotent, so a re-drive repeats nothing that already happened.
+	 */
+	watchdog(
+		now: number,
+		quietMs: number,
+	): { action: "stop" } | { action: "wait"; until: number } | { action: "redrive"; job: ResolveJob } {
+		const resolve = this.meta.get("resolve");
+		const status = this.status();
+		if (!resolve || status === "done" || status === "recalled") return { action: "stop" };
+		const progressAt = Number(this.meta.get("progress_at") ?? "0");
+		if (now - progressAt < quietMs) return { action: "wait", until: progressAt + quietMs };
+		this.meta.set("progress_at", String(now));
+		this.meta.set("redrives", String(Number(this.meta.get("redrives") ?? "0") + 1));
+		return { action: "redrive", job: JSON.parse(resolve) as ResolveJob };
+	}
+
 	/** The resolver is paging the audience. */
 	startFanout(): void {
 		if (this.status() === "accepted") this.meta.set("status", "fanning_out");
+		this.meta.set("progress_at", String(Date.now()));
+	}
+
+	isDone(): boolean {
+		return this.status() === "done";
+	}
+
+	resolveJob(): ResolveJob | undefined {
+		const r = this.meta.get("resolve");
+		return r ? (JSON.parse(r) as ResolveJob) : undefined;
+	}
+
+	doneRecorded(): boolean {
+		return this.meta.get("done_recorded") === "1";
+	}
+
+	recordDone(): void {
+		this.meta.set("done_recorded", "1");
 	}
 
 	/** The resolver reached the end of the audience: `jobs` deliver jobs in all. */
@@ -54,6 +107,7 @@ export class Ledger {
 		if (expectJobs !== undefined) this.meta.set("expected_jobs", String(expectJobs));
 		const fresh = this.sql.exec("INSERT OR IGNORE INTO jobs (job_key, at) VALUES (?, ?)", jobKey, Date.now()).rowsWritten > 0;
 		if (fresh) {
+			this.meta.set("progress_at", String(Date.now()));
 			for (const r of results) {
 				if (r.outcome !== "failed") continue;
 				this.sql.exec("INSERT OR IGNORE INTO failed (user_id, reason) VALUES (?, ?)", r.userId, r.reason ?? null);

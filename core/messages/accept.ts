@@ -6,7 +6,7 @@ import { checkVendorPayloads } from "../dispatch/payload-limits.js";
 import { dispatchToVendors } from "../dispatch/targets.js";
 import { AppError } from "../errors.js";
 import { deliverToShards, recordJob, usersForVendors } from "../fanout/deliver.js";
-import { type DeliverJob, type FanoutJob, RETRY_PARTS } from "../fanout/jobs.js";
+import { DELIVER_JOB_USERS, type DeliverJob, type FanoutJob, RETRY_PARTS } from "../fanout/jobs.js";
 import {
 	Content,
 	DEFAULT_TTL_SECONDS,
@@ -16,6 +16,7 @@ import {
 	type StoredContent,
 	type StoredTemplate,
 } from "../messages/schema.js";
+import { ledgerFor } from "../objects/ledger.js";
 import { FilterError } from "../rules/filter.js";
 import { renderTemplate } from "../rules/templates.js";
 import { audienceQuery } from "./audience.js";
@@ -124,8 +125,12 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 	if ("users" in audience) {
 		await deliverDirect(env, spec, audience.users);
 	} else {
+		const resolve = { kind: "resolve", appId, messageId: id, audience, after: null, jobsSoFar: 0 } satisfies FanoutJob;
 		try {
-			await env.FANOUT.send({ kind: "resolve", appId, messageId: id, audience, after: null, jobsSoFar: 0 } satisfies FanoutJob);
+			// The ledger keeps the resolve job and re-drives the fan-out until every shard has it:
+			// accepted means driven to the end, even if the queued job is lost.
+			await ledgerFor(env, appId, id).begin(resolve, redriveAfterMs(options.throttle_per_minute));
+			await env.FANOUT.send(resolve);
 		} catch (err) {
 			// Not queued means not accepted: take the row back so the caller can simply retry.
 			await d.delete(messages).where(and(eq(messages.appId, appId), eq(messages.id, id)));
@@ -196,6 +201,15 @@ async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
 		await recordJob(env, spec, "direct", reached, 1 + jobs.length);
 	}
 	// Otherwise no ledger at all: every inbox has it, and counts are read from the inboxes.
+}
+
+/**
+ * How long a broadcast's fan-out may go without progress before its ledger drives it again: 30 s,
+ * or three job intervals of a throttled broadcast (jobs of 100 users at its rate).
+ */
+function redriveAfterMs(throttlePerMinute: number | undefined): number {
+	const interval = throttlePerMinute ? (DELIVER_JOB_USERS / throttlePerMinute) * 60_000 : 0;
+	return Math.max(30_000, 3 * interval);
 }
 
 function conflict() {

@@ -33,6 +33,7 @@ type Cmd =
 	| { k: "disconnect"; dev: number }
 	| { k: "ack"; dev: number }
 	| { k: "recall"; msg: number }
+	| { k: "redeliver"; msg: number }
 	| { k: "restart" }
 	| { k: "crash" };
 
@@ -54,6 +55,7 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
 	},
 	{ weight: 3, arbitrary: fc.record({ k: fc.constant("ack" as const), dev: fc.nat(USERS.length * DEVICES_PER_USER - 1) }) },
 	{ weight: 1, arbitrary: fc.record({ k: fc.constant("recall" as const), msg: fc.nat(30) }) },
+	{ weight: 1, arbitrary: fc.record({ k: fc.constant("redeliver" as const), msg: fc.nat(30) }) },
 	{ weight: 1, arbitrary: fc.record({ k: fc.constant("restart" as const) }) },
 	{ weight: 1, arbitrary: fc.record({ k: fc.constant("crash" as const) }) },
 );
@@ -67,6 +69,8 @@ interface ModelUser {
 	known: Map<number, number>;
 	/** Seqs that left while owed (cap): what late devices must hear as gaps. */
 	gaps: Set<number>;
+	/** Of those, the ones no device had acked when they left (they count as expired). */
+	gapsUnacked: Set<number>;
 	/** Seqs replaced by a newer message with the same collapse key before any device got them. */
 	skipped: Set<number>;
 	recalled: Set<string>;
@@ -98,6 +102,7 @@ async function run(cmds: Cmd[]) {
 		owed: [],
 		known: new Map(),
 		gaps: new Set(),
+		gapsUnacked: new Set(),
 		skipped: new Set(),
 		recalled: new Set(),
 		seqOf: new Map(),
@@ -117,7 +122,7 @@ async function run(cmds: Cmd[]) {
 			});
 		}
 	}
-	const sent: { id: string; users: number[] }[] = [];
+	const sent: { id: string; users: number[]; expired: boolean; delivery: ShardDelivery }[] = [];
 	let crashed = false;
 
 	const absorb = (dev: Device) => {
@@ -176,7 +181,7 @@ async function run(cmds: Cmd[]) {
 				targets: recipients.map((userId) => ({ userId })),
 			};
 			await stub.deliver(d);
-			sent.push({ id, users: c.users });
+			sent.push({ id, users: c.users, expired: c.expired, delivery: d });
 			if (!c.expired) {
 				for (const u of c.users) {
 					const m = model[u]!;
@@ -193,7 +198,11 @@ async function run(cmds: Cmd[]) {
 						}
 					}
 					m.owed.push({ seq, id, collapse: c.collapse });
-					while (m.owed.length > CAP) m.gaps.add(m.owed.shift()!.seq);
+					while (m.owed.length > CAP) {
+						const left = m.owed.shift()!.seq;
+						m.gaps.add(left);
+						if (Math.max(0, ...m.known.values()) < left) m.gapsUnacked.add(left);
+					}
 				}
 			}
 			await settleAll();
@@ -223,6 +232,13 @@ async function run(cmds: Cmd[]) {
 			const m = model[dev.user]!;
 			m.known.set(c.dev, Math.max(m.known.get(c.dev) ?? 0, dev.lastSeq));
 			prune(m);
+			await settleAll();
+		} else if (c.k === "redeliver") {
+			// A redelivered job (a queue retry): nothing is stored or sent again.
+			const again = sent[c.msg];
+			if (!again) continue;
+			const results = await stub.deliver(again.delivery);
+			for (const r of results) expect(r.duplicate, `redelivery of ${again.id} to ${r.userId}`).toBe(true);
 			await settleAll();
 		} else if (c.k === "recall") {
 			const target = sent[c.msg];
@@ -280,6 +296,26 @@ async function run(cmds: Cmd[]) {
 		for (const [id] of dev.shown) {
 			if (m.recalled.has(id)) expect(dev.recallsSeen.has(id), `${who}: not told of the recall of ${id}`).toBe(true);
 		}
+	}
+	// Exact counts: each message's counts in the shard equal a recount from the reference model, and
+	// a recount from the shard's own recipient views.
+	for (const msg of sent) {
+		const counts = await stub.counts(msg.id);
+		const recalled = model.some((m) => m.recalled.has(msg.id));
+		const expired = msg.users.filter((u) => {
+			const m = model[u]!;
+			const seq = m.seqOf.get(msg.id);
+			return msg.expired || (seq !== undefined && (m.skipped.has(seq) || m.gapsUnacked.has(seq)));
+		}).length;
+		expect(counts.targeted, `${msg.id} targeted`).toBe(msg.users.length);
+		expect(counts.recalled, `${msg.id} recalled`).toBe(recalled ? msg.users.length : 0);
+		if (!crashed) expect(counts.expired, `${msg.id} expired`).toBe(recalled ? 0 : expired);
+		const views = await Promise.all(msg.users.map((u) => stub.recipient(msg.id, USERS[u]!)));
+		expect(views.filter(Boolean).length).toBe(counts.targeted);
+		for (const status of ["recalled", "expired", "capped", "dropped"] as const) {
+			expect(views.filter((v) => v?.status === status).length, `${msg.id} ${status} by view`).toBe(counts[status]);
+		}
+		expect(views.filter((v) => v?.delivered_at !== undefined).length, `${msg.id} delivered by view`).toBe(counts.delivered);
 	}
 	for (const dev of devices) dev.socket?.close();
 }

@@ -1,36 +1,6 @@
-import type { MessageContent, RecipientStatus, RecipientView } from "../../protocol/message.js";
-import { jsonCodec } from "../util/json-codec.js";
+import type { RecipientView } from "../../protocol/message.js";
 
-/** What the fan-out hands an inbox: everything needed to store and send, nothing to look up. */
-export interface InboxDelivery {
-	appId: string;
-	userId: string;
-	messageId: string;
-	content: MessageContent;
-	sentAt: string;
-	/** Epoch ms. */
-	expiresAt: number;
-	collapseKey?: string;
-	/** Per-app inbox cap; the oldest message is dropped past it. */
-	cap: number;
-	/** Send frames to connected devices now (false for channels=vendor: kept for the next connect). */
-	live: boolean;
-	/**
-	 * channels=auto: if a connected device got it but none acks within this many ms, push to the
-	 * user's vendor devices.
-	 */
-	fallbackAfterMs?: number;
-	policy?: DeliveryPolicy;
-	/**
-	 * Report this recipient's later state changes (acks, opens, …) to the message's ledger. Off for
-	 * `users` audiences: their counts are read from the recipients' inboxes, so a direct push costs
-	 * one Durable Object request instead of three.
-	 */
-	tally: boolean;
-}
-
-/** A held delivery as the inbox stores it (`held.delivery`) until it is released. */
-export const HeldDeliveryJson = jsonCodec<InboxDelivery>();
+/** What a shard stores and decides per recipient, and its sockets' state. */
 
 /** held: waiting in the inbox for quiet hours to end or the user's best hour (no frame, no vendor push yet). */
 export type DeliveryOutcome = "delivered" | "queued" | "expired" | "recalled" | "held" | "capped" | "dropped";
@@ -49,25 +19,8 @@ export interface DeliveryPolicy {
 	channels: "auto" | "ws" | "vendor" | "all";
 }
 
-export interface DeliveryResult {
-	outcome: DeliveryOutcome;
-	seq?: number;
-	/** True when the inbox already had this message id: nothing was stored or sent again. */
-	duplicate?: boolean;
-}
-
 /** What the recipient's own inbox knows of one message: the API view without vendor devices (the ledger has those). */
 export type InboxRecipientView = Omit<RecipientView, "devices">;
-
-/** A recipient's absolute state, sent from the inbox to the message's ledger (idempotent). */
-export interface RecipientTally {
-	userId: string;
-	status: RecipientStatus;
-	deliveredAt: number | null;
-	ackedAt: number | null;
-	openedAt: number | null;
-	clickedAt: number | null;
-}
 
 /** Per-socket state, kept in the hibernation attachment. */
 export interface SocketState {

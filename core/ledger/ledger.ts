@@ -1,7 +1,7 @@
 import type { MessageStatus, RecipientStatus } from "../../protocol/message.js";
 import type { ResolveJob } from "../fanout/jobs.js";
 import { META_SCHEMA, MetaTable } from "../objects/meta.js";
-import type { ShardCounts } from "../shard/api.js";
+import { emptyCounts, type ShardCounts } from "../shard/api.js";
 import type { ChannelCounts, JobResult, LedgerSummary, VendorOutcome, VendorResult } from "./types.js";
 
 /**
@@ -149,17 +149,7 @@ export class Ledger {
 	}
 
 	summary(): LedgerSummary {
-		const sum: ShardCounts = {
-			targeted: 0,
-			delivered: 0,
-			acked: 0,
-			opened: 0,
-			clicked: 0,
-			expired: 0,
-			recalled: 0,
-			capped: 0,
-			dropped: 0,
-		};
+		const sum = emptyCounts();
 		for (const r of this.sql.exec<{ counts: string }>("SELECT counts FROM shards")) {
 			const c = JSON.parse(r.counts) as ShardCounts;
 			for (const f of COUNT_FIELDS) sum[f] += c[f];

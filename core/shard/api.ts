@@ -45,6 +45,11 @@ export interface ShardResult {
 	duplicate?: boolean;
 }
 
+/** Zero counts. */
+export function emptyCounts(): ShardCounts {
+	return { targeted: 0, delivered: 0, acked: 0, opened: 0, clicked: 0, expired: 0, recalled: 0, capped: 0, dropped: 0 };
+}
+
 /** Exact counts of one message over its recipients in one shard: absolute, so a repeated report is harmless. */
 export interface ShardCounts {
 	targeted: number;

@@ -6,7 +6,7 @@ import type { InboxRecipientView, SocketState } from "../inbox/types.js";
 import { ledgerFor } from "../objects/ledger.js";
 import { localHourOfWeek } from "../rules/time.js";
 import { MinHeap } from "../util/min-heap.js";
-import type { ShardCounts, ShardDelivery, ShardResult } from "./api.js";
+import { emptyCounts, type ShardCounts, type ShardDelivery, type ShardResult } from "./api.js";
 import {
 	type EntryBody,
 	gapOf,
@@ -310,17 +310,7 @@ export class Shard {
 	/** Exact counts of a message over its recipients in this shard. */
 	counts(messageId: string): ShardCounts {
 		const now = Date.now();
-		const c: ShardCounts = {
-			targeted: 0,
-			delivered: 0,
-			acked: 0,
-			opened: 0,
-			clicked: 0,
-			expired: 0,
-			recalled: 0,
-			capped: 0,
-			dropped: 0,
-		};
+		const c = emptyCounts();
 		for (const e of this.partsOf(messageId)) {
 			for (const t of e.t) {
 				const user = this.store.user(t.u);

@@ -1,6 +1,6 @@
 import type { QueuedAudience } from "../messages/audience.js";
 
-/** Users per deliver job: one ledger write and one queue message per this many recipients. */
+/** Users per deliver job of a throttled broadcast (its pacing step); unthrottled jobs take up to 1,000. */
 export const DELIVER_JOB_USERS = 100;
 
 /** Pages the audience in user-id order and emits deliver jobs. */
@@ -15,7 +15,7 @@ export interface ResolveJob {
 	jobsSoFar: number;
 }
 
-/** Puts one message into up to DELIVER_JOB_USERS inboxes. */
+/** Puts one message into the inboxes of a page of users: one shard call per shard they live in. */
 export interface DeliverJob {
 	kind: "deliver";
 	appId: string;

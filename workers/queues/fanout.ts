@@ -13,6 +13,9 @@ const RESOLVE_PAGE = 1000;
 /** One resolve invocation pages this long at most, then hands over to a continuation job. */
 const RESOLVE_BUDGET_MS = 10_000;
 const MAX_SEND_BATCH = 100;
+/** Users per unthrottled deliver job, and the bytes of their ids (a queue message holds 128 KB). */
+const MAX_JOB_USERS = 1000;
+const MAX_JOB_BYTES = 96 * 1024;
 
 type SpecCache = Map<string, Promise<DeliverySpec | undefined>>;
 
@@ -93,13 +96,14 @@ async function resolve(env: Env, job: ResolveJob) {
 	let jobs = job.jobsSoFar;
 	for (;;) {
 		const ids = await audiencePage(env.DB, job.appId, job.audience, after, RESOLVE_PAGE);
+		const pace = await throttleOf(env, job, jobs);
 		const deliverJobs: DeliverJob[] = [];
-		for (let i = 0; i < ids.length; i += DELIVER_JOB_USERS) {
-			const users = ids.slice(i, i + DELIVER_JOB_USERS);
+		// A throttled broadcast is paced in jobs of 100; any other goes in as few jobs as fit a queue message.
+		for (const users of pace ? chunks(ids, DELIVER_JOB_USERS) : packed(ids)) {
 			const part = jobs + deliverJobs.length + 1;
 			deliverJobs.push({ kind: "deliver", appId: job.appId, messageId: job.messageId, jobKey: `u:${users[0]}`, part, users });
 		}
-		await sendAll(env, deliverJobs, await throttleOf(env, job, jobs));
+		await sendAll(env, deliverJobs, pace);
 		jobs += deliverJobs.length;
 		if (ids.length < RESOLVE_PAGE) {
 			await ledger.expectJobs(jobs);
@@ -109,6 +113,34 @@ async function resolve(env: Env, job: ResolveJob) {
 		if (Date.now() > deadline) break;
 	}
 	await env.FANOUT.send({ ...job, after, jobsSoFar: jobs } satisfies ResolveJob);
+}
+
+function chunks<T>(xs: T[], n: number): T[][] {
+	const out: T[][] = [];
+	for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+	return out;
+}
+
+/**
+ * User ids in as few deliver jobs as fit: up to MAX_JOB_USERS each (one shard call per shard per job,
+ * so one entry row per shard per job), and under a queue message's 128 KB with room to spare.
+ */
+function packed(ids: string[]): string[][] {
+	const out: string[][] = [];
+	let current: string[] = [];
+	let bytes = 0;
+	for (const id of ids) {
+		const size = id.length + 3;
+		if (current.length > 0 && (current.length >= MAX_JOB_USERS || bytes + size > MAX_JOB_BYTES)) {
+			out.push(current);
+			current = [];
+			bytes = 0;
+		}
+		current.push(id);
+		bytes += size;
+	}
+	if (current.length) out.push(current);
+	return out;
 }
 
 /** The queue's longest delay; a throttled broadcast longer than this sends its tail at that delay. */

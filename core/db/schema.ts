@@ -116,6 +116,10 @@ export const auditLog = sqliteTable(
  * One row per accepted message: what it is and to whom. Live status and counts are kept by the
  * message's ledger Durable Object, so deliveries never write to this row.
  */
+/**
+ * Accepted messages. Migration 0007 makes the table WITHOUT ROWID (drizzle cannot say so): keyed by
+ * (app_id, id) itself, an insert writes one row, not a row and a separate primary-key index entry.
+ */
 export const messages = sqliteTable(
 	"messages",
 	{

@@ -26,12 +26,20 @@ export function jwtPayload(token: string): Record<string, unknown> {
 export const TABLES = ["apps", "api_keys", "users", "devices", "user_tags", "messages", "audit_log"] as const;
 export type Snapshot = Record<(typeof TABLES)[number], unknown[]>;
 
+/** Rows in an order that depends only on their content (some tables have no rowid to order by). */
+export function stable(rows: unknown[]): unknown[] {
+	return rows
+		.map((r) => JSON.stringify(r))
+		.sort()
+		.map((r) => JSON.parse(r));
+}
+
 /** Every row of every table, in a stable order: compared before and after a rejected request. */
 export async function snapshot(): Promise<Snapshot> {
 	const out = {} as Snapshot;
 	for (const table of TABLES) {
-		const { results } = await env.DB.prepare(`SELECT * FROM ${table} ORDER BY rowid`).all();
-		out[table] = results;
+		const { results } = await env.DB.prepare(`SELECT * FROM ${table}`).all();
+		out[table] = stable(results);
 	}
 	return out;
 }
@@ -41,8 +49,8 @@ export async function appRows(appId: string): Promise<Snapshot> {
 	const out = {} as Snapshot;
 	for (const table of TABLES) {
 		const column = table === "apps" ? "id" : "app_id";
-		const { results } = await env.DB.prepare(`SELECT * FROM ${table} WHERE ${column} = ? ORDER BY rowid`).bind(appId).all();
-		out[table] = results;
+		const { results } = await env.DB.prepare(`SELECT * FROM ${table} WHERE ${column} = ?`).bind(appId).all();
+		out[table] = stable(results);
 	}
 	return out;
 }

@@ -1,13 +1,13 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Answer, call, newApp, newKey, type TestApp } from "../http.js";
-import { detailPaths, expectError } from "./helpers.js";
+import { detailPaths, expectError, stable } from "./helpers.js";
 
 /** Every row the scheduling routes can touch, compared before and after a rejected request. */
 async function state() {
 	const out: Record<string, unknown[]> = {};
 	for (const t of ["apps", "schedules", "schedule_runs", "templates", "automations", "messages"]) {
-		out[t] = (await env.DB.prepare(`SELECT * FROM ${t} ORDER BY rowid`).all()).results;
+		out[t] = stable((await env.DB.prepare(`SELECT * FROM ${t}`).all()).results);
 	}
 	return out;
 }

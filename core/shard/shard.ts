@@ -53,6 +53,8 @@ export class Shard {
 	private readonly inbox = new Map<number, Item[]>();
 	private readonly reports = new Set<string>();
 	private alarmAt: number | null = null;
+	/** Which app and shard this is, read once (it never changes). */
+	private identity: { appId: string; name: string } | undefined;
 	/** Timers, earliest first: entries expiring, held targets to release, fallbacks to check. */
 	private readonly expiries = new MinHeap<EntryBody>();
 	private holds = new MinHeap<{ entry: EntryBody; target: Target }>();
@@ -69,6 +71,8 @@ export class Shard {
 		private readonly sessions: Sessions,
 	) {
 		this.store = new ShardStore(ctx.storage.sql);
+		const appId = this.store.meta("app_id");
+		if (appId !== undefined) this.identity = { appId, name: this.store.meta("name") ?? "" };
 		this.fallbackThrough = Number(this.store.meta("fallback_through") ?? "0");
 		const expiredThrough = Number(this.store.meta("expired_through") ?? "0");
 		for (const e of this.store.entriesExpiringAfter(expiredThrough)) this.index(e);
@@ -80,19 +84,19 @@ export class Shard {
 	}
 
 	get appId(): string {
-		return this.store.meta("app_id") ?? "";
+		return this.identity?.appId ?? "";
 	}
 
 	get name(): string {
-		return this.store.meta("name") ?? "";
+		return this.identity?.name ?? "";
 	}
 
-	/** The shard learns which app (and which shard of it) it is from its first caller. */
+	/** The shard learns which app (and which shard of it) it is from its first caller; written once. */
 	private remember(appId: string, name: string) {
-		if (this.store.meta("app_id") === undefined) {
-			this.store.setMeta("app_id", appId);
-			this.store.setMeta("name", name);
-		}
+		if (this.identity) return;
+		this.identity = { appId, name };
+		this.store.setMeta("app_id", appId);
+		this.store.setMeta("name", name);
 	}
 
 	// ---- writes ----------------------------------------------------------------------------------
@@ -256,6 +260,7 @@ export class Shard {
 			return false;
 		}
 		let changed = false;
+		const frame = JSON.stringify({ type: "recall", id: messageId } satisfies ServerFrame);
 		for (const e of parts) {
 			if (e.rc !== undefined) continue;
 			e.rc = now;
@@ -272,7 +277,7 @@ export class Shard {
 					user.rcl.push([messageId, t.s, now]);
 					this.store.touch(t.u);
 				}
-				this.sessions.sendToUser(user.id, JSON.stringify({ type: "recall", id: messageId } satisfies ServerFrame));
+				this.sessions.sendToUser(user.id, frame);
 			}
 		}
 		this.store.flushUrgent();

@@ -160,6 +160,19 @@ async function run(cmds: Cmd[]) {
 		m.owed = m.owed.filter((o) => o.seq > floor);
 	};
 
+	/** A device connects and resumes from what it has; hello counts as its ack up to there. */
+	const connect = async (i: number) => {
+		const dev = devices[i]!;
+		const m = model[dev.user]!;
+		dev.socket = await TestSocket.toShard(stub, { appId, shard, userId: USERS[dev.user]!, deviceId: dev.id });
+		dev.read = 0;
+		dev.socket.send({ type: "hello", last_seq: dev.lastSeq });
+		await dev.socket.next((f) => f.type === "welcome");
+		dev.joined ??= { seq: m.seq, held: new Set(m.owed.map((o) => o.seq)) };
+		m.known.set(i, Math.max(m.known.get(i) ?? 0, dev.lastSeq));
+		prune(m);
+	};
+
 	for (const c of cmds) {
 		if (c.k === "send") {
 			const id = `msg_${String(sent.length).padStart(4, "0")}`;
@@ -207,16 +220,8 @@ async function run(cmds: Cmd[]) {
 			}
 			await settleAll();
 		} else if (c.k === "connect") {
-			const dev = devices[c.dev]!;
-			if (dev.socket) continue;
-			dev.socket = await TestSocket.toShard(stub, { appId, shard, userId: USERS[dev.user]!, deviceId: dev.id });
-			dev.read = 0;
-			const m = model[dev.user]!;
-			dev.socket.send({ type: "hello", last_seq: dev.lastSeq });
-			await dev.socket.next((f) => f.type === "welcome");
-			dev.joined ??= { seq: m.seq, held: new Set(m.owed.map((o) => o.seq)) };
-			m.known.set(c.dev, Math.max(m.known.get(c.dev) ?? 0, dev.lastSeq));
-			prune(m);
+			if (devices[c.dev]!.socket) continue;
+			await connect(c.dev);
 			await settleAll();
 		} else if (c.k === "disconnect") {
 			const dev = devices[c.dev]!;
@@ -261,18 +266,7 @@ async function run(cmds: Cmd[]) {
 	}
 
 	// Drain: every device connects and resumes; then check what each saw against the model.
-	for (const [i, dev] of devices.entries()) {
-		if (!dev.socket) {
-			dev.socket = await TestSocket.toShard(stub, { appId, shard, userId: USERS[dev.user]!, deviceId: dev.id });
-			dev.read = 0;
-			const m = model[dev.user]!;
-			dev.socket.send({ type: "hello", last_seq: dev.lastSeq });
-			await dev.socket.next((f) => f.type === "welcome");
-			dev.joined ??= { seq: m.seq, held: new Set(m.owed.map((o) => o.seq)) };
-			m.known.set(i, Math.max(m.known.get(i) ?? 0, dev.lastSeq));
-			prune(m);
-		}
-	}
+	for (const [i, dev] of devices.entries()) if (!dev.socket) await connect(i);
 	await settleAll();
 	for (const dev of devices) {
 		const m = model[dev.user]!;

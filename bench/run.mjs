@@ -21,7 +21,7 @@ import { costPerMillion, designModel, PRICES } from "./lib/cost.mjs";
 import { findMosquitto, mosquittoVersion } from "./lib/mosquitto.mjs";
 import { ClientPool } from "./lib/pool.mjs";
 import { renderMarkdown, renderTable } from "./lib/report.mjs";
-import { broadcast, broadcastBurst, directPushes, reconnectStorm } from "./lib/scenarios.mjs";
+import { broadcast, broadcastBurst, directPushes, reconnectStorm, usersBatches } from "./lib/scenarios.mjs";
 import { now, startMosquittoSystem, startProjectSystem, startWsBaseline } from "./lib/systems.mjs";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -289,6 +289,13 @@ async function runSystem(sys, pool, plan) {
 			`  (a) direct ${a.rate}/s × ${a.seconds} s to ${a.online} online: p50 ${a.latencyMs.p50?.toFixed(1)} ms, p90 ${a.latencyMs.p90?.toFixed(1)}, p99 ${a.latencyMs.p99?.toFixed(1)}; sustained ${a.sustainedPerSec.toFixed(0)}/s; ${a.delivered}/${a.accepted} delivered, lost ${a.lost}, dup ${a.duplicates}`,
 		);
 	}
+	if (sys.publishUsers) {
+		const u = await usersBatches(sys, pool, { online: cfg.online, batches: 20 });
+		out.usersBatches = u;
+		log(
+			`  (a') ${u.batches} messages to ${u.size} users each: p50 ${u.latencyMs.p50?.toFixed(1)} ms, p99 ${u.latencyMs.p99?.toFixed(1)}; ${u.delivered}/${u.expectedDeliveries} delivered, lost ${u.lost}, dup ${u.duplicates}`,
+		);
+	}
 	for (const n of plan.small) await runBroadcast(n);
 	{
 		const members = [...connected].filter((i) => i < cfg.online).sort((x, y) => x - y);
@@ -361,9 +368,13 @@ function costs(project) {
 		? costPerMillion(project.directLight.counters, project.directLight.delivered)
 		: undefined;
 	const burst = project.burst?.counters ? costPerMillion(project.burst.counters, project.burst.delivered) : undefined;
+	const usersBatch = project.usersBatches?.counters
+		? costPerMillion(project.usersBatches.counters, project.usersBatches.delivered)
+		: undefined;
 	return {
 		prices: PRICES,
 		direct,
+		usersBatch,
 		directLight,
 		burst,
 		broadcasts: bcasts,

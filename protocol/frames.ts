@@ -41,6 +41,8 @@ export const CloseCode = {
 	TOKEN_EXPIRED: 4001,
 	/** Too many invalid frames in a row; reconnect after backoff. */
 	PROTOCOL_ERROR: 4002,
+	/** The app grew its shards and this user's inbox moved; reconnect now (nothing is lost). */
+	MOVED: 4003,
 	/** Another connection of the same device replaced this one. */
 	REPLACED: 4501,
 	/** The user was deleted. */

@@ -204,7 +204,7 @@ export function targets(r) {
 	if (P) {
 		const cpu = (P.direct.usage.serverCpuS * 1000) / P.direct.delivered;
 		t("Server CPU per direct push ≤ 1 ms", `${f2(cpu)} ms`, cpu <= 1);
-		const all = [P.directLight, P.direct, ...P.broadcasts, P.burst, P.storm].filter(Boolean);
+		const all = [P.directLight, P.direct, P.usersBatches, ...P.broadcasts, P.burst, P.storm].filter(Boolean);
 		const lost = all.reduce((n, x) => n + (x.lost ?? 0), 0);
 		const dup = all.reduce((n, x) => n + (x.duplicates ?? 0), 0);
 		t("Lost / duplicates: 0 / 0 everywhere", `${lost} / ${dup}`, lost === 0 && dup === 0);
@@ -223,7 +223,11 @@ export function targets(r) {
 			`${usd(c.direct.allInUsdPerMillion)}`,
 			c.direct.allInUsdPerMillion <= 1.5,
 		);
-		t("`users` batches of 100 ≤ $0.20 per million", "not measured by this bench yet", null);
+		t(
+			"`users` batches of 100 ≤ $0.20 per million, DO SQLite rows included",
+			c.usersBatch ? usd(c.usersBatch.allInUsdPerMillion) : "not run",
+			c.usersBatch ? c.usersBatch.allInUsdPerMillion <= 0.2 : null,
+		);
 	}
 	return out;
 }
@@ -243,6 +247,7 @@ export function renderTable(r) {
 function costTable(c, md) {
 	const cols = [
 		["direct push", c.direct],
+		...(c.usersBatch ? [["`users` list of 100", c.usersBatch]] : []),
 		...c.broadcasts.map((b) => [`broadcast ${b.recipients.toLocaleString("en-US")}`, b]),
 		...(c.burst ? [["(d) broadcasts in a row", c.burst]] : []),
 		...(c.storm ? [["storm, per reconnect (incl. the pushes during it)", c.storm]] : []),
@@ -301,6 +306,7 @@ function costTable(c, md) {
 function rpcBreakdown(c) {
 	const cols = [
 		["direct", c.direct],
+		...(c.usersBatch ? [["users ×100", c.usersBatch]] : []),
 		...c.broadcasts.map((b) => [`broadcast ${b.recipients}`, b]),
 		...(c.storm ? [["storm (per reconnect)", c.storm]] : []),
 	];

@@ -139,6 +139,50 @@ export async function directPushes(sys, pool, { online, rate, seconds, seed = 42
 	};
 }
 
+// ---- (a') direct pushes to `users` lists of 100 (project only: what a batch costs) -----------------
+
+export async function usersBatches(sys, pool, { online, batches, size = 100, rate = 5, seed = 99, s = "batch" }) {
+	const rnd = prng(seed);
+	const lists = Array.from({ length: batches }, () => {
+		const picked = new Set();
+		while (picked.size < Math.min(size, online)) picked.add(Math.floor(rnd() * online));
+		return [...picked];
+	});
+	await sys.resetCounters?.();
+	const cpu = cpuMeter(sys, pool);
+	const { results } = await fixedRate(rate, lists.length, (k) => sys.publishUsers(lists[k], { s }));
+	const byClient = {};
+	let expected = 0;
+	results.forEach((r, k) => {
+		if (!r.ok) return;
+		for (const i of lists[k]) {
+			byClient[i] ??= [];
+			byClient[i].push(r.id);
+		}
+		expected += lists[k].length;
+	});
+	const wait = await pool.waitFor(s, expected, 30_000);
+	const usage = cpu();
+	const st = await pool.stats(s);
+	const v = await pool.verify({ byClient });
+	const counters = await settledCounters(sys);
+	return {
+		scenario: "usersBatches",
+		batches,
+		size,
+		accepted: results.filter((r) => r.ok).length,
+		expectedDeliveries: expected,
+		delivered: st.count,
+		complete: wait.reached,
+		latencyMs: summarize(st.latencies),
+		apiMs: summarize(results.map((r) => r.apiMs)),
+		lost: v.lost,
+		duplicates: v.duplicates,
+		usage,
+		counters,
+	};
+}
+
 // ---- (b) one broadcast to a tag --------------------------------------------------------------------
 
 export async function broadcast(sys, pool, { tag, members, reps, s }) {

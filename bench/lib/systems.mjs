@@ -1,7 +1,8 @@
 /**
  * The three systems under test, behind one interface the scenarios use:
  *   prepare(from, to, tags) → client specs for users [from, to) (tag membership, tokens, topics);
- *   publishDirect(i, meta) and broadcast(tag, meta) → {id, t0, ok, apiMs};
+ *   publishDirect(i, meta) and broadcast(tag, meta) → {id, t0, ok, apiMs}; publishUsers(indices, meta)
+ *   (project only: one message to a `users` list);
  *   counters()/resetCounters() (project only); pid (the server process); stop().
  * `tags` maps a tag name to the [first, last) user index range it holds.
  */
@@ -145,6 +146,7 @@ export async function startProjectSystem({ root, tmp, log }) {
 			}
 		},
 		publishDirect: (i, meta) => send({ users: [userId(i)] }, meta),
+		publishUsers: (indices, meta) => send({ users: indices.map(userId) }, meta),
 		broadcast: (tag, meta) => send({ tags: { any: [tag] } }, meta),
 		counters: () => p.counters(),
 		resetCounters: () => p.resetCounters(),

@@ -72,7 +72,7 @@ export async function deliverToShards(
 /** Takes a recalled message back out of the inboxes of the given users, or of every user of the app. */
 export async function recallFromShards(env: Env, appId: string, messageId: string, users?: readonly string[]) {
 	const shards = users ? await usersByShard(env, appId, users) : await allShards(env, appId);
-	await mapBounded(shards, CONCURRENCY, (s) => s.stub.recall(appId, s.name, messageId));
+	await mapBounded(shards, CONCURRENCY, (s) => s.stub.recall({ appId, shard: s.name }, messageId));
 }
 
 /**

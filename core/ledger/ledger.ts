@@ -123,21 +123,19 @@ export class Ledger {
 		return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs WHERE job_key = ?", jobKey).one().n > 0;
 	}
 
-	/** A shard's absolute counts for this message. Each field only ever grows. */
-	shardCounts(shard: string, counts: ShardCounts): void {
+	/**
+	 * A shard's absolute counts for this message. The latest report of each shard wins (`rev` grows
+	 * with every report of a shard): counts can drop when a growth moves users to another shard, and
+	 * concurrent reports can arrive out of order.
+	 */
+	shardCounts(shard: string, counts: ShardCounts, rev: number): void {
 		const row = this.sql.exec<{ counts: string }>("SELECT counts FROM shards WHERE name = ?", shard).toArray()[0];
-		const prev = row ? (JSON.parse(row.counts) as ShardCounts) : undefined;
-		const merged = { ...counts };
-		let same = prev !== undefined;
-		for (const f of COUNT_FIELDS) {
-			merged[f] = Math.max(counts[f], prev?.[f] ?? 0);
-			if (merged[f] !== prev?.[f]) same = false;
-		}
-		if (same) return;
+		const prev = row ? (JSON.parse(row.counts) as ShardCounts & { rev?: number }) : undefined;
+		if (prev && (prev.rev ?? 0) >= rev) return;
 		this.sql.exec(
 			"INSERT INTO shards (name, counts) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET counts = excluded.counts",
 			shard,
-			JSON.stringify(merged),
+			JSON.stringify({ ...counts, rev }),
 		);
 	}
 

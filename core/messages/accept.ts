@@ -7,6 +7,7 @@ import { dispatchToVendors } from "../dispatch/targets.js";
 import { AppError } from "../errors.js";
 import { deliverToShards, recordJob, usersForVendors } from "../fanout/deliver.js";
 import { DELIVER_JOB_USERS, type DeliverJob, type FanoutJob, RETRY_PARTS } from "../fanout/jobs.js";
+import { resolveInline } from "../fanout/resolve.js";
 import {
 	Content,
 	DEFAULT_TTL_SECONDS,
@@ -29,6 +30,11 @@ export type { SendBody } from "../messages/schema.js";
 /** What a template may also draw on: the event that triggered an automation ({{event.…}}). */
 export interface SendContext {
 	event?: { name: string; properties?: Record<string, unknown> };
+	/**
+	 * Keeps work going after the response (the Worker's `waitUntil`). Given, an unthrottled broadcast
+	 * is fanned out right here instead of through the queue: no queue hop before the first delivery.
+	 */
+	background?: (work: Promise<unknown>) => void;
 }
 
 export interface Accepted {
@@ -39,10 +45,13 @@ export interface Accepted {
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+/** How long an inline fan-out pages before the rest of the audience goes through the queue. */
+const INLINE_RESOLVE_BUDGET_MS = 10_000;
 
 /**
  * Accepts a message for an app: the one path shared by the API, schedules and automations. When it
- * returns, the message is durable: a `users` audience is in every inbox, any other is queued.
+ * returns, the message is durable: a `users` audience is in every inbox, any other is recorded in
+ * its ledger, which drives the fan-out to the end (inline, through the queue, or re-driven).
  */
 export async function acceptMessage(env: Env, appId: string, body: SendBody, context: SendContext = {}): Promise<Accepted> {
 	const { content, template } = await resolveContent(env, appId, body, context);
@@ -130,9 +139,13 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 			// The ledger keeps the resolve job and re-drives the fan-out until every shard has it:
 			// accepted means driven to the end, even if the queued job is lost.
 			await ledgerFor(env, appId, id).begin(resolve, redriveAfterMs(options.throttle_per_minute));
-			await env.FANOUT.send(resolve);
+			if (context.background && !options.throttle_per_minute) {
+				context.background(resolveInline(env, spec, resolve, INLINE_RESOLVE_BUDGET_MS));
+			} else {
+				await env.FANOUT.send(resolve);
+			}
 		} catch (err) {
-			// Not queued means not accepted: take the row back so the caller can simply retry.
+			// Not recorded means not accepted: take the row back so the caller can simply retry.
 			await d.delete(messages).where(and(eq(messages.appId, appId), eq(messages.id, id)));
 			throw err;
 		}

@@ -36,7 +36,7 @@ export async function messageSummary(env: Env, row: MessageRow): Promise<LedgerS
  */
 async function directSummary(env: Env, row: MessageRow, users: string[], ledger: LedgerSummary): Promise<LedgerSummary> {
 	const shards = await usersByShard(env, row.appId, users);
-	const perShard = await mapBounded(shards, 16, (s) => s.stub.counts(row.id));
+	const perShard = await mapBounded(shards, 16, (s) => s.stub.counts({ appId: row.appId, shard: s.name }, row.id));
 	const counts = { ...ledger.counts, targeted: users.length };
 	for (const f of ["delivered", "acked", "opened", "clicked", "expired", "capped", "dropped"] as const) {
 		counts[f] = perShard.reduce((n, c) => n + c[f], 0);

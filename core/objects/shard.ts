@@ -12,6 +12,11 @@ export function shardStub(env: Env, appId: string, index: number) {
 const COUNT_TTL_MS = 30_000;
 const counts = new Map<string, { n: number; until: number }>();
 
+/** This isolate reads the app's shard count again at its next call (after a growth). */
+export function forgetShardCount(appId: string): void {
+	counts.delete(appId);
+}
+
 /** How many shards an app has (1 for an app that does not exist: its calls fail elsewhere). */
 export async function shardCountOf(env: Env, appId: string): Promise<number> {
 	const hit = counts.get(appId);
@@ -50,18 +55,26 @@ export async function allShards(env: Env, appId: string) {
  * use (stats, presence, recipient view, erase, the WebSocket hand-over).
  */
 export function inboxFor(env: Env, appId: string, userId: string) {
-	const at = () => shardOfUser(env, appId, userId);
+	const at = async () => {
+		const s = await shardOfUser(env, appId, userId);
+		return { stub: s.stub, address: { appId, shard: s.name } };
+	};
+	type At = Awaited<ReturnType<typeof at>>;
+	const on =
+		<A extends unknown[], R>(call: (s: At, ...args: A) => Promise<R>) =>
+		async (...args: A) =>
+			call(await at(), ...args);
 	return {
-		stats: async () => (await at()).stub.stats(userId),
-		presence: async () => (await at()).stub.presence(userId),
-		recipient: async (messageId: string) => (await at()).stub.recipient(messageId, userId),
-		erase: async () => (await at()).stub.erase(userId),
-		forgetDevice: async (deviceId: string) => (await at()).stub.forgetDevice(userId, deviceId),
+		stats: on((s) => s.stub.stats(s.address, userId)),
+		presence: on((s) => s.stub.presence(s.address, userId)),
+		recipient: on((s, messageId: string) => s.stub.recipient(s.address, messageId, userId)),
+		erase: on((s) => s.stub.erase(s.address, userId)),
+		forgetDevice: on((s, deviceId: string) => s.stub.forgetDevice(s.address, userId, deviceId)),
 		/** Hands a checked WebSocket upgrade to the user's shard. */
 		connect: async (request: Request) => {
 			const s = await at();
 			const headers = new Headers(request.headers);
-			headers.set("x-warbler-shard", s.name);
+			headers.set("x-warbler-shard", s.address.shard);
 			return s.stub.fetch(new Request(request.url, { headers }));
 		},
 	};

@@ -1,6 +1,13 @@
 import type { DeliveryChannels, MessageContent } from "../../protocol/message.js";
 import type { DeliveryOutcome, DeliveryPolicy } from "../inbox/types.js";
 
+/** Which shard a call is for: a shard learns its identity (and whether it must first take over users) from its callers. */
+export interface ShardAddress {
+	appId: string;
+	/** The shard's name (`${appId}/shard/${index}`). */
+	shard: string;
+}
+
 /** One recipient of a shard delivery, with what is particular to them. */
 export interface ShardTarget {
 	userId: string;
@@ -11,10 +18,7 @@ export interface ShardTarget {
 }
 
 /** A message for the targets one shard holds: everything needed to store and send, nothing to look up. */
-export interface ShardDelivery {
-	appId: string;
-	/** This shard's name (it learns its own identity from its callers). */
-	shard: string;
+export interface ShardDelivery extends ShardAddress {
 	messageId: string;
 	/** 0 for direct sends; the fan-out page for broadcasts. Idempotency is per (message, part). */
 	part: number;

@@ -4,9 +4,12 @@ import type { MessageContent, RecipientStatus } from "../../protocol/message.js"
 import type { FallbackJob } from "../dispatch/jobs.js";
 import type { InboxRecipientView, SocketState } from "../inbox/types.js";
 import { ledgerFor } from "../objects/ledger.js";
+import { shardStub } from "../objects/shard.js";
 import { localHourOfWeek } from "../rules/time.js";
 import { MinHeap } from "../util/min-heap.js";
-import { emptyCounts, type ShardCounts, type ShardDelivery, type ShardResult } from "./api.js";
+import { shardName } from "./addressing.js";
+import { emptyCounts, type ShardAddress, type ShardCounts, type ShardDelivery, type ShardResult } from "./api.js";
+import { indexOfName, inRange, type MovedUser, parentOf, type ShardRange, type ShardSnapshot } from "./growth.js";
 import {
 	type EntryBody,
 	gapOf,
@@ -29,6 +32,9 @@ export const LAZY_FLUSH_MS = 30_000;
 const HISTORY_MS = 30 * 24 * 3600 * 1000;
 /** A recall that arrives before its message stays this long (a late fan-out job must not land). */
 const TOMBSTONE_MS = 30 * 24 * 3600 * 1000;
+
+/** Another shard of the same app, by name. */
+type ShardAt = { name: string; stub: ReturnType<typeof shardStub> };
 
 /** A message in one user's inbox: owed to some device until every known device acks it, or it leaves. */
 interface Item {
@@ -64,6 +70,12 @@ export class Shard {
 	/** The earliest client-token expiry among the sockets (their attachments say exactly). */
 	private tokenDue = Number.POSITIVE_INFINITY;
 	private lastLazyFlush = Date.now();
+	/** Ranges of users handed to child shards when the app grew: what still arrives for them is forwarded. */
+	private moved: ShardRange[];
+	/** This shard holds its users: it is shard 0, or it took its range from its parent (growth.ts). */
+	private settled = false;
+	/** Report revisions: a ledger keeps each shard's latest report (counts can drop when users move). */
+	private rev = 0;
 
 	constructor(
 		private readonly ctx: DurableObjectState,
@@ -73,6 +85,8 @@ export class Shard {
 		this.store = new ShardStore(ctx.storage.sql);
 		const appId = this.store.meta("app_id");
 		if (appId !== undefined) this.identity = { appId, name: this.store.meta("name") ?? "" };
+		this.moved = JSON.parse(this.store.meta("moved") ?? "[]") as ShardRange[];
+		if (this.identity) this.settled = indexOfName(this.name) === 0 || this.store.meta("ready") === "1";
 		this.fallbackThrough = Number(this.store.meta("fallback_through") ?? "0");
 		const expiredThrough = Number(this.store.meta("expired_through") ?? "0");
 		for (const e of this.store.entriesExpiringAfter(expiredThrough)) this.index(e);
@@ -107,7 +121,17 @@ export class Shard {
 	 * (message, part), and per user on the message id.
 	 */
 	async deliver(d: ShardDelivery): Promise<ShardResult[]> {
-		this.remember(d.appId, d.shard);
+		await this.enter(d);
+		const forwarded = this.forward(
+			d.targets,
+			(t) => t.userId,
+			(at, targets) => at.stub.deliver({ ...d, shard: at.name, targets }),
+		);
+		if (forwarded) {
+			const [mine, elsewhere] = forwarded;
+			const results = await this.deliver({ ...d, targets: mine });
+			return results.concat((await Promise.all(elsewhere)).flat());
+		}
 		const now = Date.now();
 		const prior = this.live.get(entryKey(d.messageId, d.part)) ?? this.store.findEntry(d.messageId, d.part);
 		if (prior) return d.targets.map((t) => this.resultFor(prior, t.userId, now, true));
@@ -246,8 +270,17 @@ export class Shard {
 	}
 
 	/** Removes a message from every inbox in this shard and tells connected devices. */
-	async recall(appId: string, shard: string, messageId: string): Promise<boolean> {
-		this.remember(appId, shard);
+	async recall(at: ShardAddress, messageId: string): Promise<boolean> {
+		await this.enter(at);
+		// A caller that still counts the shards from before a growth reaches only the parents.
+		const children = this.moved
+			.map((r) => this.shardAt(r.index))
+			.map((c) => c.stub.recall({ appId: at.appId, shard: c.name }, messageId));
+		const [mine, ...theirs] = await Promise.all([this.recallHere(messageId), ...children]);
+		return mine || theirs.some(Boolean);
+	}
+
+	private async recallHere(messageId: string): Promise<boolean> {
 		const now = Date.now();
 		const parts = this.partsOf(messageId);
 		if (parts.length === 0) {
@@ -288,7 +321,10 @@ export class Shard {
 	// ---- reads -----------------------------------------------------------------------------------
 
 	/** Where one user stands with a message, or null if it never reached this user's inbox. */
-	recipient(messageId: string, userId: string): InboxRecipientView | null {
+	async recipient(at: ShardAddress, messageId: string, userId: string): Promise<InboxRecipientView | null> {
+		await this.enter(at);
+		const child = this.childFor(userId);
+		if (child) return child.stub.recipient({ appId: at.appId, shard: child.name }, messageId, userId);
 		const uid = this.store.uidOf.get(userId);
 		if (uid === undefined) return null;
 		const now = Date.now();
@@ -312,8 +348,13 @@ export class Shard {
 		return null;
 	}
 
-	/** Exact counts of a message over its recipients in this shard. */
-	counts(messageId: string): ShardCounts {
+	/** Exact counts of a message over its recipients in this shard (a caller asks every shard it reaches). */
+	async countsAt(at: ShardAddress, messageId: string): Promise<ShardCounts> {
+		await this.enter(at);
+		return this.counts(messageId);
+	}
+
+	private counts(messageId: string): ShardCounts {
 		const now = Date.now();
 		const c = emptyCounts();
 		for (const e of this.partsOf(messageId)) {
@@ -333,13 +374,19 @@ export class Shard {
 	}
 
 	/** The latest seq given to a user, and how many messages their inbox still holds. */
-	stats(userId: string): { seq: number; held: number } {
+	async stats(at: ShardAddress, userId: string): Promise<{ seq: number; held: number }> {
+		await this.enter(at);
+		const child = this.childFor(userId);
+		if (child) return child.stub.stats({ appId: at.appId, shard: child.name }, userId);
 		const uid = this.store.uidOf.get(userId);
 		if (uid === undefined) return { seq: 0, held: 0 };
 		return { seq: this.store.get("seq", uid), held: this.inbox.get(uid)?.length ?? 0 };
 	}
 
-	presence(userId: string): number {
+	async presence(at: ShardAddress, userId: string): Promise<number> {
+		await this.enter(at);
+		const child = this.childFor(userId);
+		if (child) return child.stub.presence({ appId: at.appId, shard: child.name }, userId);
 		return this.sessions.presence(userId);
 	}
 
@@ -351,7 +398,10 @@ export class Shard {
 	// ---- users -----------------------------------------------------------------------------------
 
 	/** DELETE /v1/users/{id}: closes the user's sessions and erases their inbox. */
-	async erase(userId: string): Promise<void> {
+	async erase(at: ShardAddress, userId: string): Promise<void> {
+		await this.enter(at);
+		const child = this.childFor(userId);
+		if (child) return child.stub.erase({ appId: at.appId, shard: child.name }, userId);
 		for (const ws of this.sessions.of(userId)) safeClose(ws, CloseCode.USER_DELETED, "user deleted");
 		const uid = this.store.uidOf.get(userId);
 		if (uid === undefined) return;
@@ -361,7 +411,10 @@ export class Shard {
 	}
 
 	/** A device removed through the API no longer holds messages back. */
-	forgetDevice(userId: string, deviceId: string): void {
+	async forgetDevice(at: ShardAddress, userId: string, deviceId: string): Promise<void> {
+		await this.enter(at);
+		const child = this.childFor(userId);
+		if (child) return child.stub.forgetDevice({ appId: at.appId, shard: child.name }, userId, deviceId);
 		const uid = this.store.uidOf.get(userId);
 		const user = uid === undefined ? undefined : this.store.user(uid);
 		if (uid === undefined || !user || !(deviceId in user.dev)) return;
@@ -373,9 +426,18 @@ export class Shard {
 
 	// ---- sessions --------------------------------------------------------------------------------
 
+	/**
+	 * The shard a device's WebSocket belongs in: undefined for this one, else the child that took
+	 * its user over (a caller that still counts the shards from before a growth came here).
+	 */
+	async connectsTo(at: ShardAddress, userId: string): Promise<ShardAt | undefined> {
+		await this.enter(at);
+		return this.childFor(userId);
+	}
+
 	/** A device's WebSocket, handed over by the API worker after it checked the client token. */
 	async connect(state: SocketState, shard: string): Promise<Response> {
-		this.remember(state.appId, shard);
+		await this.enter({ appId: state.appId, shard });
 		const uid = this.store.ensureUser(state.userId);
 		this.store.flushUrgent();
 		const known = state.deviceId in (this.store.user(uid)?.dev ?? {});
@@ -582,8 +644,10 @@ export class Shard {
 	/** Absolute counts of these messages to their ledgers; what fails is reported again at the next flush. */
 	private async report(messages: string[]) {
 		const appId = this.appId;
+		if (messages.length === 0) return;
+		this.rev = Math.max(this.rev + 1, Date.now() * 1000);
 		const results = await Promise.allSettled(
-			messages.map((m) => ledgerFor(this.env, appId, m).shardCounts(this.name, this.counts(m))),
+			messages.map((m) => ledgerFor(this.env, appId, m).shardCounts(this.name, this.counts(m), this.rev)),
 		);
 		results.forEach((r, i) => {
 			if (r.status === "rejected") this.reports.add(messages[i]!);
@@ -688,6 +752,152 @@ export class Shard {
 		this.alarmAt = at;
 		this.store.counters.setAlarm++;
 		await this.ctx.storage.setAlarm(at);
+	}
+
+	// ---- growth (growth.ts) ------------------------------------------------------------------------
+
+	/**
+	 * Every call starts here: the shard learns who it is and, if it is a child that has not yet taken
+	 * its users from its parent, takes them now, before anything else runs.
+	 */
+	private async enter(at: ShardAddress): Promise<void> {
+		this.remember(at.appId, at.shard);
+		if (this.settled) return;
+		let adopted = false;
+		await this.ctx.blockConcurrencyWhile(async () => {
+			if (this.settled) return;
+			const index = indexOfName(this.name);
+			if (index > 0 && this.store.meta("ready") !== "1") {
+				const { parent, range } = parentOf(index);
+				const from = this.shardAt(parent);
+				// (RPC types widen tuples; the snapshot is exactly what exportTo built)
+				this.adopt((await from.stub.exportTo({ appId: this.appId, shard: from.name }, range)) as ShardSnapshot);
+				this.store.setMeta("ready", "1");
+				this.store.flush(true);
+				adopted = true;
+			}
+			this.settled = true;
+		});
+		if (!adopted) return;
+		await this.schedule();
+		// Sent only once the adoption is durable (output gate). If it fails, the parent keeps an idle copy.
+		const { parent, range } = parentOf(indexOfName(this.name));
+		const from = this.shardAt(parent);
+		await from.stub.exported({ appId: this.appId, shard: from.name }, range.index).catch((err: unknown) => {
+			console.error(`shard ${this.name}: parent keeps its copy of the moved users:`, String(err));
+		});
+	}
+
+	/**
+	 * Hands the users of `range` to the child shard that asked: a snapshot of them and of their part
+	 * of every entry, kept until the child confirms; from now on their calls are forwarded and their
+	 * sockets are closed (they reconnect to the child). Asked again, the same snapshot comes back.
+	 */
+	async exportTo(at: ShardAddress, range: ShardRange): Promise<ShardSnapshot> {
+		await this.enter(at);
+		const kept = this.store.loadExport(range.index);
+		if (kept) return kept;
+		if (this.moved.some((r) => r.index === range.index)) {
+			// Handed over and confirmed: a child that asks again has lost nothing it needs from here.
+			return { users: [], entries: [], fallbackThrough: this.fallbackThrough };
+		}
+		const users: MovedUser[] = [];
+		const position = new Map<number, number>();
+		for (const [id, uid] of this.store.uidOf) {
+			if (!inRange(id, range)) continue;
+			const record = this.store.user(uid)!;
+			const devices: Record<string, number> = {};
+			for (const [deviceId, [n]] of Object.entries(record.dev)) devices[deviceId] = this.store.get("device", n);
+			position.set(uid, users.length);
+			users.push({ record, devices, ...this.positions(uid) });
+		}
+		const entries: EntryBody[] = [];
+		const all = new Map(this.store.allEntries().map((e) => [entryKey(e.m, e.p), e]));
+		for (const [key, e] of this.live) all.set(key, e); // memory is newer than the last flush
+		for (const e of all.values()) {
+			if (e.p < 0) {
+				entries.push(e); // a recall that came before its message: the child must know it too
+				continue;
+			}
+			const moving = e.t.filter((t) => position.has(t.u));
+			if (moving.length === 0) continue;
+			entries.push({ ...e, t: moving.map((t) => ({ ...t, u: position.get(t.u)! })) });
+			e.t = e.t.filter((t) => !position.has(t.u));
+			this.store.changed(e);
+			if (e.tally) this.reports.add(e.m);
+		}
+		const snapshot: ShardSnapshot = { users, entries, fallbackThrough: this.fallbackThrough };
+		this.store.saveExport(range.index, snapshot);
+		for (const uid of position.keys()) {
+			const id = this.store.user(uid)!.id;
+			for (const ws of this.sessions.of(id)) safeClose(ws, CloseCode.MOVED, "inbox moved to another shard; reconnect");
+			this.inbox.delete(uid);
+			this.store.retire(uid);
+		}
+		this.moved.push(range);
+		this.store.setMeta("moved", JSON.stringify(this.moved));
+		this.store.flush(true);
+		await this.schedule();
+		return snapshot;
+	}
+
+	/** Takes this shard's users from its parent now if it has not yet; how many users it holds. */
+	async settle(at: ShardAddress): Promise<number> {
+		await this.enter(at);
+		return this.store.uidOf.size;
+	}
+
+	/** The child stored its users: the copy kept for it goes. */
+	async exported(at: ShardAddress, child: number): Promise<void> {
+		await this.enter(at);
+		this.store.dropExport(child);
+	}
+
+	/** A parent's snapshot becomes this shard's users, with their inboxes, positions and timers. */
+	private adopt(s: ShardSnapshot) {
+		const uids = s.users.map((m) => this.store.adoptUser(m));
+		this.fallbackThrough = Math.max(this.fallbackThrough, s.fallbackThrough);
+		this.store.setMeta("fallback_through", String(this.fallbackThrough));
+		const now = Date.now();
+		this.store.setMeta("expired_through", String(now));
+		for (const e of s.entries) {
+			const entry: EntryBody = { ...e, t: e.t.map((t) => ({ ...t, u: uids[t.u]! })) };
+			this.store.insertEntry(entry);
+			if (entry.x > now) this.index(entry);
+			if (entry.tally) this.reports.add(entry.m);
+		}
+		for (const uid of uids) this.inbox.get(uid)?.sort((a, b) => a.seq - b.seq);
+	}
+
+	/** The child shard that took this user over, if one did. */
+	private childFor(userId: string) {
+		const range = this.moved.find((r) => inRange(userId, r));
+		return range ? this.shardAt(range.index) : undefined;
+	}
+
+	/**
+	 * Splits items between this shard and the children that took some of their users over: undefined
+	 * when all are here, else the ones here and the calls already made for the others.
+	 */
+	private forward<T, R>(
+		items: T[],
+		userOf: (item: T) => string,
+		call: (child: ShardAt, items: T[]) => Promise<R>,
+	): [T[], Promise<R>[]] | undefined {
+		if (this.moved.length === 0) return undefined;
+		const mine: T[] = [];
+		const theirs = new Map<number, T[]>();
+		for (const item of items) {
+			const range = this.moved.find((r) => inRange(userOf(item), r));
+			if (!range) mine.push(item);
+			else theirs.set(range.index, [...(theirs.get(range.index) ?? []), item]);
+		}
+		if (theirs.size === 0) return undefined;
+		return [mine, [...theirs].map(([index, some]) => call(this.shardAt(index), some))];
+	}
+
+	private shardAt(index: number) {
+		return { name: shardName(this.appId, index), stub: shardStub(this.env, this.appId, index) };
 	}
 
 	// ---- helpers ---------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import type { MovedUser, ShardSnapshot } from "./growth.js";
 import type { EntryBody, UserRecord } from "./model.js";
 import { newUserRecord } from "./model.js";
 
@@ -12,7 +13,11 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, keep_until INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hot (k TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chunks (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS exports (child INTEGER NOT NULL, part INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (child, part)) WITHOUT ROWID;
 `;
+
+/** A snapshot handed to a child shard is stored in rows of at most this many characters. */
+const EXPORT_ROW_CHARS = 512 * 1024;
 
 export const CHUNK_USERS = 256;
 /** How long a recipient's receipt outlives its message: idempotency and the recipient view. */
@@ -121,6 +126,20 @@ export class ShardStore {
 		this.touch(uid);
 	}
 
+	/** A user handed over by the parent shard: a new number, its positions and its devices renumbered. */
+	adoptUser(m: MovedUser): number {
+		const uid = this.ensureUser(m.record.id);
+		const dev: UserRecord["dev"] = {};
+		for (const [deviceId, [, seen]] of Object.entries(m.record.dev))
+			dev[deviceId] = [this.newDevice(m.devices[deviceId] ?? 0), seen];
+		this.users[uid] = { ...m.record, dev };
+		this.set("seq", uid, m.seq);
+		this.set("delivered", uid, m.delivered);
+		this.set("acked", uid, m.acked);
+		this.touch(uid);
+		return uid;
+	}
+
 	/** The user's chunk is written at the next flush. */
 	touch(uid: number): void {
 		this.dirtyChunks.add(Math.floor(uid / CHUNK_USERS));
@@ -201,6 +220,14 @@ export class ShardStore {
 	entriesExpiringAfter(after: number): EntryBody[] {
 		return this.sql
 			.exec<{ body: string }>("SELECT body FROM entries WHERE expires_at > ?", after)
+			.toArray()
+			.map((r) => JSON.parse(r.body) as EntryBody);
+	}
+
+	/** Every stored entry (growth hands a range of users over with their entries). */
+	allEntries(): EntryBody[] {
+		return this.sql
+			.exec<{ body: string }>("SELECT body FROM entries")
 			.toArray()
 			.map((r) => JSON.parse(r.body) as EntryBody);
 	}
@@ -289,8 +316,28 @@ export class ShardStore {
 		this.lazyChunks.delete(c);
 	}
 
+	// ---- growth ----------------------------------------------------------------------------------
+
+	/** Keeps the snapshot handed to a child until the child has stored it. */
+	saveExport(child: number, snapshot: ShardSnapshot): void {
+		const data = JSON.stringify(snapshot);
+		for (let part = 0; part * EXPORT_ROW_CHARS < data.length || part === 0; part++) {
+			const slice = data.slice(part * EXPORT_ROW_CHARS, (part + 1) * EXPORT_ROW_CHARS);
+			this.write("INSERT INTO exports (child, part, data) VALUES (?, ?, ?)", child, part, slice);
+		}
+	}
+
+	loadExport(child: number): ShardSnapshot | undefined {
+		const rows = this.sql.exec<{ data: string }>("SELECT data FROM exports WHERE child = ? ORDER BY part", child).toArray();
+		return rows.length ? (JSON.parse(rows.map((r) => r.data).join("")) as ShardSnapshot) : undefined;
+	}
+
+	dropExport(child: number): void {
+		this.write("DELETE FROM exports WHERE child = ?", child);
+	}
+
 	/** Erases everything (tests and whole-shard resets). */
 	clearAll(): void {
-		this.sql.exec("DELETE FROM entries; DELETE FROM hot; DELETE FROM chunks; DELETE FROM meta;");
+		this.sql.exec("DELETE FROM entries; DELETE FROM hot; DELETE FROM chunks; DELETE FROM meta; DELETE FROM exports;");
 	}
 }

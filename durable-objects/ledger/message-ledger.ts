@@ -85,8 +85,8 @@ export class MessageLedger extends DurableObject<Env> {
 		return this.ledger.hasJob(jobKey);
 	}
 
-	shardCounts(shard: string, counts: ShardCounts): void {
-		this.ledger.shardCounts(shard, counts);
+	shardCounts(shard: string, counts: ShardCounts, rev: number): void {
+		this.ledger.shardCounts(shard, counts, rev);
 	}
 
 	recall(): boolean {

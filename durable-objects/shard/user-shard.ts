@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseClientFrame } from "../../core/inbox/frames.js";
 import type { InboxRecipientView, SocketState } from "../../core/inbox/types.js";
-import type { ShardCounts, ShardDelivery, ShardResult } from "../../core/shard/api.js";
+import type { ShardAddress, ShardCounts, ShardDelivery, ShardResult } from "../../core/shard/api.js";
+import type { ShardRange, ShardSnapshot } from "../../core/shard/growth.js";
 import { Sessions, safeClose, saveState, send, stateOf } from "../../core/shard/sessions.js";
 import { Shard } from "../../core/shard/shard.js";
 import { CloseCode, PING_FRAME, PONG_FRAME } from "../../protocol/frames.js";
@@ -27,32 +28,46 @@ export class UserShard extends DurableObject<Env> {
 		return this.shard.deliver(d);
 	}
 
-	recall(appId: string, shard: string, messageId: string): Promise<boolean> {
-		return this.shard.recall(appId, shard, messageId);
+	recall(at: ShardAddress, messageId: string): Promise<boolean> {
+		return this.shard.recall(at, messageId);
 	}
 
-	recipient(messageId: string, userId: string): InboxRecipientView | null {
-		return this.shard.recipient(messageId, userId);
+	recipient(at: ShardAddress, messageId: string, userId: string): Promise<InboxRecipientView | null> {
+		return this.shard.recipient(at, messageId, userId);
 	}
 
-	counts(messageId: string): ShardCounts {
-		return this.shard.counts(messageId);
+	counts(at: ShardAddress, messageId: string): Promise<ShardCounts> {
+		return this.shard.countsAt(at, messageId);
 	}
 
-	stats(userId: string): { seq: number; held: number } {
-		return this.shard.stats(userId);
+	stats(at: ShardAddress, userId: string): Promise<{ seq: number; held: number }> {
+		return this.shard.stats(at, userId);
 	}
 
-	presence(userId: string): number {
-		return this.shard.presence(userId);
+	presence(at: ShardAddress, userId: string): Promise<number> {
+		return this.shard.presence(at, userId);
 	}
 
-	erase(userId: string): Promise<void> {
-		return this.shard.erase(userId);
+	erase(at: ShardAddress, userId: string): Promise<void> {
+		return this.shard.erase(at, userId);
 	}
 
-	forgetDevice(userId: string, deviceId: string): void {
-		this.shard.forgetDevice(userId, deviceId);
+	forgetDevice(at: ShardAddress, userId: string, deviceId: string): Promise<void> {
+		return this.shard.forgetDevice(at, userId, deviceId);
+	}
+
+	/** Growth: a child shard takes the users of its range (core/shard/growth.ts). */
+	exportTo(at: ShardAddress, range: ShardRange): Promise<ShardSnapshot> {
+		return this.shard.exportTo(at, range);
+	}
+
+	exported(at: ShardAddress, child: number): Promise<void> {
+		return this.shard.exported(at, child);
+	}
+
+	/** Growth: makes a new shard take its users now rather than at its first call; its user count. */
+	settle(at: ShardAddress): Promise<number> {
+		return this.shard.settle(at);
 	}
 
 	/** Rows this shard has written since it started (row budgets in tests). */
@@ -72,6 +87,13 @@ export class UserShard extends DurableObject<Env> {
 		const shard = request.headers.get("x-warbler-shard") ?? "";
 		if (request.headers.get("upgrade") !== "websocket" || !state.appId || !state.userId || !state.deviceId || !shard) {
 			return new Response("expected a websocket upgrade from the API worker", { status: 400 });
+		}
+		// A caller that still counts the shards from before a growth: the user's inbox is in a child now.
+		const child = await this.shard.connectsTo({ appId: state.appId, shard }, state.userId);
+		if (child) {
+			const headers = new Headers(request.headers);
+			headers.set("x-warbler-shard", child.name);
+			return child.stub.fetch(new Request(request.url, { headers }));
 		}
 		return this.shard.connect(state, shard);
 	}

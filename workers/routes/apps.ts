@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
+import { growShards as growAppShards } from "../../core/apps/shards.js";
 import { mintAppKey } from "../../core/auth/app-keys.js";
 import { randomBytes, randomId, toBase64Url } from "../../core/auth/crypto.js";
 import { sealSecret } from "../../core/auth/keyring.js";
@@ -8,7 +9,17 @@ import { db } from "../../core/db/client.js";
 import { apiKeys, apps } from "../../core/db/schema.js";
 import { ALL_SCOPES, type Api } from "../http/context.js";
 import { notFound } from "../http/errors.js";
-import { AppIdParam, AppInfo, CreateAppBody, CreatedApp, CreateKeyBody, KeyIdParam, NewKey } from "../schemas/apps.js";
+import {
+	AppIdParam,
+	AppInfo,
+	CreateAppBody,
+	CreatedApp,
+	CreateKeyBody,
+	GrowShardsBody,
+	KeyIdParam,
+	NewKey,
+	ShardGrowth,
+} from "../schemas/apps.js";
 import { json, jsonBody, standardErrors } from "../schemas/common.js";
 
 const security = [{ adminToken: [] }];
@@ -32,6 +43,16 @@ const getApp = createRoute({
 	summary: "An app and its keys, without secrets",
 	request: { params: AppIdParam },
 	responses: { 200: json(AppInfo, "The app."), ...standardErrors },
+});
+
+const growShards = createRoute({
+	method: "put",
+	path: "/v1/apps/{appId}/shards",
+	tags,
+	security,
+	summary: "Grow the app's shards: users move to the new shards with their inboxes; nothing is lost or repeated",
+	request: { params: AppIdParam, ...jsonBody(GrowShardsBody) },
+	responses: { 200: json(ShardGrowth, "Every shard holds its users."), ...standardErrors },
 });
 
 const createKey = createRoute({
@@ -92,6 +113,7 @@ export function appRoutes(api: Api) {
 				name: app.name,
 				plan: app.plan,
 				created_at: app.createdAt,
+				shard_count: app.shardCount,
 				keys: keys.map((k) => ({
 					id: k.id,
 					name: k.name,
@@ -102,6 +124,11 @@ export function appRoutes(api: Api) {
 			},
 			200,
 		);
+	});
+
+	api.openapi(growShards, async (c) => {
+		const { appId } = c.req.valid("param");
+		return c.json(await growAppShards(c.env, c.get("caller"), appId, c.req.valid("json").count), 200);
 	});
 
 	api.openapi(createKey, async (c) => {

@@ -36,8 +36,34 @@ export const KeyInfo = z
 	.openapi("Key");
 
 export const AppInfo = z
-	.object({ id: z.string(), name: z.string(), plan: Plan, created_at: z.string(), keys: z.array(KeyInfo) })
+	.object({
+		id: z.string(),
+		name: z.string(),
+		plan: Plan,
+		created_at: z.string(),
+		shard_count: z.number().int().openapi({ description: "Shards holding the app's users (docs/api.md: Growing an app)." }),
+		keys: z.array(KeyInfo),
+	})
 	.openapi("App");
+
+export const GrowShardsBody = z
+	.strictObject({
+		count: z
+			.number()
+			.int()
+			.min(1)
+			.max(1024)
+			.openapi({ description: "The new number of shards: a power of two, at least the current one." }),
+	})
+	.openapi("GrowShardsRequest", { example: { count: 4 } });
+
+export const ShardGrowth = z
+	.object({
+		previous: z.number().int(),
+		count: z.number().int(),
+		users: z.array(z.number().int()).openapi({ description: "Users each shard holds now, by shard index." }),
+	})
+	.openapi("ShardGrowth");
 
 export const CreatedApp = z
 	.object({ id: z.string(), name: z.string(), plan: Plan, created_at: z.string(), key: NewKey })

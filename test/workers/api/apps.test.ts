@@ -199,6 +199,7 @@ describe("OpenAPI document", () => {
 				"GET /v1/apps/{appId}",
 				"POST /v1/apps/{appId}/keys",
 				"DELETE /v1/apps/{appId}/keys/{keyId}",
+				"PUT /v1/apps/{appId}/shards",
 				"PUT /v1/users/{userId}",
 				"GET /v1/users/{userId}",
 				"DELETE /v1/users/{userId}",

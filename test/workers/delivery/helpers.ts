@@ -46,6 +46,7 @@ export class TestSocket {
 
 	/** Waits until every frame the server sent before now has arrived (pong follows them on the socket). */
 	async settle() {
+		if (this.closed) return;
 		const from = this.frames.length;
 		this.send({ type: "ping" });
 		await this.next((f) => f.type === "pong", from);
@@ -70,6 +71,7 @@ export class TestSocket {
 		for (;;) {
 			const found = this.frames.slice(from).find(pred);
 			if (found) return found as T;
+			if (this.closed) throw new Error(`socket closed (${this.closed.code}) before a matching frame`);
 			if (Date.now() > deadline) throw new Error(`no matching frame; got ${JSON.stringify(this.frames)}`);
 			await new Promise<void>((resolve) => {
 				const timer = setTimeout(resolve, 50);

@@ -11,28 +11,38 @@
  * - gap frames cover exactly the seqs that left a device's inbox unacked;
  * - a device that showed a message that is later recalled is told so;
  * - a restart after the shard's flush changes nothing; a crash before it may forget the last half
- *   second of acks (more gaps, held counts), but still loses nothing without a gap frame.
+ *   second of acks (more gaps, held counts), but still loses nothing without a gap frame;
+ * - growing the app's shards (1 → 2 → 4) in the middle of all this changes nothing a device sees,
+ *   beyond a close with 4003 and a reconnect: users move to new shards with their inboxes, calls
+ *   that still count the old shards are forwarded, and a child that "crashed" after its parent
+ *   handed the users over (the snapshot thrown away) takes them again, intact.
+ *
+ * The users hash to shards 0, 1 and 3 of 4 (ann, cy, fay): growing to 2 moves cy and fay to shard 1,
+ * growing to 4 moves fay on to shard 3.
  */
 import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { shardStub } from "../../../core/objects/shard.js";
-import { shardName } from "../../../core/shard/addressing.js";
-import type { ShardDelivery } from "../../../core/shard/api.js";
+import { shardIndex, shardName } from "../../../core/shard/addressing.js";
+import { emptyCounts, type ShardCounts, type ShardDelivery } from "../../../core/shard/api.js";
+import { parentOf } from "../../../core/shard/growth.js";
 import type { ServerFrame } from "../../../protocol/frames.js";
 import { TestSocket } from "./helpers.js";
 
-const USERS = ["ann", "bob", "cy"];
+const USERS = ["ann", "cy", "fay"];
+const MAX_SHARDS = 4;
 const DEVICES_PER_USER = 2;
 const CAP = 3;
 
 type Cmd =
-	| { k: "send"; users: number[]; collapse: "a" | "b" | null; expired: boolean; part: number }
-	| { k: "connect"; dev: number }
+	| { k: "send"; users: number[]; collapse: "a" | "b" | null; expired: boolean; part: number; stale: boolean }
+	| { k: "connect"; dev: number; stale: boolean }
 	| { k: "disconnect"; dev: number }
 	| { k: "ack"; dev: number }
-	| { k: "recall"; msg: number }
+	| { k: "recall"; msg: number; stale: boolean }
+	| { k: "grow"; childCrashes: boolean }
 	| { k: "redeliver"; msg: number }
 	| { k: "restart" }
 	| { k: "crash" };
@@ -46,15 +56,24 @@ const cmd: fc.Arbitrary<Cmd> = fc.oneof(
 			collapse: fc.constantFrom("a" as const, "b" as const, null, null),
 			expired: fc.constantFrom(false, false, false, true),
 			part: fc.constantFrom(0, 1, 2),
+			stale: fc.boolean(),
 		}),
 	},
-	{ weight: 3, arbitrary: fc.record({ k: fc.constant("connect" as const), dev: fc.nat(USERS.length * DEVICES_PER_USER - 1) }) },
+	{
+		weight: 3,
+		arbitrary: fc.record({
+			k: fc.constant("connect" as const),
+			dev: fc.nat(USERS.length * DEVICES_PER_USER - 1),
+			stale: fc.boolean(),
+		}),
+	},
 	{
 		weight: 2,
 		arbitrary: fc.record({ k: fc.constant("disconnect" as const), dev: fc.nat(USERS.length * DEVICES_PER_USER - 1) }),
 	},
 	{ weight: 3, arbitrary: fc.record({ k: fc.constant("ack" as const), dev: fc.nat(USERS.length * DEVICES_PER_USER - 1) }) },
-	{ weight: 1, arbitrary: fc.record({ k: fc.constant("recall" as const), msg: fc.nat(30) }) },
+	{ weight: 1, arbitrary: fc.record({ k: fc.constant("recall" as const), msg: fc.nat(30), stale: fc.boolean() }) },
+	{ weight: 1, arbitrary: fc.record({ k: fc.constant("grow" as const), childCrashes: fc.boolean() }) },
 	{ weight: 1, arbitrary: fc.record({ k: fc.constant("redeliver" as const), msg: fc.nat(30) }) },
 	{ weight: 1, arbitrary: fc.record({ k: fc.constant("restart" as const) }) },
 	{ weight: 1, arbitrary: fc.record({ k: fc.constant("crash" as const) }) },
@@ -95,8 +114,24 @@ interface Device {
 
 async function run(cmds: Cmd[]) {
 	const appId = `app_model_${crypto.randomUUID()}`;
-	const shard = shardName(appId, 0);
-	const stub = shardStub(env, appId, 0);
+	/** The app's shards now, and before the last growth (what a caller with a stale count uses). */
+	let count = 1;
+	let before = 1;
+	const shardAt = (index: number) => ({ index, shard: shardName(appId, index), stub: shardStub(env, appId, index) });
+	const shardOf = (user: string, stale = false) => shardAt(shardIndex(user, stale ? before : count));
+	const allShards = (n = count) => Array.from({ length: n }, (_, i) => shardAt(i));
+	/** One call per shard for a delivery's targets, as the fan-out makes them. */
+	const deliverAll = async (d: ShardDelivery, stale = false) => {
+		const groups = new Map<number, ShardDelivery["targets"]>();
+		for (const t of d.targets) {
+			const i = shardOf(t.userId, stale).index;
+			groups.set(i, [...(groups.get(i) ?? []), t]);
+		}
+		const results = await Promise.all(
+			[...groups].map(([i, targets]) => shardAt(i).stub.deliver({ ...d, shard: shardAt(i).shard, targets })),
+		);
+		return results.flat();
+	};
 	const model: ModelUser[] = USERS.map(() => ({
 		seq: 0,
 		owed: [],
@@ -149,8 +184,13 @@ async function run(cmds: Cmd[]) {
 	const settleAll = async () => {
 		for (const dev of devices) {
 			if (!dev.socket) continue;
-			await dev.socket.settle();
+			await dev.socket.settle().catch(() => undefined);
 			absorb(dev);
+			if (dev.socket.closed) {
+				// Only a growth closes a socket here: the user's inbox moved, the device reconnects later.
+				expect(dev.socket.closed.code, `${USERS[dev.user]}/${dev.id} closed`).toBe(4003);
+				dev.socket = undefined;
+			}
 		}
 	};
 	/** Messages every known device acked leave the inbox (with no known device, nothing does). */
@@ -161,10 +201,11 @@ async function run(cmds: Cmd[]) {
 	};
 
 	/** A device connects and resumes from what it has; hello counts as its ack up to there. */
-	const connect = async (i: number) => {
+	const connect = async (i: number, stale = false) => {
 		const dev = devices[i]!;
 		const m = model[dev.user]!;
-		dev.socket = await TestSocket.toShard(stub, { appId, shard, userId: USERS[dev.user]!, deviceId: dev.id });
+		const at = shardOf(USERS[dev.user]!, stale);
+		dev.socket = await TestSocket.toShard(at.stub, { appId, shard: at.shard, userId: USERS[dev.user]!, deviceId: dev.id });
 		dev.read = 0;
 		dev.socket.send({ type: "hello", last_seq: dev.lastSeq });
 		await dev.socket.next((f) => f.type === "welcome");
@@ -179,7 +220,7 @@ async function run(cmds: Cmd[]) {
 			const recipients = c.users.map((u) => USERS[u]!);
 			const d: ShardDelivery = {
 				appId,
-				shard,
+				shard: "",
 				messageId: id,
 				part: c.part,
 				content: { type: "text", body: id },
@@ -193,7 +234,7 @@ async function run(cmds: Cmd[]) {
 				tally: false,
 				targets: recipients.map((userId) => ({ userId })),
 			};
-			await stub.deliver(d);
+			await deliverAll(d, c.stale);
 			sent.push({ id, users: c.users, expired: c.expired, delivery: d });
 			if (!c.expired) {
 				for (const u of c.users) {
@@ -221,7 +262,7 @@ async function run(cmds: Cmd[]) {
 			await settleAll();
 		} else if (c.k === "connect") {
 			if (devices[c.dev]!.socket) continue;
-			await connect(c.dev);
+			await connect(c.dev, c.stale);
 			await settleAll();
 		} else if (c.k === "disconnect") {
 			const dev = devices[c.dev]!;
@@ -242,26 +283,40 @@ async function run(cmds: Cmd[]) {
 			// A redelivered job (a queue retry): nothing is stored or sent again.
 			const again = sent[c.msg];
 			if (!again) continue;
-			const results = await stub.deliver(again.delivery);
+			const results = await deliverAll(again.delivery);
 			for (const r of results) expect(r.duplicate, `redelivery of ${again.id} to ${r.userId}`).toBe(true);
 			await settleAll();
 		} else if (c.k === "recall") {
 			const target = sent[c.msg];
 			if (!target) continue;
-			await stub.recall(appId, shard, target.id);
+			// All shards, or (a caller that counts the shards from before the growth) only the old ones.
+			await Promise.all(allShards(c.stale ? before : count).map((s) => s.stub.recall({ appId, shard: s.shard }, target.id)));
 			for (const u of target.users) {
 				const m = model[u]!;
 				m.recalled.add(target.id);
 				m.owed = m.owed.filter((o) => o.id !== target.id);
 			}
 			await settleAll();
+		} else if (c.k === "grow") {
+			if (count === MAX_SHARDS) continue;
+			before = count;
+			count *= 2;
+			for (let i = before; i < count; i++) {
+				// The child asked, its parent handed the users over, and the child died before storing them.
+				const { parent, range } = parentOf(i);
+				if (c.childCrashes) await shardAt(parent).stub.exportTo({ appId, shard: shardAt(parent).shard }, range);
+				await shardAt(i).stub.settle({ appId, shard: shardAt(i).shard });
+			}
+			await settleAll();
 		} else {
-			await stub.stats(USERS[0]!); // running, so that it can be evicted
-			// A restart after the shard's flush (idle eviction, deploy) must change nothing at all; a
-			// crash before it may forget acks of the last half second, but never loses a message.
-			if (c.k === "restart") await runDurableObjectAlarm(stub);
-			else crashed = true;
-			await evictDurableObject(stub);
+			for (const s of allShards()) {
+				await s.stub.stats({ appId, shard: s.shard }, USERS[0]!); // running, so that it can be evicted
+				// A restart after the shard's flush (idle eviction, deploy) must change nothing at all; a
+				// crash before it may forget acks of the last half second, but never loses a message.
+				if (c.k === "restart") await runDurableObjectAlarm(s.stub);
+				else crashed = true;
+				await evictDurableObject(s.stub);
+			}
 		}
 	}
 
@@ -294,7 +349,11 @@ async function run(cmds: Cmd[]) {
 	// Exact counts: each message's counts in the shard equal a recount from the reference model, and
 	// a recount from the shard's own recipient views.
 	for (const msg of sent) {
-		const counts = await stub.counts(msg.id);
+		const counts = emptyCounts();
+		for (const s of allShards()) {
+			const some = await s.stub.counts({ appId, shard: s.shard }, msg.id);
+			for (const f of Object.keys(counts) as (keyof ShardCounts)[]) counts[f] += some[f];
+		}
 		const recalled = model.some((m) => m.recalled.has(msg.id));
 		const expired = msg.users.filter((u) => {
 			const m = model[u]!;
@@ -304,7 +363,12 @@ async function run(cmds: Cmd[]) {
 		expect(counts.targeted, `${msg.id} targeted`).toBe(msg.users.length);
 		expect(counts.recalled, `${msg.id} recalled`).toBe(recalled ? msg.users.length : 0);
 		if (!crashed) expect(counts.expired, `${msg.id} expired`).toBe(recalled ? 0 : expired);
-		const views = await Promise.all(msg.users.map((u) => stub.recipient(msg.id, USERS[u]!)));
+		const views = await Promise.all(
+			msg.users.map((u) => {
+				const s = shardOf(USERS[u]!);
+				return s.stub.recipient({ appId, shard: s.shard }, msg.id, USERS[u]!);
+			}),
+		);
 		expect(views.filter(Boolean).length).toBe(counts.targeted);
 		for (const status of ["recalled", "expired", "capped", "dropped"] as const) {
 			expect(views.filter((v) => v?.status === status).length, `${msg.id} ${status} by view`).toBe(counts[status]);
@@ -315,7 +379,7 @@ async function run(cmds: Cmd[]) {
 }
 
 describe("a shard against a reference model of the inboxes", () => {
-	it("agrees on random sends, collapses, caps, acks, reconnects, recalls and restarts", async () => {
+	it("agrees on random sends, collapses, caps, acks, reconnects, recalls, restarts and growth", async () => {
 		await fc.assert(
 			fc.asyncProperty(fc.array(cmd, { minLength: 10, maxLength: 60 }), (cmds) => run(cmds)),
 			{ numRuns: 60 },

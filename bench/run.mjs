@@ -230,7 +230,7 @@ function projectCapacity(sys, held) {
 		socketsPerClient,
 		reserve,
 		reason:
-			`workerd keeps ${socketsPerClient.toFixed(2)} sockets open per WebSocket client (measured with ${held} held, the load generator's HTTP connections included) and ${fd.sqliteFiles} database files in all (shards and ledgers, not per user). ` +
+			`workerd keeps ${socketsPerClient.toFixed(2)} sockets open per WebSocket client (measured with ${held} held, the load generator's HTTP connections included: one TCP connection per client, which workerd holds twice, as the socket and a dup(2) of it that watches for hangup) and ${fd.sqliteFiles} database files in all (shards and ledgers, not per user). ` +
 			`Under the ${limit} open-file limit per process that leaves room for ~${cap} clients.`,
 	};
 }
@@ -444,7 +444,7 @@ async function main() {
 				const r = await runSystem(sys, pool, { ...plan, tagSizes });
 				r.totalMs = now() - t0;
 				r.loadAvg1m = { start: load0, end: os.loadavg()[0] };
-				if (name === "project") r.queueConsumers = sys.build.opts.queueConsumers;
+				if (name === "project") r.queueConsumers = sys.queueConsumers;
 				results.systems[name] = r;
 				if (name === "project") plan.same = r.sameN ?? {};
 			} catch (err) {

@@ -7,7 +7,7 @@ export declare const DEMO_APP_NAME: string;
 export interface StackOptions {
 	/** 127.0.0.1 port; default $PORT or 8787. It must be free (use freePort() in tests). */
 	port?: number;
-	/** Local state for D1 and Durable Objects; default .wrangler/state (what plain `wrangler dev` uses). */
+	/** Local state for D1 and Durable Objects; default .wrangler/state (where plain `wrangler dev` keeps it too). */
 	persistTo?: string;
 	/** Keep wrangler's output in memory instead of the terminal (shown if the start fails). */
 	quiet?: boolean;
@@ -21,6 +21,10 @@ export interface StackOptions {
 	simulatorPort?: number;
 	/** Aborts a start in progress; its children are stopped before the promise rejects. */
 	signal?: AbortSignal;
+	/** The module to bundle and run; default scripts/local-entry.mjs (the benchmark wraps it with its counters). */
+	entry?: string;
+	/** Extra Worker variables, over .dev.vars. */
+	vars?: Record<string, string>;
 }
 
 export interface DemoInfo {
@@ -49,10 +53,10 @@ export interface Stack {
 	/** The local vendor simulator, when started. */
 	simulatorUrl: string | undefined;
 	demo: DemoInfo | undefined;
-	/** wrangler's pid, also the id of the process group that holds workerd. */
+	/** The runtime's pid (scripts/runtime.mjs), also the id of the process group that holds workerd. */
 	pid: number | undefined;
 	timings: { migrationsMs: number; readyMs: number; totalMs: number };
-	/** Resolves when wrangler dev exits, on its own or through stop(). */
+	/** Resolves when the runtime exits, on its own or through stop(). */
 	exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>;
 	/** wrangler's recent output (quiet mode only). */
 	output(): string;

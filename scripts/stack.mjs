@@ -1,10 +1,11 @@
-// The local stack, started the same way by `npm start`, the end-to-end tests and the benchmark:
-// .dev.vars → local D1 migrations → `wrangler dev` on workerd → the demo app, a fresh demo key and a client token.
+// The local stack, started the same way by `npm start` and the end-to-end tests:
+// .dev.vars → local D1 migrations and the `wrangler deploy --dry-run` bundle → that bundle on Miniflare
+// (scripts/runtime.mjs: one workerd process, no wrangler dev proxy) → the demo app, a fresh demo key and a client token.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureDevVars } from "./dev-vars.mjs";
 
@@ -15,6 +16,7 @@ const DEMO_FILE = "warbler-demo.json";
 const DEMO_TOKEN_TTL = 24 * 3600;
 
 const WRANGLER = join(dirname(createRequire(import.meta.url).resolve("wrangler/package.json")), "bin", "wrangler.js");
+const RUNTIME = join(ROOT, "scripts", "runtime.mjs");
 
 /** Environment for every wrangler child: offline-friendly, no telemetry, never a prompt. */
 function wranglerEnv(extra = {}) {
@@ -51,11 +53,11 @@ function groupAlive(pid) {
 }
 
 /**
- * Spawns a child as the leader of its own process group (wrangler starts workerd under it), so one
- * signal to the group reaches every process, and none is left behind.
+ * Spawns a Node script (wrangler by default) as the leader of its own process group (wrangler and the
+ * runtime start workerd under it), so one signal to the group reaches every process, and none is left behind.
  */
-function spawnGroup(args, { quiet, env }) {
-	const child = spawn(process.execPath, [WRANGLER, ...args], {
+function spawnGroup(args, { quiet, env, script = WRANGLER }) {
+	const child = spawn(process.execPath, [script, ...args], {
 		cwd: ROOT,
 		env,
 		detached: true,
@@ -163,6 +165,24 @@ async function applyMigrations(persistTo, { quiet, signal }) {
 	return applied;
 }
 
+const LOCAL_ENTRY = join(ROOT, "scripts", "local-entry.mjs");
+
+/** `wrangler deploy --dry-run` of the entry (scripts/local-entry.mjs: the deployed Worker plus /__scheduled) into outdir. */
+async function bundleWorker(outdir, entry, { signal }) {
+	const proc = spawnGroup(["deploy", entry, "--dry-run", "--outdir", outdir, "--config", join(ROOT, "wrangler.toml")], {
+		quiet: true,
+		env: wranglerEnv({ CI: "true" }),
+	});
+	const onAbort = () => proc.stop();
+	signal?.addEventListener("abort", onAbort, { once: true });
+	const { code, error } = await proc.exited;
+	signal?.removeEventListener("abort", onAbort);
+	await proc.stop();
+	signal?.throwIfAborted();
+	if (error || code !== 0)
+		throw new Error(`wrangler deploy --dry-run failed (exit ${code ?? error?.message}):\n${proc.output()}`);
+}
+
 async function waitUntilReady(baseUrl, dev, timeoutMs, signal) {
 	const deadline = Date.now() + timeoutMs;
 	let exited = false;
@@ -172,7 +192,7 @@ async function waitUntilReady(baseUrl, dev, timeoutMs, signal) {
 	let last = "no answer yet";
 	while (Date.now() < deadline) {
 		signal?.throwIfAborted();
-		if (exited) throw new Error(`wrangler dev exited before it was ready:\n${dev.output()}`);
+		if (exited) throw new Error(`the local runtime exited before it was ready:\n${dev.output()}`);
 		try {
 			const res = await fetch(`${baseUrl}/`, { signal: AbortSignal.timeout(15_000) });
 			const body = await res.text();
@@ -183,7 +203,7 @@ async function waitUntilReady(baseUrl, dev, timeoutMs, signal) {
 		}
 		await sleep(100);
 	}
-	throw new Error(`wrangler dev was not ready at ${baseUrl} within ${timeoutMs} ms (${last}):\n${dev.output()}`);
+	throw new Error(`the local runtime was not ready at ${baseUrl} within ${timeoutMs} ms (${last}):\n${dev.output()}`);
 }
 
 async function call(baseUrl, method, path, token, body) {
@@ -322,12 +342,14 @@ function demoInfo(appId, created, key, token) {
  * @param {object} [options]
  * @param {number} [options.port] 127.0.0.1 port (default: $PORT or 8787; must be free).
  * @param {string} [options.persistTo] local state dir for D1/DOs (default: .wrangler/state, as plain `wrangler dev`).
- * @param {boolean} [options.quiet] keep wrangler's output to memory (shown only if the start fails).
+ * @param {boolean} [options.quiet] keep wrangler's and the Worker's output to memory (shown only if the start fails).
  * @param {boolean} [options.demo] create/refresh the demo app (default true).
  * @param {number} [options.readyTimeoutMs] how long to wait for `GET /` (default 90 s).
  * @param {boolean} [options.simulator] start the local vendor simulator and point the Worker at it (default true).
  * @param {number} [options.simulatorPort] its port (default: $SIM_PORT, else any free port).
  * @param {AbortSignal} [options.signal] aborts a start in progress (children are stopped).
+ * @param {string} [options.entry] the module to bundle and run (default scripts/local-entry.mjs; the benchmark wraps it).
+ * @param {Record<string, string>} [options.vars] extra Worker variables, over .dev.vars.
  */
 export async function startStack(options = {}) {
 	const {
@@ -339,6 +361,8 @@ export async function startStack(options = {}) {
 		simulator = true,
 		simulatorPort = Number(process.env.SIM_PORT || 0),
 		signal,
+		entry = LOCAL_ENTRY,
+		vars = {},
 	} = options;
 	if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`Invalid port ${port}: set PORT to 1–65535`);
 	const persistDir = resolve(ROOT, persistTo);
@@ -351,29 +375,38 @@ export async function startStack(options = {}) {
 
 	await assertPortFree(port);
 	mkdirSync(persistDir, { recursive: true });
-	await applyMigrations(persistDir, { quiet, signal });
+	const tmpRoot = join(ROOT, ".wrangler", "tmp");
+	mkdirSync(tmpRoot, { recursive: true });
+	const bundleDir = mkdtempSync(join(tmpRoot, "stack-"));
+	const removeBundle = () => rmSync(bundleDir, { recursive: true, force: true });
+	try {
+		await Promise.all([applyMigrations(persistDir, { quiet, signal }), bundleWorker(bundleDir, entry, { signal })]);
+	} catch (e) {
+		removeBundle();
+		throw e;
+	}
 	signal?.throwIfAborted();
 	const migrationsMs = Math.round(performance.now() - t0);
 
 	const baseUrl = `http://127.0.0.1:${port}`;
 	// The vendor simulator runs in this process; the Worker reaches it through deployment variables.
 	const sim = simulator ? await (await import("../sim/server.ts")).startSimulator({ port: simulatorPort }) : undefined;
-	const simVars = sim ? Object.entries((await import("../sim/server.ts")).simulatorEnv(sim.url)) : [];
-	const dev = spawnGroup(
-		[
-			"dev",
-			"--ip",
-			"127.0.0.1",
-			"--port",
-			String(port),
-			"--persist-to",
-			persistDir,
-			"--test-scheduled",
-			"--show-interactive-dev-session=false",
-			...simVars.flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-		],
-		{ quiet, env: wranglerEnv() },
-	);
+	const simVars = sim ? (await import("../sim/server.ts")).simulatorEnv(sim.url) : {};
+	const dev = spawnGroup([], {
+		script: RUNTIME,
+		quiet,
+		env: wranglerEnv({
+			WARBLER_RUNTIME: JSON.stringify({
+				root: ROOT,
+				port,
+				persistDir,
+				bundleDir,
+				entry: `${basename(entry).replace(/\.[cm]?[jt]s$/, "")}.js`,
+				vars: { ...simVars, ...vars },
+			}),
+		}),
+	});
+	void dev.exited.then(removeBundle); // also when the runtime is killed without stop()
 	const stopAll = async () => {
 		await dev.stop();
 		await sim?.close();
@@ -399,11 +432,11 @@ export async function startStack(options = {}) {
 			demo: demoState,
 			pid: dev.pid,
 			timings: { migrationsMs, readyMs, totalMs: Math.round(performance.now() - t0) },
-			/** Resolves when wrangler dev exits on its own (or is stopped). */
+			/** Resolves when the runtime exits on its own (or is stopped). */
 			exited: dev.exited,
 			/** Output kept when started quiet. */
 			output: dev.output,
-			/** SIGTERM to the whole process group (wrangler and workerd), SIGKILL after 5 s; then the simulator. */
+			/** SIGTERM to the whole process group (the runtime and workerd), SIGKILL after 5 s; then the simulator. */
 			stop: stopAll,
 		};
 	} catch (e) {

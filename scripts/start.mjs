@@ -95,7 +95,7 @@ try {
 		console.log(banner(stack));
 		const { code, signal } = await stack.exited;
 		if (!stopping) {
-			console.error(`wrangler dev exited (${signal ?? `code ${code}`}); stopping.`);
+			console.error(`the local runtime exited (${signal ?? `code ${code}`}); stopping.`);
 			await stack.stop();
 			process.exit(typeof code === "number" && code !== 0 ? code : 1);
 		}

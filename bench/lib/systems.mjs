@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
 import { startMosquitto } from "./mosquitto.mjs";
-import { buildProject, startProject } from "./project.mjs";
+import { startProject } from "./project.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const now = () => performance.timeOrigin + performance.now();
@@ -101,11 +101,11 @@ function result(r, t0, ok) {
 // ---- The project -----------------------------------------------------------------------------------
 
 export async function startProjectSystem({ root, tmp, log }) {
-	const build = buildProject(root, tmp);
-	log(`  bundled ${build.files.join(", ")} with wrangler in ${(build.buildMs / 1000).toFixed(1)} s`);
 	const t0 = now();
-	const p = await startProject(root, tmp, build);
-	log(`  Miniflare ready at ${p.baseUrl} in ${((now() - t0) / 1000).toFixed(2)} s (migrations: ${p.migrations.join(", ")})`);
+	const p = await startProject(root, tmp);
+	log(
+		`  the npm start stack (bundle on Miniflare) ready at ${p.baseUrl} in ${((now() - t0) / 1000).toFixed(2)} s (migrations: ${p.migrations.join(", ")})`,
+	);
 	const app = await postJson(`${p.baseUrl}/v1/apps`, { name: "bench" }, { authorization: `Bearer ${p.adminToken}` });
 	if (app.status !== 201) throw new Error(`POST /v1/apps → ${app.status} ${JSON.stringify(app.body)}`);
 	const auth = { authorization: `Bearer ${app.body.key.secret}` };
@@ -118,11 +118,11 @@ export async function startProjectSystem({ root, tmp, log }) {
 	};
 	return {
 		name: "project",
-		label: "Warbler (Miniflare)",
+		label: "Warbler (npm start stack)",
 		kind: "warbler",
 		clientUrl: p.baseUrl.replace(/^http/, "ws"),
 		pid: await p.workerdPid(),
-		build,
+		queueConsumers: p.queueConsumers,
 		async prepare(from, to, tags) {
 			for (const { tag, users } of membersIn(tags, from, to)) {
 				for (let k = 0; k < users.length; k += 1000) {

@@ -1,7 +1,8 @@
-import { and, eq } from "drizzle-orm";
-import type { Scope } from "../auth/caller.js";
+import { eq, sql } from "drizzle-orm";
+import type { CallerApp, Scope } from "../auth/caller.js";
 import type { Db } from "../db/client.js";
-import { apiKeys } from "../db/schema.js";
+import { preparedOnce } from "../db/prepared.js";
+import { apiKeys, apps } from "../db/schema.js";
 import { randomBytes, randomId, sha256, toBase64Url, toHex } from "./crypto.js";
 
 /**
@@ -35,24 +36,42 @@ export interface VerifiedKey {
 	appId: string;
 	keyId: string;
 	scopes: Scope[];
+	app: CallerApp;
 }
+
+/** The key and its app in one query: a send needs the app's settings anyway. */
+const keyLookup = preparedOnce((db) =>
+	db
+		.select({
+			id: apiKeys.id,
+			appId: apiKeys.appId,
+			secretHash: apiKeys.secretHash,
+			scopes: apiKeys.scopes,
+			revokedAt: apiKeys.revokedAt,
+			settings: apps.settings,
+			shardCount: apps.shardCount,
+		})
+		.from(apiKeys)
+		.innerJoin(apps, eq(apps.id, apiKeys.appId))
+		.where(eq(apiKeys.id, sql.placeholder("keyId")))
+		.prepare(),
+);
 
 /** Looks the key up by id and compares hashes in constant time; revoked keys fail at once. */
 export async function verifyAppKey(db: Db, secret: string): Promise<VerifiedKey | undefined> {
 	const keyId = parseKeyId(secret);
 	const presented = await sha256(secret);
-	const row = keyId
-		? await db
-				.select()
-				.from(apiKeys)
-				.where(and(eq(apiKeys.id, keyId)))
-				.get()
-		: undefined;
+	const row = keyId ? await keyLookup(db).get({ keyId }) : undefined;
 	// Compare even when no row was found, so timing does not tell whether a key id exists.
 	const stored = row ? hexToBytes(row.secretHash) : new Uint8Array(32);
 	const equal = crypto.subtle.timingSafeEqual(presented, stored);
 	if (!row || !equal || row.revokedAt) return undefined;
-	return { appId: row.appId, keyId: row.id, scopes: row.scopes };
+	return {
+		appId: row.appId,
+		keyId: row.id,
+		scopes: row.scopes,
+		app: { settings: row.settings, shardCount: row.shardCount },
+	};
 }
 
 function hexToBytes(hex: string): Uint8Array {

@@ -1,4 +1,12 @@
+import type { AppSettings } from "../rules/settings.js";
+
 export type Scope = "send" | "read" | "manage";
+
+/** The caller's app as read with its key (one query): what sending needs without another read. */
+export interface CallerApp {
+	settings: AppSettings;
+	shardCount: number;
+}
 export const ALL_SCOPES: Scope[] = ["send", "read", "manage"];
 
 /** Who is calling: set by the auth middleware. */
@@ -9,4 +17,6 @@ export interface Caller {
 	/** "admin" or the API key id, for the audit log. */
 	actor: string;
 	scopes: Scope[];
+	/** App keys only: the app's settings and shard count, read with the key on this request. */
+	app?: CallerApp;
 }

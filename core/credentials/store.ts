@@ -51,6 +51,7 @@ export async function saveCredentials(
 		.insert(credentials)
 		.values(row)
 		.onConflictDoUpdate({ target: [credentials.appId, credentials.channel], set: row });
+	forgetCredentialRows(appId);
 	return row;
 }
 
@@ -64,6 +65,27 @@ export function findCredentialRow(env: Env, appId: string, channel: VendorChanne
 
 export function listCredentialRows(env: Env, appId: string) {
 	return db(env).select().from(credentials).where(eq(credentials.appId, appId)).orderBy(credentials.channel).all();
+}
+
+/**
+ * An isolate keeps each app's configured channels this long for the payload-size check on every
+ * send (docs/api.md: a credential change reaches that check within 30 s; sending reads fresh rows).
+ */
+const CHANNELS_TTL_MS = 30_000;
+const channelRows = new Map<string, { rows: Promise<CredentialRow[]>; until: number }>();
+
+export function cachedCredentialRows(env: Env, appId: string): Promise<CredentialRow[]> {
+	const hit = channelRows.get(appId);
+	if (hit && hit.until > Date.now()) return hit.rows;
+	const rows = listCredentialRows(env, appId);
+	channelRows.set(appId, { rows, until: Date.now() + CHANNELS_TTL_MS });
+	rows.catch(() => channelRows.delete(appId));
+	return rows;
+}
+
+/** This isolate reads the app's channels again at its next send (after a change). */
+export function forgetCredentialRows(appId: string): void {
+	channelRows.delete(appId);
 }
 
 /** The decrypted credentials of one channel, or undefined when the app has none. */

@@ -1,7 +1,7 @@
 import type { MessageContent, MessageOptions } from "../../protocol/message.js";
 import { channelFor } from "../channels/registry.js";
 import type { VendorChannelId } from "../channels/types.js";
-import { listCredentialRows, unsealCredentials } from "../credentials/store.js";
+import { cachedCredentialRows, unsealCredentials } from "../credentials/store.js";
 import { AppError } from "../errors.js";
 import { pushOptions } from "./push-spec.js";
 
@@ -10,8 +10,8 @@ import { pushOptions } from "./push-spec.js";
  * if any rendered payload is over that vendor's limit, before anything is stored or sent.
  */
 export async function checkVendorPayloads(env: Env, appId: string, content: MessageContent, options: MessageOptions) {
-	// One read for every configured channel: this runs for each message that may reach a vendor.
-	const rows = await listCredentialRows(env, appId);
+	// Runs for each message that may reach a vendor: the configured channels come from the isolate's cache.
+	const rows = await cachedCredentialRows(env, appId);
 	if (rows.length === 0) return;
 	const push = pushOptions("msg_00000000000000000000000000", options, Date.now() + (options.ttl_seconds ?? 86400) * 1000);
 	const over: { channel: VendorChannelId; size: number; limit: number }[] = [];

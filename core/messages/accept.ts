@@ -1,6 +1,8 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import type { CallerApp } from "../auth/caller.js";
 import { sha256, timeOrderedId, toHex } from "../auth/crypto.js";
 import { db } from "../db/client.js";
+import { preparedOnce } from "../db/prepared.js";
 import { apps, messages } from "../db/schema.js";
 import { checkVendorPayloads } from "../dispatch/payload-limits.js";
 import { dispatchToVendors } from "../dispatch/targets.js";
@@ -35,6 +37,8 @@ export interface SendContext {
 	 * is fanned out right here instead of through the queue: no queue hop before the first delivery.
 	 */
 	background?: (work: Promise<unknown>) => void;
+	/** The app's settings and shard count when the caller already read them (with its key). */
+	app?: CallerApp;
 }
 
 export interface Accepted {
@@ -45,6 +49,27 @@ export interface Accepted {
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+
+/** Every accepted message writes this row: prepared once (core/db/prepared.ts). */
+const insertMessage = preparedOnce((d) => {
+	const p = (name: keyof typeof messages.$inferInsert) => sql.placeholder(name);
+	return d
+		.insert(messages)
+		.values({
+			appId: p("appId"),
+			id: p("id"),
+			audience: p("audience"),
+			content: p("content"),
+			options: p("options"),
+			idempotencyKey: p("idempotencyKey"),
+			bodyHash: p("bodyHash"),
+			createdAt: p("createdAt"),
+			expiresAt: p("expiresAt"),
+			template: p("template"),
+			isDirect: p("isDirect"),
+		})
+		.prepare();
+});
 /** How long an inline fan-out pages before the rest of the audience goes through the queue. */
 const INLINE_RESOLVE_BUDGET_MS = 10_000;
 
@@ -93,7 +118,9 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		}
 	}
 
-	const app = await d.select({ settings: apps.settings, shardCount: apps.shardCount }).from(apps).where(eq(apps.id, appId)).get();
+	const app =
+		context.app ??
+		(await d.select({ settings: apps.settings, shardCount: apps.shardCount }).from(apps).where(eq(apps.id, appId)).get());
 	if (!app) throw new AppError("unauthorized", "The app of this key no longer exists.");
 	// Every vendor this message may go through must be able to carry it: 413 naming the channel.
 	if ((options.channels ?? "auto") !== "ws") await checkVendorPayloads(env, appId, content, options);
@@ -102,7 +129,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 	const createdAt = new Date(now).toISOString();
 	const expiresAt = now + (options.ttl_seconds ?? DEFAULT_TTL_SECONDS) * 1000;
 	try {
-		await d.insert(messages).values({
+		await insertMessage(d).run({
 			appId,
 			id,
 			audience,

@@ -40,7 +40,7 @@ export default async function setup(project: TestProject) {
 	const started = stack;
 	let stopping = false;
 	void started.exited.then(({ code, signal }) => {
-		if (!stopping) console.error(`e2e: wrangler dev died (${signal ?? `code ${code}`}):\n${started.output()}`);
+		if (!stopping) console.error(`e2e: the local runtime died (${signal ?? `code ${code}`}):\n${started.output()}`);
 	});
 	const demo = started.demo!;
 	project.provide("baseUrl", started.baseUrl);

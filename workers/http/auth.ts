@@ -36,7 +36,7 @@ export const appKeyAuth: MiddlewareHandler<HonoEnv> = async (c, next) => {
 	const presented = bearer(c.req.header("authorization"));
 	const key = await verifyAppKey(db(c.env), presented);
 	if (!key) throw new AppError("unauthorized", "The app key is not valid or was revoked.");
-	c.set("caller", { kind: "app", appId: key.appId, actor: key.keyId, scopes: key.scopes });
+	c.set("caller", { kind: "app", appId: key.appId, actor: key.keyId, scopes: key.scopes, app: key.app });
 	return next();
 };
 

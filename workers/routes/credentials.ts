@@ -8,6 +8,7 @@ import type { VendorChannelId } from "../../core/channels/types.js";
 import {
 	credentialView,
 	findCredentialRow,
+	forgetCredentialRows,
 	listCredentialRows,
 	loadCredentials,
 	saveCredentials,
@@ -123,6 +124,7 @@ export function credentialRoutes(api: Api) {
 		if (!(await d.select({ c: credentials.channel }).from(credentials).where(where).get()))
 			throw notFound(`${channel} credentials`);
 		await d.batch([d.delete(credentials).where(where), auditEntry(d, caller, caller.appId, "credentials.delete", channel)]);
+		forgetCredentialRows(caller.appId);
 		await vendorTokensFor(c.env, caller.appId).invalidate(channel);
 		return c.body(null, 204);
 	});

@@ -56,8 +56,10 @@ const recallMessage = createRoute({
 
 export function messageRoutes(api: Api) {
 	api.openapi(sendMessage, async (c) => {
-		const accepted = await acceptMessage(c.env, c.get("caller").appId, c.req.valid("json"), {
+		const caller = c.get("caller");
+		const accepted = await acceptMessage(c.env, caller.appId, c.req.valid("json"), {
 			background: (work) => c.executionCtx.waitUntil(work),
+			app: caller.app,
 		});
 		const body = { id: accepted.id, status: "accepted" as const, created_at: accepted.createdAt };
 		return accepted.replayed ? c.json(body, 200) : c.json(body, 202);

@@ -139,18 +139,24 @@ export function freePort() {
 	});
 }
 
-async function applyMigrations(persistTo, { quiet, signal }) {
-	const proc = spawnGroup(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
-		quiet: true,
-		env: wranglerEnv({ CI: "true" }), // non-interactive: never asks "Ok to proceed?"
-	});
+/** Runs one wrangler command to its end (stopped with the start if `signal` aborts). */
+async function runWrangler(args, signal) {
+	// CI=true: non-interactive, never asks "Ok to proceed?"
+	const proc = spawnGroup(args, { quiet: true, env: wranglerEnv({ CI: "true" }) });
 	const onAbort = () => proc.stop();
 	signal?.addEventListener("abort", onAbort, { once: true });
 	const { code, error } = await proc.exited;
 	signal?.removeEventListener("abort", onAbort);
 	await proc.stop();
 	signal?.throwIfAborted();
-	const out = proc.output();
+	return { code, error, out: proc.output() };
+}
+
+async function applyMigrations(persistTo, { quiet, signal }) {
+	const { code, error, out } = await runWrangler(
+		["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo],
+		signal,
+	);
 	if (error || code !== 0) {
 		throw new Error(`wrangler d1 migrations apply failed (exit ${code ?? error?.message}):\n${out}`);
 	}
@@ -169,18 +175,11 @@ const LOCAL_ENTRY = join(ROOT, "scripts", "local-entry.mjs");
 
 /** `wrangler deploy --dry-run` of the entry (scripts/local-entry.mjs: the deployed Worker plus /__scheduled) into outdir. */
 async function bundleWorker(outdir, entry, { signal }) {
-	const proc = spawnGroup(["deploy", entry, "--dry-run", "--outdir", outdir, "--config", join(ROOT, "wrangler.toml")], {
-		quiet: true,
-		env: wranglerEnv({ CI: "true" }),
-	});
-	const onAbort = () => proc.stop();
-	signal?.addEventListener("abort", onAbort, { once: true });
-	const { code, error } = await proc.exited;
-	signal?.removeEventListener("abort", onAbort);
-	await proc.stop();
-	signal?.throwIfAborted();
-	if (error || code !== 0)
-		throw new Error(`wrangler deploy --dry-run failed (exit ${code ?? error?.message}):\n${proc.output()}`);
+	const { code, error, out } = await runWrangler(
+		["deploy", entry, "--dry-run", "--outdir", outdir, "--config", join(ROOT, "wrangler.toml")],
+		signal,
+	);
+	if (error || code !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${code ?? error?.message}):\n${out}`);
 }
 
 async function waitUntilReady(baseUrl, dev, timeoutMs, signal) {

@@ -77,11 +77,12 @@ export function costPerMillion(c, deliveries) {
 /**
  * What the sharded design says a delivery should cost, for comparison with the measurement. Direct:
  * one shard RPC per push (the ack comes back as an incoming WebSocket message, billed at 20:1).
- * Broadcast, per recipient: one shard RPC per shard per deliver job of 100 users (1/100 with one
- * shard) plus the job's ledger calls (hasJob, recordJob, and the shard's count report: ~3/100);
- * Queues: 3 operations per deliver job of 100.
+ * Broadcast, per recipient: one shard RPC per shard per deliver job of up to 1,000 users (1/1,000
+ * with one shard) plus the job's ledger calls (recordJob and the shard's count reports: ~3/1,000)
+ * and the broadcast's own (begin, startFanout, expectJobs); no queue operations when it fans out in
+ * the API call's invocation.
  */
 export function designModel(kind) {
 	if (kind === "direct") return { doRequests: 1, doRequestsWithAckTally: 1.05, queueOps: 0, workerRequests: 1 };
-	return { doRequests: 0.04, doRequestsWithAckTally: 0.09, queueOps: 0.03, workerRequests: 0.01 };
+	return { doRequests: 0.007, doRequestsWithAckTally: 0.057, queueOps: 0, workerRequests: 0.001 };
 }

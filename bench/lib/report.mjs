@@ -408,7 +408,7 @@ export function renderMarkdown(r, resultFile) {
 	lines.push("## Method");
 	lines.push("");
 	lines.push(
-		`One run measures three systems one after the other with the same load generator, the same N and the same target sequence (seeded): **Warbler** (the Worker bundled by \`wrangler deploy --dry-run\`, run by Miniflare ${m.miniflare} as a library with every binding of wrangler.toml: D1 with the migrations applied, SQLite-backed Durable Objects persisted to disk, Queues configured as wrangler.toml says: ${queueText(r)}), **raw ws** (bench/lib/ws-baseline-server.mjs: an in-memory \`ws\` server speaking the same client protocol, with the same per-user seq/resume/ack semantics but no auth, storage or accounting) and **Mosquitto QoS 1** (a private broker, in memory; subscribers QoS 1 with \`clean: false\` so a reconnect resumes its session; the publisher publishes QoS 1 and waits for PUBACK).`,
+		`One run measures three systems one after the other with the same load generator, the same N and the same target sequence (seeded): **Warbler** (the stack \`npm start\` brings up, scripts/stack.mjs: the Worker bundled by \`wrangler deploy --dry-run\` and run by Miniflare ${m.miniflare} in its own process, one workerd, with every binding of wrangler.toml, its entry wrapped by bench/instrument.mjs for the counters: D1 with the migrations applied, SQLite-backed Durable Objects persisted to disk, Queues configured as wrangler.toml says: ${queueText(r)}), **raw ws** (bench/lib/ws-baseline-server.mjs: an in-memory \`ws\` server speaking the same client protocol, with the same per-user seq/resume/ack semantics but no auth, storage or accounting) and **Mosquitto QoS 1** (a private broker, in memory; subscribers QoS 1 with \`clean: false\` so a reconnect resumes its session; the publisher publishes QoS 1 and waits for PUBACK).`,
 	);
 	lines.push("");
 	lines.push(
@@ -419,7 +419,7 @@ export function renderMarkdown(r, resultFile) {
 		`- (a) ${cfg.rate} direct pushes/s for ${cfg.seconds} s to users drawn at random from ${cfg.online} online, open loop (each call is due at its slot whatever earlier calls do). Warbler: \`POST /v1/messages {audience:{users:[id]}}\`; raw ws: \`POST /publish\`; Mosquitto: publish to \`u/<id>\`.`,
 	);
 	lines.push(
-		`- (b) one message to a tag of ${cfg.broadcast.map((n) => n.toLocaleString("en-US")).join(" and of ")} online users (or as many as the project can hold here, see Capacity; the baselines then run at that same N and at the full size too), ${cfg.reps} times each; time to first and last delivery from the API call; deliveries/s = recipients ÷ time to last delivery. Warbler: \`audience:{tags:{any:[tag]}}\` (Queues fan-out); raw ws: \`POST /broadcast\`; Mosquitto: one publish to \`t/<tag>\`.`,
+		`- (b) one message to a tag of ${cfg.broadcast.map((n) => n.toLocaleString("en-US")).join(" and of ")} online users (or as many as the project can hold here, see Capacity; the baselines then run at that same N and at the full size too), ${cfg.reps} times each; time to first and last delivery from the API call; deliveries/s = recipients ÷ time to last delivery. Warbler: \`audience:{tags:{any:[tag]}}\` (fanned out in the API call's invocation after the 202, no queue hop); raw ws: \`POST /broadcast\`; Mosquitto: one publish to \`t/<tag>\`.`,
 	);
 	lines.push(
 		`- (d) ${cfg.burst ?? 20} broadcasts in a row to the ${cfg.online} online users, ${cfg.burstInFlight ?? 4} API calls in flight at once: deliveries/s from the first call to the last delivery, and each delivery's latency from its own broadcast's call.`,
@@ -435,7 +435,7 @@ export function renderMarkdown(r, resultFile) {
 	for (const [n, why] of Object.entries(r.skipped ?? {})) lines.push(`- ${n} skipped: ${why}`);
 	for (const [n, s] of Object.entries(r.systems)) for (const note of s.notes ?? []) lines.push(`- ${n}: ${note}`);
 	lines.push("");
-	lines.push("## Targets (issue 3)");
+	lines.push("## Targets (issue 9: delivery core v2)");
 	lines.push("");
 	lines.push("| target | measured | result |");
 	lines.push("| --- | --- | --- |");
@@ -454,7 +454,7 @@ export function renderMarkdown(r, resultFile) {
 		lines.push(rpcBreakdown(c));
 		lines.push("");
 		lines.push(
-			`Design derivation for comparison: direct push = ${c.design.direct.doRequests} DO request (shard.deliver) plus incoming acks at 20:1; broadcast = ${c.design.broadcast.doRequests} per recipient (one shard.deliver per shard per job of 100, ledger calls per job), plus ${c.design.broadcast.queueOps} queue operations.`,
+			`Design derivation for comparison: direct push = ${c.design.direct.doRequests} DO request (shard.deliver) plus incoming acks at 20:1; broadcast = ${c.design.broadcast.doRequests} per recipient (one shard.deliver per shard per job of up to 1,000, ledger calls per job and per broadcast), plus ${c.design.broadcast.queueOps} queue operations.`,
 		);
 		lines.push("");
 		lines.push("### Measured versus derived");

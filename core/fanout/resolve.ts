@@ -5,7 +5,6 @@ import { dispatchToVendors } from "../dispatch/targets.js";
 import { audiencePage } from "../messages/audience.js";
 import type { DeliverySpec } from "../messages/record.js";
 import { ledgerFor } from "../objects/ledger.js";
-import { mapBounded } from "../util/bounded.js";
 import { errorText } from "../util/errors.js";
 import { deliverToShards, recordJob, usersForVendors } from "./deliver.js";
 import { DELIVER_JOB_USERS, type DeliverJob, type FanoutJob, type ResolveJob } from "./jobs.js";
@@ -101,6 +100,20 @@ export function resolveToQueue(env: Env, job: ResolveJob, budgetMs: number): Pro
  * itself fails. The ledger already holds the resolve job, so even a crash here loses nothing.
  */
 export async function resolveInline(env: Env, spec: DeliverySpec, job: ResolveJob, budgetMs: number): Promise<void> {
+	// Jobs stay in flight across pages (the next page's jobs start while this page's run), so a
+	// shard always has the next call waiting: as many in flight as the queue consumer would run.
+	const inFlight = new Set<Promise<void>>();
+	const run = (j: DeliverJob) => {
+		const p = runDeliverJob(env, spec, j)
+			.then((ok) => (ok ? undefined : sendAll(env, [j])))
+			.catch(async (err: unknown) => {
+				console.error(`inline deliver ${j.jobKey} of ${job.messageId} handed to the queue:`, errorText(err));
+				await sendAll(env, [j]);
+			})
+			.finally(() => inFlight.delete(p));
+		inFlight.add(p);
+		return p;
+	};
 	try {
 		await resolveAudience(
 			env,
@@ -108,11 +121,10 @@ export async function resolveInline(env: Env, spec: DeliverySpec, job: ResolveJo
 			{
 				pace: async () => undefined,
 				jobs: async (jobs) => {
-					const unfinished: DeliverJob[] = [];
-					await mapBounded(jobs, INLINE_JOBS_AT_ONCE, async (j) => {
-						if (!(await runDeliverJob(env, spec, j))) unfinished.push(j);
-					});
-					await sendAll(env, unfinished);
+					for (const j of jobs) {
+						while (inFlight.size >= INLINE_JOBS_AT_ONCE) await Promise.race(inFlight);
+						run(j);
+					}
 				},
 				continueLater: async (next) => {
 					await env.FANOUT.send(next);
@@ -124,6 +136,7 @@ export async function resolveInline(env: Env, spec: DeliverySpec, job: ResolveJo
 		console.error(`inline fan-out of ${job.messageId} handed to the queue:`, errorText(err));
 		await env.FANOUT.send(job);
 	}
+	await Promise.all(inFlight);
 }
 
 /**

@@ -12,7 +12,7 @@ import type { ChannelCounts, JobResult, LedgerSummary, VendorOutcome, VendorResu
  */
 const SCHEMA = `
 ${META_SCHEMA}
-CREATE TABLE IF NOT EXISTS jobs (job_key TEXT PRIMARY KEY, at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (job_key TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS shards (name TEXT PRIMARY KEY, counts TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS failed (user_id TEXT PRIMARY KEY, reason TEXT) WITHOUT ROWID;
 -- Final vendor outcome per device: absolute, so a repeated report changes nothing.
@@ -25,14 +25,53 @@ CREATE TABLE IF NOT EXISTS vendor (
 
 const COUNT_FIELDS = ["targeted", "delivered", "acked", "opened", "clicked", "expired", "recalled", "capped", "dropped"] as const;
 
+/**
+ * Everything about the message but its tables, as one row: each operation writes it at most once
+ * (a broadcast costs its ledger about four rows plus one per shard report, whatever its size).
+ */
+interface LedgerState {
+	status: MessageStatus;
+	/** Broadcasts: the job that starts the fan-out, kept for re-drives. */
+	resolve?: ResolveJob;
+	quietMs?: number;
+	/** Last progress seen by the watchdog (jobs recorded since count as progress too). */
+	progressAt?: number;
+	expectedJobs?: number;
+	redrives?: number;
+	doneRecorded?: boolean;
+}
+
 export class Ledger {
 	private readonly sql: SqlStorage;
 	private readonly meta: MetaTable;
+	private readonly state: LedgerState;
 
 	constructor(sql: SqlStorage) {
 		this.sql = sql;
 		this.sql.exec(SCHEMA);
 		this.meta = new MetaTable(this.sql);
+		const stored = this.meta.get("state");
+		this.state = stored ? (JSON.parse(stored) as LedgerState) : this.legacyState();
+	}
+
+	/** A ledger written before its state was one row (local data from earlier 0.2 builds). */
+	private legacyState(): LedgerState {
+		const m = (k: string) => this.meta.get(k);
+		const num = (k: string) => (m(k) === undefined ? undefined : Number(m(k)));
+		const resolve = m("resolve");
+		return {
+			status: (m("status") as MessageStatus | undefined) ?? "accepted",
+			...(resolve ? { resolve: JSON.parse(resolve) as ResolveJob } : {}),
+			quietMs: num("quiet_ms"),
+			progressAt: num("progress_at"),
+			expectedJobs: num("expected_jobs"),
+			redrives: num("redrives"),
+			doneRecorded: m("done_recorded") === "1",
+		};
+	}
+
+	private save(): void {
+		this.meta.set("state", JSON.stringify(this.state));
 	}
 
 	/**
@@ -40,14 +79,13 @@ export class Ledger {
 	 * that stops (a crash, a lost queue message) can be driven again until every shard has it.
 	 */
 	begin(resolve: ResolveJob, now: number, quietMs: number): void {
-		this.meta.set("resolve", JSON.stringify(resolve));
-		this.meta.set("progress_at", String(now));
-		this.meta.set("quiet_ms", String(quietMs));
+		Object.assign(this.state, { resolve, progressAt: now, quietMs });
+		this.save();
 	}
 
 	/** How long the fan-out may go without progress before it is driven again. */
 	quietMs(fallback: number): number {
-		return Number(this.meta.get("quiet_ms") ?? fallback);
+		return this.state.quietMs ?? fallback;
 	}
 
 	/**
@@ -59,63 +97,67 @@ export class Ledger {
 		now: number,
 		quietMs: number,
 	): { action: "stop" } | { action: "wait"; until: number } | { action: "redrive"; job: ResolveJob } {
-		const resolve = this.meta.get("resolve");
-		const status = this.status();
+		const { resolve, status } = this.state;
 		if (!resolve || status === "done" || status === "recalled") return { action: "stop" };
-		const progressAt = Number(this.meta.get("progress_at") ?? "0");
+		const lastJob = this.sql.exec<{ at: number | null }>("SELECT max(at) AS at FROM jobs").one().at ?? 0;
+		const progressAt = Math.max(this.state.progressAt ?? 0, lastJob);
 		if (now - progressAt < quietMs) return { action: "wait", until: progressAt + quietMs };
-		this.meta.set("progress_at", String(now));
-		this.meta.set("redrives", String(Number(this.meta.get("redrives") ?? "0") + 1));
-		return { action: "redrive", job: JSON.parse(resolve) as ResolveJob };
+		this.state.progressAt = now;
+		this.state.redrives = (this.state.redrives ?? 0) + 1;
+		this.save();
+		return { action: "redrive", job: resolve };
 	}
 
 	/** The resolver is paging the audience. */
 	startFanout(): void {
-		if (this.status() === "accepted") this.meta.set("status", "fanning_out");
-		this.meta.set("progress_at", String(Date.now()));
+		if (this.state.status === "accepted") this.state.status = "fanning_out";
+		this.state.progressAt = Date.now();
+		this.save();
 	}
 
 	isDone(): boolean {
-		return this.status() === "done";
+		return this.state.status === "done";
 	}
 
 	resolveJob(): ResolveJob | undefined {
-		const r = this.meta.get("resolve");
-		return r ? (JSON.parse(r) as ResolveJob) : undefined;
+		return this.state.resolve;
 	}
 
 	doneRecorded(): boolean {
-		return this.meta.get("done_recorded") === "1";
+		return this.state.doneRecorded === true;
 	}
 
 	recordDone(): void {
-		this.meta.set("done_recorded", "1");
+		this.state.doneRecorded = true;
+		this.save();
 	}
 
 	/** The resolver reached the end of the audience: `jobs` deliver jobs in all. */
 	expectJobs(jobs: number): LedgerSummary {
-		this.meta.set("expected_jobs", String(jobs));
+		this.state.expectedJobs = jobs;
 		this.maybeDone();
+		this.save();
 		return this.summary();
 	}
 
 	/**
 	 * Records one deliver job (once per key): its recipients whose shard stayed unreachable count as
-	 * failed. Returns whether the message was recalled meanwhile.
+	 * failed. Returns whether the message was recalled meanwhile. The job's row is its progress.
 	 */
 	recordJob(jobKey: string, results: JobResult[], expectJobs?: number): { recalled: boolean } {
-		if (expectJobs !== undefined) this.meta.set("expected_jobs", String(expectJobs));
+		const before = JSON.stringify(this.state);
+		if (expectJobs !== undefined) this.state.expectedJobs = expectJobs;
 		const fresh = this.sql.exec("INSERT OR IGNORE INTO jobs (job_key, at) VALUES (?, ?)", jobKey, Date.now()).rowsWritten > 0;
 		if (fresh) {
-			this.meta.set("progress_at", String(Date.now()));
 			for (const r of results) {
 				if (r.outcome !== "failed") continue;
 				this.sql.exec("INSERT OR IGNORE INTO failed (user_id, reason) VALUES (?, ?)", r.userId, r.reason ?? null);
 			}
-			if (this.status() === "accepted") this.meta.set("status", "fanning_out");
+			if (this.state.status === "accepted") this.state.status = "fanning_out";
 			this.maybeDone();
 		}
-		return { recalled: this.status() === "recalled" };
+		if (JSON.stringify(this.state) !== before) this.save();
+		return { recalled: this.state.status === "recalled" };
 	}
 
 	/** Whether a job key was already recorded: a redelivered job can stop before doing anything. */
@@ -141,8 +183,9 @@ export class Ledger {
 
 	/** Marks the message recalled; true if it was not already. */
 	recall(): boolean {
-		if (this.status() === "recalled") return false;
-		this.meta.set("status", "recalled");
+		if (this.state.status === "recalled") return false;
+		this.state.status = "recalled";
+		this.save();
 		return true;
 	}
 
@@ -217,14 +260,15 @@ export class Ledger {
 		return row ? { status: "failed", reason: row.reason } : null;
 	}
 
+	/** Done once every expected job is recorded (the caller saves the state). */
 	private maybeDone() {
-		const expected = this.meta.get("expected_jobs");
-		if (expected === undefined || this.status() === "recalled") return;
+		const expected = this.state.expectedJobs;
+		if (expected === undefined || this.state.status === "recalled") return;
 		const done = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM jobs").one().n;
-		if (done >= Number(expected)) this.meta.set("status", "done");
+		if (done >= expected) this.state.status = "done";
 	}
 
 	private status(): MessageStatus {
-		return (this.meta.get("status") as MessageStatus | undefined) ?? "accepted";
+		return this.state.status;
 	}
 }

@@ -2,7 +2,7 @@
  * A Durable Object's small key-value settings (its owner, counters, status) in a `meta` table of
  * its SQLite storage. Every object with SQL storage keeps them the same way.
  */
-export const META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);";
+export const META_SCHEMA = "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;";
 
 export class MetaTable {
 	constructor(private readonly sql: SqlStorage) {}

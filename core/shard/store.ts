@@ -9,7 +9,7 @@ import { newUserRecord } from "./model.js";
  * one DELETE per entry past its retention. Nothing is written per recipient.
  */
 export const SHARD_SCHEMA = `
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, keep_until INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hot (k TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chunks (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);

@@ -365,6 +365,28 @@ function findings(r) {
 	out.push(
 		`- **DO storage rows** (billed since January 2026, not in the issue's list): ${f2(d.perDelivery.doSqlRowsWritten)} SQLite rows written per direct push and ${f2(big?.perDelivery.doSqlRowsWritten)} per broadcast recipient (UserShard ${f2((d.doSql.UserShard?.rowsWritten ?? 0) / d.deliveries)} / ${f2(big ? (big.doSql.UserShard?.rowsWritten ?? 0) / big.deliveries : null)}), i.e. $${d.doStorageUsdPerMillion.toFixed(2)} and $${big?.doStorageUsdPerMillion.toFixed(2)} per million at $1.00/M rows.`,
 	);
+	out.push("", "## What limits the targets this design does not meet", "");
+	const connectRate = P.connects?.[0]?.clientsPerSec;
+	out.push(
+		`- **Direct-push latency and CPU** (p99 ≤ 3× / ≤ 10×, CPU ≤ 1 ms): a push is an authenticated HTTP call that reads the key with its app (one D1 query), writes the message record (one D1 row, ${f2(d.perDelivery.d1RowsWritten)} measured), makes one shard RPC that writes the inbox entry (${f2((d.doSql.UserShard?.rowsWritten ?? 0) / d.deliveries)} SQLite rows) and sends the frame, then takes the device's ack; Mosquitto appends to memory. The ${f1(cpu(P))} ms of workerd CPU per push here also holds what runs elsewhere on Cloudflare (the D1 simulator, the HTTP server, the queue simulator). A push cannot skip the D1 record while \`GET /v1/messages/{id}\`, recall and idempotency keys find messages there.`,
+	);
+	out.push(
+		"- **Broadcast rates at the largest size and (d)**: locally every shard, the Worker and D1 share one workerd thread, so a fan-out's rate is this machine's CPU divided by the work per delivery (one socket send, the frame's seq prefix, the ack back); more shards do not add threads here. On Cloudflare each shard is its own object on its own thread.",
+	);
+	if (connectRate) {
+		out.push(
+			`- **First-connect rate** (${f0(connectRate)}/s): a device's first connect verifies its token, creates the user and device in the shard (written at once, so no message can slip past a device the shard forgot) and registers the device in D1 (two rows); later connects skip the D1 part. One thread does all of it locally.`,
+		);
+	}
+	out.push(
+		`- **Single-user push cost**: a Worker request ($0.30/M) and a DO request ($0.15/M) are the floor ($0.45/M); the message record in D1 ($1.00/M rows written) and the inbox entry in the shard (~$1.00/M DO rows) each add about a dollar. Meeting $1.50/M needs one of the two records gone: keeping direct messages only in their shard would move message lookups, recall and idempotency there.`,
+	);
+	out.push(
+		"- **Broadcast cost at 1,000 recipients**: a broadcast's fixed rows (its ledger's state and jobs, the shard's entry and flushed positions, the D1 message row) are spread over its recipients; at 1,000 recipients they come to a few cents per million deliveries, at 10,000 to under $0.02.",
+	);
+	out.push(
+		"- **10,000 clients on one local stack**: workerd holds two file descriptors per TCP connection (the socket and a dup(2) that watches for hang-up), so 10,000 WebSockets need more than the 20,000 open files this machine allows a process; `ulimit -n 32768` removes the limit (README: Open files). Deployed, sockets spread over shards and machines.",
+	);
 	return out;
 }
 

@@ -87,7 +87,9 @@ export class FilterError extends Error {
 const Attr = z
 	.string()
 	.max(128)
-	.regex(ATTR_RE, "must be an attribute path such as plan or address.city ([A-Za-z0-9_-] segments joined by dots)");
+	.regex(ATTR_RE, "must be an attribute path such as plan or address.city ([A-Za-z0-9_-] segments joined by dots)")
+	// Attributes cannot hold a __proto__ key (request bodies refuse it), so no filter can name one.
+	.refine((a) => !a.split(".").includes("__proto__"), "__proto__ is a reserved name");
 
 const Scalar = z.union([z.string().max(1024), z.number().refine(Number.isFinite, "must be finite"), z.boolean()]);
 
@@ -112,7 +114,8 @@ const Leaf = z
 	.openapi("AudienceFilterCondition");
 
 function leafProblem(l: FilterLeaf): string | null {
-	const builtin = l.attr in BUILTIN_COLUMNS;
+	// Own properties only: "constructor", "toString" or "__proto__" are attributes like any other.
+	const builtin = Object.hasOwn(BUILTIN_COLUMNS, l.attr);
 	const v = l.value;
 	if (l.op === "exists") {
 		return v === undefined || typeof v === "boolean" ? null : "exists takes no value, or true / false";
@@ -252,7 +255,7 @@ export function compileFilter(filter: Filter, opts: CompileOptions = {}): Compil
 		const problem = leafProblem(l);
 		if (problem) throw new FilterError(problem, [...path, "value"]);
 		const v = l.value;
-		const builtin = BUILTIN_COLUMNS[l.attr];
+		const builtin = Object.hasOwn(BUILTIN_COLUMNS, l.attr) ? BUILTIN_COLUMNS[l.attr] : undefined;
 		const column = Object.hasOwn(columns, l.attr) ? `u."${columns[l.attr]}"` : undefined;
 
 		if (builtin) {

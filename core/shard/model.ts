@@ -147,3 +147,15 @@ export function logPosition(log: [number, number][], seq: number, at: number): v
 	else log.push([seq, at]);
 	if (log.length > 64) log.splice(0, log.length - 64);
 }
+
+/**
+ * A user's device by id. Device ids come from clients and may be "constructor", "toString" or
+ * "__proto__": only own properties count, and a new one is defined, never assigned.
+ */
+export function deviceOf(user: UserRecord, deviceId: string): [number, number] | undefined {
+	return Object.hasOwn(user.dev, deviceId) ? user.dev[deviceId] : undefined;
+}
+
+export function setDevice(user: UserRecord, deviceId: string, device: [number, number]): void {
+	Object.defineProperty(user.dev, deviceId, { value: device, enumerable: true, writable: true, configurable: true });
+}

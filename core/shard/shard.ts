@@ -11,11 +11,13 @@ import { shardName } from "./addressing.js";
 import { emptyCounts, type ShardAddress, type ShardCounts, type ShardDelivery, type ShardResult } from "./api.js";
 import { indexOfName, inRange, type MovedUser, parentOf, type ShardRange, type ShardSnapshot } from "./growth.js";
 import {
+	deviceOf,
 	type EntryBody,
 	gapOf,
 	logPosition,
 	type Positions,
 	reachedAt,
+	setDevice,
 	type Target,
 	targetStatus,
 	type UserRecord,
@@ -417,7 +419,7 @@ export class Shard {
 		if (child) return child.stub.forgetDevice({ appId: at.appId, shard: child.name }, userId, deviceId);
 		const uid = this.store.uidOf.get(userId);
 		const user = uid === undefined ? undefined : this.store.user(uid);
-		if (uid === undefined || !user || !(deviceId in user.dev)) return;
+		if (uid === undefined || !user || !deviceOf(user, deviceId)) return;
 		delete user.dev[deviceId];
 		this.store.touch(uid);
 		this.prune(uid);
@@ -440,7 +442,8 @@ export class Shard {
 		await this.enter({ appId: state.appId, shard });
 		const uid = this.store.ensureUser(state.userId);
 		this.store.flushUrgent();
-		const known = state.deviceId in (this.store.user(uid)?.dev ?? {});
+		const record = this.store.user(uid);
+		const known = record !== undefined && deviceOf(record, state.deviceId) !== undefined;
 		// One live session per device: a reconnect replaces a half-dead earlier socket.
 		for (const old of this.sessions.of(state.userId)) {
 			if (stateOf(old)?.deviceId === state.deviceId) safeClose(old, CloseCode.REPLACED, "replaced by a newer connection");
@@ -469,14 +472,14 @@ export class Shard {
 		// A position past the end comes from an earlier incarnation of this inbox (user erased).
 		const from = lastSeq > latest ? 0 : lastSeq;
 		const now = Date.now();
-		const known = user.dev[state.deviceId];
+		const known = deviceOf(user, state.deviceId);
 		const seenBefore = known?.[1] ?? 0;
 		if (known) {
 			known[1] = now;
 			this.raiseDevice(known[0], from);
 			this.store.touchLazily(uid);
 		} else {
-			user.dev[state.deviceId] = [this.store.newDevice(from), now];
+			setDevice(user, state.deviceId, [this.store.newDevice(from), now]);
 			this.store.touch(uid);
 		}
 		this.raiseAcked(uid, from, now);
@@ -512,7 +515,7 @@ export class Shard {
 		const user = this.store.user(uid)!;
 		const now = Date.now();
 		const upTo = Math.min(seq, this.store.get("seq", uid));
-		const dev = user.dev[state.deviceId];
+		const dev = deviceOf(user, state.deviceId);
 		if (!dev) return; // acks come after hello, which registered the device
 		dev[1] = now;
 		this.raiseDevice(dev[0], upTo);
@@ -572,7 +575,8 @@ export class Shard {
 	closed(state: SocketState | null): void {
 		if (!state?.ready) return;
 		const uid = this.store.uidOf.get(state.userId);
-		const dev = uid === undefined ? undefined : this.store.user(uid)?.dev[state.deviceId];
+		const record = uid === undefined ? undefined : this.store.user(uid);
+		const dev = record ? deviceOf(record, state.deviceId) : undefined;
 		if (uid === undefined || !dev) return;
 		dev[1] = Date.now();
 		this.store.touchLazily(uid);
@@ -807,7 +811,9 @@ export class Shard {
 			if (!inRange(id, range)) continue;
 			const record = this.store.user(uid)!;
 			const devices: Record<string, number> = {};
-			for (const [deviceId, [n]] of Object.entries(record.dev)) devices[deviceId] = this.store.get("device", n);
+			for (const [deviceId, [n]] of Object.entries(record.dev)) {
+				Object.defineProperty(devices, deviceId, { value: this.store.get("device", n), enumerable: true });
+			}
 			position.set(uid, users.length);
 			users.push({ record, devices, ...this.positions(uid) });
 		}

@@ -1,6 +1,6 @@
 import type { MovedUser, ShardSnapshot } from "./growth.js";
 import type { EntryBody, UserRecord } from "./model.js";
-import { newUserRecord } from "./model.js";
+import { newUserRecord, setDevice } from "./model.js";
 
 /**
  * A shard's SQLite storage and its in-memory image. Rows are written only here, and only as:
@@ -129,10 +129,12 @@ export class ShardStore {
 	/** A user handed over by the parent shard: a new number, its positions and its devices renumbered. */
 	adoptUser(m: MovedUser): number {
 		const uid = this.ensureUser(m.record.id);
-		const dev: UserRecord["dev"] = {};
-		for (const [deviceId, [, seen]] of Object.entries(m.record.dev))
-			dev[deviceId] = [this.newDevice(m.devices[deviceId] ?? 0), seen];
-		this.users[uid] = { ...m.record, dev };
+		const record: UserRecord = { ...m.record, dev: {} };
+		for (const [deviceId, [, seen]] of Object.entries(m.record.dev)) {
+			const acked = Object.hasOwn(m.devices, deviceId) ? (m.devices[deviceId] ?? 0) : 0;
+			setDevice(record, deviceId, [this.newDevice(acked), seen]);
+		}
+		this.users[uid] = record;
 		this.set("seq", uid, m.seq);
 		this.set("delivered", uid, m.delivered);
 		this.set("acked", uid, m.acked);

@@ -6,6 +6,8 @@ import { type DeliverySpec, loadDeliverySpec } from "../../core/messages/record.
 import { ledgerFor } from "../../core/objects/ledger.js";
 import { errorText } from "../../core/util/errors.js";
 
+/** A dead-lettered resolve job starts a new round of retries after this long. */
+const DLQ_RESOLVE_DELAY_S = 60;
 /** One resolve invocation pages this long at most, then hands over to a continuation job. */
 const RESOLVE_BUDGET_MS = 10_000;
 
@@ -44,8 +46,13 @@ export async function handleDeadLetters(batch: MessageBatch<FanoutJob>, env: Env
 					await recordJob(env, spec, job.jobKey, results);
 				}
 			} else if (job.kind === "resolve") {
-				// The audience could not be paged to the end: finish with what was emitted.
-				await ledgerFor(env, job.appId, job.messageId).expectJobs(job.jobsSoFar);
+				// The audience could not be paged (D1 down, say): finishing with what was emitted would
+				// silently leave out everyone past the cursor. The job goes back to the queue, cursor kept,
+				// for a fresh round of retries; the ledger's watchdog re-drives it too if it stalls.
+				console.error(
+					`resolve ${job.messageId} after ${job.after ?? "the start"} dead-lettered; queued again in ${DLQ_RESOLVE_DELAY_S} s`,
+				);
+				await env.FANOUT.send(job, { delaySeconds: DLQ_RESOLVE_DELAY_S });
 			} else {
 				await runJob(env, job, specs);
 			}

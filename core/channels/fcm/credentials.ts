@@ -4,7 +4,9 @@ import { DEFAULT_ENDPOINTS } from "../endpoints.js";
 
 /** https, or http on the loopback interface (a local simulator; unreachable from a deployed Worker). */
 function isTokenUri(value: string): boolean {
-	const url = new URL(value);
+	// Runs even when the URL check before it failed: a malformed value is a 400, never a throw.
+	const url = URL.parse(value);
+	if (!url) return false;
 	if (url.protocol === "https:") return true;
 	return url.protocol === "http:" && (url.hostname === "127.0.0.1" || url.hostname === "localhost");
 }

@@ -450,6 +450,14 @@ const cases: Case[] = [
 	}),
 
 	// ── credentials ─────────────────────────────────────────────────────────────────────────────
+	...["", "not a URL", "' OR 1=1 --", "//no-scheme", "https://"].map((uri) =>
+		invalid(`FCM token_uri ${JSON.stringify(uri)} is a 400, not a 503`, {
+			method: "PUT",
+			path: "/v1/credentials/fcm",
+			body: { service_account: { project_id: "my-app-12345", token_uri: uri } },
+			paths: ["service_account.token_uri"],
+		}),
+	),
 	unauthorized("no Authorization header", { ...PUT_ALICE, auth: null, body: { attributes: { a: 1 } } }),
 	unauthorized("Basic scheme", { ...PUT_ALICE, auth: "Basic YWRtaW46YWRtaW4=", body: {} }),
 	unauthorized("Bearer without a token", { method: "GET", path: "/v1/users/alice", auth: "Bearer " }),

@@ -77,17 +77,18 @@ describe("tag fan-out through Queues", () => {
 		expect(msg.body.counts.targeted).toBe(3);
 	});
 
-	it("a resolve job that lands in the dead-letter queue still finishes the message with what was emitted", async () => {
+	it("a resolve job that lands in the dead-letter queue goes back to the queue: no recipient is left out", async () => {
 		const { appId, key } = await newApp();
-		// A message whose resolver never succeeded: its row exists, no job ever ran for it.
+		await tagUsers(key, "t", ["a1", "a2", "a3"]);
+		// A message whose resolver never got through (D1 down, say): its row exists, no job ran for it.
 		const id = "msg_0000000000deadletter0000";
 		const now = new Date().toISOString();
+		const later = new Date(Date.now() + 3_600_000).toISOString();
 		await env.DB.prepare(
 			"INSERT INTO messages (app_id, id, audience, content, options, body_hash, created_at, expires_at) VALUES (?, ?, ?, ?, '{}', 'x', ?, ?)",
 		)
-			.bind(appId, id, JSON.stringify({ tags: { any: ["t"] } }), JSON.stringify(text("y")), now, now)
+			.bind(appId, id, JSON.stringify({ tags: { any: ["t"] } }), JSON.stringify(text("y")), now, later)
 			.run();
-		expect((await call("GET", `/v1/messages/${id}`, key)).body.status).toBe("accepted");
 		const job: FanoutJob = {
 			kind: "resolve",
 			appId,
@@ -102,8 +103,19 @@ describe("tag fan-out through Queues", () => {
 		const ctx = createExecutionContext();
 		await worker.queue(batch, env, ctx);
 		expect((await getQueueResult(batch, ctx)).explicitAcks).toEqual(["d1"]);
-		const msg = await call("GET", `/v1/messages/${id}`, key);
-		expect(msg.body).toMatchObject({ status: "done", counts: { targeted: 0 } });
+		// Not finished with what was emitted (nothing): still to be delivered.
+		const pending = await call("GET", `/v1/messages/${id}`, key);
+		expect(pending.body.status).not.toBe("done");
+		// The job it queued again, when it runs: everyone gets the message, and it is done.
+		const again = createMessageBatch<FanoutJob>("warbler-fanout", [{ id: "r1", timestamp: Date.now(), attempts: 1, body: job }]);
+		const ctx2 = createExecutionContext();
+		await worker.queue(again, env, ctx2);
+		await getQueueResult(again, ctx2);
+		await eventually(
+			() => call("GET", `/v1/messages/${id}`, key),
+			(r) => r.body.status === "done" && r.body.counts.targeted === 3,
+		);
+		for (const u of ["a1", "a2", "a3"]) expect(await inboxFor(env, appId, u).stats()).toEqual({ seq: 1, held: 1 });
 	});
 
 	it("a job that throws is retried with backoff, not acked", async () => {

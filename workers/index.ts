@@ -1,3 +1,4 @@
+import { sweepEventIds } from "../core/automations/event-ids.js";
 import type { DispatchJob } from "../core/dispatch/jobs.js";
 import type { FanoutJob } from "../core/fanout/jobs.js";
 import { sweepStalledBroadcasts } from "../core/fanout/watchdog.js";
@@ -29,5 +30,6 @@ export default {
 		// The minute cron is only the safety net: Durable Object alarms fire schedules on time.
 		await sweepOverdue(env, controller.scheduledTime);
 		await sweepStalledBroadcasts(env, controller.scheduledTime);
+		await sweepEventIds(env.DB, controller.scheduledTime);
 	},
 } satisfies ExportedHandler<Env, FanoutJob | DispatchJob>;

@@ -15,12 +15,16 @@ export interface ClientClaims {
 	appId: string;
 	userId: string;
 	expiresAt: number;
+	/** When the token was minted (epoch ms): revocations refuse tokens minted before them. */
+	mintedAt: number;
 }
 
 export async function signClientToken(secret: Uint8Array, appId: string, userId: string, ttlSeconds: number) {
 	const now = Math.floor(Date.now() / 1000);
 	const exp = now + ttlSeconds;
-	const token = await new SignJWT({})
+	// `mat`: minted at, in ms. A revocation refuses tokens minted before it; `iat` has only seconds,
+	// and a token minted in the same second just after a revocation must work.
+	const token = await new SignJWT({ mat: Date.now() })
 		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
 		.setIssuer(ISSUER)
 		.setAudience(appId)
@@ -66,7 +70,8 @@ export async function verifyClientToken(env: Env, token: string): Promise<Client
 	try {
 		const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: appId, algorithms: ["HS256"] });
 		if (typeof payload.sub !== "string" || typeof payload.exp !== "number") return undefined;
-		return { appId, userId: payload.sub, expiresAt: payload.exp };
+		const mintedAt = typeof payload.mat === "number" ? payload.mat : (payload.iat ?? 0) * 1000;
+		return { appId, userId: payload.sub, expiresAt: payload.exp, mintedAt };
 	} catch (err) {
 		if (err instanceof errors.JOSEError) return undefined;
 		throw err;

@@ -5,6 +5,7 @@ import { AppError } from "../errors.js";
 import { automationTimerFor } from "../objects/automation-timer.js";
 import { parseRfc3339 } from "../rules/time.js";
 import { mapBounded } from "../util/bounded.js";
+import { claimEventIds } from "./event-ids.js";
 import { type AutomationEvent, sendAutomation } from "./send.js";
 import { type Automation, automationsFor } from "./store.js";
 import type { TimerItem, TimerTrigger } from "./timer.js";
@@ -15,6 +16,8 @@ const CONCURRENCY = 16;
 
 export interface IntakeResult {
 	accepted: number;
+	/** Events whose client id was already seen in the last 24 h: nothing was done for them. */
+	repeated: number;
 	triggered: number;
 	eventIds: string[];
 }
@@ -41,9 +44,20 @@ function timerTrigger(a: Automation): TimerTrigger {
  * When it returns, every run is either accepted or durably waiting.
  */
 export async function intakeEvents(env: Env, appId: string, inputs: EventInput[], now = Date.now()): Promise<IntakeResult> {
-	const set = await automationsFor(db(env), appId, now);
-	const events: AutomationEvent[] = inputs.map((e) => ({
-		id: timeOrderedId("evt", now),
+	const d = db(env);
+	// Events the caller named with an id it already sent (a retry) change nothing and trigger nothing.
+	const named = inputs.flatMap((e) => (e.id === undefined ? [] : [e.id]));
+	const fresh = named.length ? await claimEventIds(d, appId, named, now) : new Set<string>();
+	const firstSeen = new Set<string>();
+	const taken = inputs.filter((e) => {
+		if (e.id === undefined) return true;
+		if (!fresh.has(e.id) || firstSeen.has(e.id)) return false;
+		firstSeen.add(e.id);
+		return true;
+	});
+	const set = await automationsFor(d, appId, now);
+	const events: AutomationEvent[] = taken.map((e) => ({
+		id: e.id ?? timeOrderedId("evt", now),
 		userId: e.user_id,
 		name: e.name,
 		time: e.time === undefined ? now : (parseRfc3339(e.time)?.getTime() ?? now),
@@ -83,5 +97,11 @@ export async function intakeEvents(env: Env, appId: string, inputs: EventInput[]
 		return r.triggered;
 	});
 	const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-	return { accepted: events.length, triggered: sum(sent) + sum(timers), eventIds: events.map((e) => e.id) };
+	return {
+		accepted: inputs.length,
+		repeated: inputs.length - taken.length,
+		triggered: sum(sent) + sum(timers),
+		// Every event without a client id was taken, in order: it has the id minted for it.
+		eventIds: inputs.map((e) => e.id ?? events[taken.indexOf(e)]!.id),
+	};
 }

@@ -37,6 +37,10 @@ export function eventTimeProblem(time: string | undefined, now = Date.now()): st
 
 export const EventInput = z
 	.strictObject({
+		id: Id.optional().openapi({
+			description:
+				"Your id for this event, 1–128 characters of [A-Za-z0-9_.:@-]: an event whose id this app sent in the last 24 hours changes nothing and triggers nothing (safe retries).",
+		}),
 		user_id: Id,
 		name: EventName,
 		properties: EventProperties.optional(),

@@ -232,3 +232,18 @@ export const templates = sqliteTable(
 	},
 	(t) => [primaryKey({ columns: [t.appId, t.id] })],
 );
+
+/**
+ * Client event ids seen in the last 24 hours (`POST /v1/events` with `id`): a retried event changes
+ * nothing and triggers nothing. Rows older than a day are swept by the minute cron.
+ */
+export const eventIds = sqliteTable(
+	"event_ids",
+	{
+		appId: text("app_id").notNull(),
+		id: text("id").notNull(),
+		/** Epoch ms. */
+		seenAt: integer("seen_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.id] }), index("event_ids_seen").on(t.seenAt)],
+);

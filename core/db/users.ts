@@ -19,6 +19,27 @@ export function ensureUsers(d: Db, appId: string, userIds: string[], now: string
 	return statements;
 }
 
+/**
+ * Records a WebSocket device the first time it connects, only if its user exists: a client token
+ * never creates a user (a deleted user's old tokens are refused by the shard before this).
+ */
+export async function registerWsDevice(
+	d1: D1Database,
+	appId: string,
+	userId: string,
+	deviceId: string,
+	platform: string,
+	now: string,
+) {
+	await d1
+		.prepare(
+			"INSERT INTO devices (app_id, user_id, id, platform, channel, created_at, updated_at) " +
+				"SELECT app_id, id, ?, ?, 'ws', ?, ? FROM users WHERE app_id = ? AND id = ? ON CONFLICT DO NOTHING",
+		)
+		.bind(deviceId, platform, now, now, appId, userId)
+		.run();
+}
+
 export function findUser(d: Db, appId: string, userId: string) {
 	return d
 		.select()

@@ -29,6 +29,8 @@ export interface SocketState {
 	deviceId: string;
 	/** Token expiry, epoch seconds: the socket is closed (4001) when it passes. */
 	tokenExp: number;
+	/** When the token was minted, epoch ms: a revocation after it closes the socket (4001). */
+	tokenMintedAt: number;
 	/** Set by hello: only ready sockets get message frames. */
 	ready: boolean;
 	badFrames: number;

@@ -70,6 +70,7 @@ export function inboxFor(env: Env, appId: string, userId: string) {
 		recipient: on((s, messageId: string) => s.stub.recipient(s.address, messageId, userId)),
 		erase: on((s) => s.stub.erase(s.address, userId)),
 		forgetDevice: on((s, deviceId: string) => s.stub.forgetDevice(s.address, userId, deviceId)),
+		revokeTokens: on((s, before: number) => s.stub.revokeTokens(s.address, userId, before)),
 		/** Hands a checked WebSocket upgrade to the user's shard. */
 		connect: async (request: Request) => {
 			const s = await at();

@@ -50,4 +50,6 @@ export interface ShardSnapshot {
 	entries: EntryBody[];
 	/** Vendor fallbacks due up to here were handled by the parent. */
 	fallbackThrough: number;
+	/** Client-token revocations of the range's users (erased users' included). */
+	revoked?: [string, number][];
 }

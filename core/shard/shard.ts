@@ -404,12 +404,25 @@ export class Shard {
 		await this.enter(at);
 		const child = this.childFor(userId);
 		if (child) return child.stub.erase({ appId: at.appId, shard: child.name }, userId);
+		// Tokens minted so far die with the user: a device cannot bring the user back.
+		this.store.revoke(userId, Date.now());
 		for (const ws of this.sessions.of(userId)) safeClose(ws, CloseCode.USER_DELETED, "user deleted");
 		const uid = this.store.uidOf.get(userId);
 		if (uid === undefined) return;
 		this.inbox.delete(uid);
 		this.store.retire(uid);
 		this.store.flush(false);
+	}
+
+	/** POST /v1/users/{id}/tokens/revoke: tokens minted before `before` are refused, their sockets closed. */
+	async revokeTokens(at: ShardAddress, userId: string, before: number): Promise<void> {
+		await this.enter(at);
+		const child = this.childFor(userId);
+		if (child) return child.stub.revokeTokens({ appId: at.appId, shard: child.name }, userId, before);
+		this.store.revoke(userId, before);
+		for (const ws of this.sessions.of(userId)) {
+			if ((stateOf(ws)?.tokenMintedAt ?? 0) < before) safeClose(ws, CloseCode.TOKEN_EXPIRED, "token revoked");
+		}
 	}
 
 	/** A device removed through the API no longer holds messages back. */
@@ -440,6 +453,10 @@ export class Shard {
 	/** A device's WebSocket, handed over by the API worker after it checked the client token. */
 	async connect(state: SocketState, shard: string): Promise<Response> {
 		await this.enter({ appId: state.appId, shard });
+		// A token minted before the user's last revocation (or deletion) opens nothing, creates nothing.
+		if (state.tokenMintedAt < this.store.revokedBefore(state.userId)) {
+			return new Response("client token revoked", { status: 401 });
+		}
 		const uid = this.store.ensureUser(state.userId);
 		this.store.flushUrgent();
 		const record = this.store.user(uid);
@@ -832,7 +849,8 @@ export class Shard {
 			this.store.changed(e);
 			if (e.tally) this.reports.add(e.m);
 		}
-		const snapshot: ShardSnapshot = { users, entries, fallbackThrough: this.fallbackThrough };
+		const revoked = [...this.store.revocationEntries()].filter(([id]) => inRange(id, range));
+		const snapshot: ShardSnapshot = { users, entries, fallbackThrough: this.fallbackThrough, revoked };
 		this.store.saveExport(range.index, snapshot);
 		for (const uid of position.keys()) {
 			const id = this.store.user(uid)!.id;
@@ -862,6 +880,7 @@ export class Shard {
 	/** A parent's snapshot becomes this shard's users, with their inboxes, positions and timers. */
 	private adopt(s: ShardSnapshot) {
 		const uids = s.users.map((m) => this.store.adoptUser(m));
+		for (const [userId, before] of s.revoked ?? []) this.store.revoke(userId, before);
 		this.fallbackThrough = Math.max(this.fallbackThrough, s.fallbackThrough);
 		this.store.setMeta("fallback_through", String(this.fallbackThrough));
 		const now = Date.now();

@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT RO
 CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, keep_until INTEGER NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS hot (k TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS chunks (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS revoked (user_id TEXT PRIMARY KEY, before INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS exports (child INTEGER NOT NULL, part INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (child, part)) WITHOUT ROWID;
 `;
 
@@ -48,6 +49,8 @@ export class ShardStore {
 	private readonly dirtyChunks = new Set<number>();
 	private readonly lazyChunks = new Set<number>();
 	private readonly dirtyEntries = new Map<string, EntryBody>();
+	/** Client tokens minted before this time (epoch ms) are refused, per user; kept after an erase. */
+	private readonly revocations = new Map<string, number>();
 	/** Counters for row budgets (tests) and the benchmark's cost model. */
 	readonly counters = {
 		/** SQLite rows written (billed), as SQLite counts them. */
@@ -74,6 +77,9 @@ export class ShardStore {
 				this.users[uid] = r;
 				if (!r.gone) this.uidOf.set(r.id, uid);
 			});
+		}
+		for (const r of sql.exec<{ user_id: string; before: number }>("SELECT user_id, before FROM revoked")) {
+			this.revocations.set(r.user_id, r.before);
 		}
 		this.nextDevice = Math.max(this.nextDevice, Number(this.meta("next_device") ?? "0"));
 		for (const u of this.users) {
@@ -318,6 +324,27 @@ export class ShardStore {
 		this.lazyChunks.delete(c);
 	}
 
+	// ---- client-token revocations -----------------------------------------------------------------
+
+	/** Refuses the user's tokens minted before `before` (written now: one row). */
+	revoke(userId: string, before: number): void {
+		if ((this.revocations.get(userId) ?? 0) >= before) return;
+		this.revocations.set(userId, before);
+		this.write(
+			"INSERT INTO revoked (user_id, before) VALUES (?, ?) ON CONFLICT (user_id) DO UPDATE SET before = excluded.before",
+			userId,
+			before,
+		);
+	}
+
+	revokedBefore(userId: string): number {
+		return this.revocations.get(userId) ?? 0;
+	}
+
+	revocationEntries(): IterableIterator<[string, number]> {
+		return this.revocations.entries();
+	}
+
 	// ---- growth ----------------------------------------------------------------------------------
 
 	/** Keeps the snapshot handed to a child until the child has stored it. */
@@ -340,6 +367,9 @@ export class ShardStore {
 
 	/** Erases everything (tests and whole-shard resets). */
 	clearAll(): void {
-		this.sql.exec("DELETE FROM entries; DELETE FROM hot; DELETE FROM chunks; DELETE FROM meta; DELETE FROM exports;");
+		this.sql.exec(
+			"DELETE FROM entries; DELETE FROM hot; DELETE FROM chunks; DELETE FROM meta; DELETE FROM exports; DELETE FROM revoked;",
+		);
+		this.revocations.clear();
 	}
 }

@@ -61,6 +61,11 @@ export class UserShard extends DurableObject<Env> {
 		return this.shard.exportTo(at, range);
 	}
 
+	/** Refuses the user's client tokens minted before `before` (epoch ms) and closes their sockets. */
+	revokeTokens(at: ShardAddress, userId: string, before: number): Promise<void> {
+		return this.shard.revokeTokens(at, userId, before);
+	}
+
 	exported(at: ShardAddress, child: number): Promise<void> {
 		return this.shard.exported(at, child);
 	}
@@ -81,6 +86,7 @@ export class UserShard extends DurableObject<Env> {
 			userId: request.headers.get("x-warbler-user") ?? "",
 			deviceId: request.headers.get("x-warbler-device") ?? "",
 			tokenExp: Number(request.headers.get("x-warbler-token-exp") ?? "0"),
+			tokenMintedAt: Number(request.headers.get("x-warbler-token-minted") ?? "0"),
 			ready: false,
 			badFrames: 0,
 		};

@@ -92,6 +92,7 @@ export function automationRoutes(api: Api) {
 		const body = c.req.valid("json");
 		const inputs = body.events ?? [
 			{
+				...(body.id === undefined ? {} : { id: body.id }),
 				user_id: body.user_id as string,
 				name: body.name as string,
 				...(body.properties === undefined ? {} : { properties: body.properties }),
@@ -99,7 +100,7 @@ export function automationRoutes(api: Api) {
 			},
 		];
 		const r = await intakeEvents(c.env, c.get("caller").appId, inputs);
-		return c.json({ accepted: r.accepted, triggered: r.triggered, event_ids: r.eventIds }, 202);
+		return c.json({ accepted: r.accepted, repeated: r.repeated, triggered: r.triggered, event_ids: r.eventIds }, 202);
 	});
 
 	api.openapi(create, async (c) => {

@@ -1,9 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { verifyClientToken } from "../../core/auth/client-tokens.js";
 import { nowIso } from "../../core/db/audit.js";
-import { db } from "../../core/db/client.js";
-import { devices } from "../../core/db/schema.js";
-import { ensureUser } from "../../core/db/users.js";
+import { registerWsDevice } from "../../core/db/users.js";
 import { inboxFor } from "../../core/objects/shard.js";
 import { isValidId } from "../../protocol/ids.js";
 import type { Api } from "../http/context.js";
@@ -49,26 +47,14 @@ export function connectRoutes(api: Api) {
 		headers.set("x-warbler-user", claims.userId);
 		headers.set("x-warbler-device", device);
 		headers.set("x-warbler-token-exp", String(claims.expiresAt));
+		headers.set("x-warbler-token-minted", String(claims.mintedAt));
 		const res = await inboxFor(c.env, claims.appId, claims.userId).connect(new Request(c.req.raw.url, { headers }));
+		// The user's shard refuses a token revoked since it was minted (or whose user was deleted).
+		if (res.status === 401) throw new AppError("unauthorized", "The client token was revoked.");
 		// D1 is not on the connect path: only a device the user's shard has never seen is registered.
 		if (res.headers.get("x-warbler-new-device") === "1") {
-			const d = db(c.env);
-			const now = nowIso();
-			await d.batch([
-				ensureUser(d, claims.appId, claims.userId, now),
-				d
-					.insert(devices)
-					.values({
-						appId: claims.appId,
-						userId: claims.userId,
-						id: device,
-						platform: platform ?? "web",
-						channel: "ws",
-						createdAt: now,
-						updatedAt: now,
-					})
-					.onConflictDoNothing(),
-			]);
+			// A client token never creates a user: the device is recorded only while its user exists.
+			await registerWsDevice(c.env.DB, claims.appId, claims.userId, device, platform ?? "web", nowIso());
 		}
 		if (res.status !== 101 || !res.webSocket) return res as unknown as Response & { _status: 101 };
 		// The shard's internal header stays inside.

@@ -22,6 +22,7 @@ import {
 	DeviceParam,
 	MAX_ATTRIBUTES_BYTES,
 	PutUserBody,
+	TokensRevoked,
 	User,
 	UserIdParam,
 } from "../schemas/users.js";
@@ -74,6 +75,13 @@ const createToken = createRoute({
 	summary: "Mint a client token (JWT) for this user's devices",
 	request: { params: UserIdParam, ...jsonBody(CreateTokenBody, false) },
 	responses: { 201: json(ClientToken, "The token."), ...standardErrors },
+});
+
+const revokeTokens = createRoute({
+	...appKeyRoute(TAG, "post", "/v1/users/{userId}/tokens/revoke", "manage"),
+	summary: "Revoke every client token of this user minted until now; their open sockets are closed (4001)",
+	request: { params: UserIdParam },
+	responses: { 200: json(TokensRevoked, "Revoked."), ...standardErrors },
 });
 
 async function userView(c: Context<HonoEnv>, appId: string, userId: string) {
@@ -217,6 +225,18 @@ export function userRoutes(api: Api) {
 		// A removed device must not hold messages in the inbox waiting for its ack.
 		await inboxFor(c.env, caller.appId, userId).forgetDevice(deviceId);
 		return c.body(null, 204);
+	});
+
+	api.openapi(revokeTokens, async (c) => {
+		const { userId } = c.req.valid("param");
+		const caller = c.get("caller");
+		const d = db(c.env);
+		if (!(await findUser(d, caller.appId, userId))) throw notFound("user");
+		const before = Date.now();
+		// The user's shard refuses older tokens at connect and closes the sockets they opened.
+		await inboxFor(c.env, caller.appId, userId).revokeTokens(before);
+		await auditEntry(d, caller, caller.appId, "user.tokens.revoke", userId);
+		return c.json({ user_id: userId, revoked_before: new Date(before).toISOString() }, 200);
 	});
 
 	api.openapi(createToken, async (c) => {

@@ -25,6 +25,7 @@ export const EventsBody = z
 		events: z.array(EventInput).min(1).max(MAX_EVENTS_PER_REQUEST).optional().openapi({
 			description: "Batch form: 1–1,000 events. When present, no other field may be.",
 		}),
+		id: Id.optional().openapi({ description: "Single form: your id for the event (see Event.id)." }),
 		user_id: Id.optional(),
 		name: EventName.optional(),
 		properties: EventProperties.optional(),
@@ -32,7 +33,7 @@ export const EventsBody = z
 	})
 	.superRefine((b, ctx) => {
 		if (b.events) {
-			for (const k of ["user_id", "name", "properties", "time"] as const) {
+			for (const k of ["id", "user_id", "name", "properties", "time"] as const) {
 				if (b[k] !== undefined) ctx.addIssue({ code: "custom", path: [k], message: "not allowed beside events" });
 			}
 			return;
@@ -43,17 +44,22 @@ export const EventsBody = z
 		if (problem) ctx.addIssue({ code: "custom", path: ["time"], message: problem });
 	})
 	.openapi("EventsRequest", {
-		description: "One event `{user_id, name, properties?, time?}`, or a batch `{events: [...]}` of up to 1,000.",
+		description: "One event `{id?, user_id, name, properties?, time?}`, or a batch `{events: [...]}` of up to 1,000.",
 		example: { user_id: "u1", name: "cart.abandoned", properties: { total: 42, currency: "EUR" } },
 	});
 
 export const EventsAccepted = z
 	.object({
 		accepted: z.number().int().openapi({ description: "Events recorded." }),
+		repeated: z.number().int().openapi({
+			description: "Of those, events whose `id` this app already sent in the last 24 hours: nothing was done for them.",
+		}),
 		triggered: z.number().int().openapi({
 			description: "Automation runs started: sent now, or waiting for their delay in the user's timer.",
 		}),
-		event_ids: z.array(z.string()).openapi({ description: "The id given to each event, in request order." }),
+		event_ids: z
+			.array(z.string())
+			.openapi({ description: "Each event's id in request order: yours where you gave one, else the one minted for it." }),
 	})
 	.openapi("EventsAccepted");
 

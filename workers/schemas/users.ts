@@ -112,3 +112,10 @@ export const CreateTokenBody = z
 	.openapi("CreateTokenRequest");
 
 export const ClientToken = z.object({ token: z.string(), expires_at: z.string() }).openapi("ClientToken");
+
+export const TokensRevoked = z
+	.object({
+		user_id: z.string(),
+		revoked_before: z.string().openapi({ description: "Client tokens minted before this time are refused from now on." }),
+	})
+	.openapi("TokensRevoked");

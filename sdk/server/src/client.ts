@@ -20,6 +20,7 @@ import type {
 	TagChange,
 	TagList,
 	TagUsers,
+	TokensRevoked,
 	User,
 } from "./types.js";
 
@@ -102,6 +103,15 @@ export class Warbler {
 				method: "POST",
 				path: `/v1/users/${seg(userId)}/tokens`,
 				body: input,
+				idempotent: true,
+				...opts,
+			}),
+		/** Refuses every client token of the user minted until now and closes the sockets they opened. */
+		revoke: (userId: string, opts?: RequestOptions) =>
+			this.http.request<TokensRevoked>({
+				method: "POST",
+				path: `/v1/users/${seg(userId)}/tokens/revoke`,
+				// Revoking again only moves the cutoff later: safe to retry.
 				idempotent: true,
 				...opts,
 			}),

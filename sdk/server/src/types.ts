@@ -121,6 +121,12 @@ export interface ClientToken {
 	expires_at: string;
 }
 
+export interface TokensRevoked {
+	user_id: string;
+	/** Client tokens minted before this time are refused. */
+	revoked_before: string;
+}
+
 // --- tags ---
 
 export interface TagChange {

@@ -206,6 +206,7 @@ describe("OpenAPI document", () => {
 				"POST /v1/users/{userId}/devices",
 				"DELETE /v1/users/{userId}/devices/{deviceId}",
 				"POST /v1/users/{userId}/tokens",
+				"POST /v1/users/{userId}/tokens/revoke",
 				"PUT /v1/users/{userId}/tags",
 				"POST /v1/tags/{tag}/users",
 				"GET /v1/tags",

@@ -38,6 +38,7 @@ export class TestSocket {
 				"x-warbler-user": at.userId,
 				"x-warbler-device": at.deviceId,
 				"x-warbler-token-exp": String(Math.floor(Date.now() / 1000) + 3600),
+				"x-warbler-token-minted": String(Date.now()),
 			},
 		});
 		if (!res.webSocket) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);

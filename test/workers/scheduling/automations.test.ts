@@ -1,9 +1,10 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { matchesWhere } from "../../../core/automations/where.js";
 import { automationTimerFor } from "../../../core/objects/automation-timer.js";
 import { inboxFor } from "../../../core/objects/shard.js";
+import worker from "../../../workers/index.js";
 import { eventually, text } from "../delivery/helpers.js";
 import { call, newApp } from "../http.js";
 
@@ -205,6 +206,56 @@ describe("automations: firing", () => {
 		expect(await held(appId, "gus")).toBe(1);
 		expect(await held(appId, "hal")).toBe(1);
 		expect(await held(appId, "ivy")).toBe(1);
+	});
+
+	it("an event sent again with the same id (a retry) changes nothing and triggers nothing, for 24 hours", async () => {
+		const { appId, key } = await newApp();
+		await automation(key); // immediate: sends at once
+		await automation(key, { name: "later", delay_seconds: 3600 }); // waits in the user's timer
+		const first = await event(key, "rae", "signed_up", { id: "signup-rae-1" });
+		expect(first.status).toBe(202);
+		expect(first.body).toMatchObject({ accepted: 1, repeated: 0, triggered: 2, event_ids: ["signup-rae-1"] });
+		const retry = await event(key, "rae", "signed_up", { id: "signup-rae-1" });
+		expect(retry.body).toMatchObject({ accepted: 1, repeated: 1, triggered: 0, event_ids: ["signup-rae-1"] });
+		// In a batch: a repeat of an earlier id, the same new id twice, and an event with no id.
+		const batch = await call("POST", "/v1/events", key, {
+			events: [
+				{ id: "signup-rae-1", user_id: "rae", name: "signed_up" },
+				{ id: "signup-sol-1", user_id: "sol", name: "signed_up" },
+				{ id: "signup-sol-1", user_id: "sol", name: "signed_up" },
+				{ user_id: "tia", name: "signed_up" },
+			],
+		});
+		expect(batch.body).toMatchObject({ accepted: 4, repeated: 2, triggered: 4 });
+		expect(batch.body.event_ids.slice(0, 3)).toEqual(["signup-rae-1", "signup-sol-1", "signup-sol-1"]);
+		expect(batch.body.event_ids[3]).toMatch(/^evt_/);
+		// One immediate message per user, and one delayed run waiting for each.
+		const sent = await automationMessages(appId);
+		expect(sent.map((m) => JSON.parse(m.audience).users[0]).sort()).toEqual(["rae", "sol", "tia"]);
+		for (const u of ["rae", "sol", "tia"]) expect(await held(appId, u)).toBe(1);
+		// Another app may use the same id.
+		const other = await newApp();
+		await automation(other.key);
+		expect((await event(other.key, "rae", "signed_up", { id: "signup-rae-1" })).body.triggered).toBe(1);
+		// An id past 24 hours is new again, and the minute cron forgets it.
+		await env.DB.prepare("UPDATE event_ids SET seen_at = seen_at - 86400001 WHERE app_id = ?").bind(appId).run();
+		await worker.scheduled(
+			createScheduledController({ scheduledTime: Date.now(), cron: "* * * * *" }),
+			env,
+			createExecutionContext(),
+		);
+		const left = await env.DB.prepare("SELECT count(*) AS n FROM event_ids WHERE app_id = ?").bind(appId).first<{ n: number }>();
+		expect(left?.n).toBe(0);
+		expect((await event(key, "rae", "signed_up", { id: "signup-rae-1" })).body).toMatchObject({ repeated: 0 });
+	});
+
+	it("refuses a malformed event id", async () => {
+		const { key } = await newApp();
+		const bad = await call("POST", "/v1/events", key, { events: [{ id: "has space", user_id: "u", name: "e" }] });
+		expect(bad.status).toBe(400);
+		expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(["events[0].id"]);
+		const beside = await call("POST", "/v1/events", key, { events: [{ user_id: "u", name: "e" }], id: "x" });
+		expect(beside.status).toBe(400);
 	});
 
 	it("where filters on event properties", async () => {

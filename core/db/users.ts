@@ -1,8 +1,19 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { MAX_DEVICES_PER_USER } from "../../protocol/limits.js";
 import type { Db } from "./client.js";
 import { devices, users, userTags } from "./schema.js";
 
 export type DeviceRow = typeof devices.$inferSelect;
+
+/** Whether one more device (not already registered) would take the user past the limit. */
+export async function deviceLimitReached(d: Db, appId: string, userId: string, deviceId: string): Promise<boolean> {
+	const rows = await d
+		.select({ id: devices.id })
+		.from(devices)
+		.where(and(eq(devices.appId, appId), eq(devices.userId, userId)))
+		.all();
+	return rows.length >= MAX_DEVICES_PER_USER && !rows.some((r) => r.id === deviceId);
+}
 
 /** Insert the user row if it is missing; writes that name a user create it. */
 export function ensureUser(d: Db, appId: string, userId: string, now: string) {

@@ -1,5 +1,6 @@
 import type { ClientFrame, ServerFrame } from "../../protocol/frames.js";
 import { CloseCode } from "../../protocol/frames.js";
+import { MAX_DEVICES_PER_USER } from "../../protocol/limits.js";
 import type { MessageContent, RecipientStatus } from "../../protocol/message.js";
 import type { FallbackJob } from "../dispatch/jobs.js";
 import type { InboxRecipientView, SocketState } from "../inbox/types.js";
@@ -456,6 +457,11 @@ export class Shard {
 		// A token minted before the user's last revocation (or deletion) opens nothing, creates nothing.
 		if (state.tokenMintedAt < this.store.revokedBefore(state.userId)) {
 			return new Response("client token revoked", { status: 401 });
+		}
+		const existing = this.store.uidOf.get(state.userId);
+		const prior = existing === undefined ? undefined : this.store.user(existing);
+		if (prior && !deviceOf(prior, state.deviceId) && Object.keys(prior.dev).length >= MAX_DEVICES_PER_USER) {
+			return new Response("device limit reached", { status: 409 });
 		}
 		const uid = this.store.ensureUser(state.userId);
 		this.store.flushUrgent();

@@ -78,13 +78,23 @@ export function userDevices(d: Db, appId: string, userId: string) {
 		.all();
 }
 
-export function deviceView(row: DeviceRow) {
+/**
+ * A device as the API shows it. Push tokens and the Web Push `auth` secret let anyone who holds
+ * them push to the device (with the app's vendor credentials): only callers that may manage devices
+ * see them whole; others see the last 4 characters.
+ */
+export function deviceView(row: DeviceRow, reveal = true) {
+	const mask = (s: string) => `…${s.slice(-4)}`;
+	const subscription =
+		row.subscription && !reveal
+			? { ...row.subscription, keys: { ...row.subscription.keys, auth: mask(row.subscription.keys.auth) } }
+			: row.subscription;
 	return {
 		id: row.id,
 		platform: row.platform,
 		channel: row.channel,
-		token: row.token,
-		subscription: row.subscription,
+		token: row.token !== null && !reveal ? mask(row.token) : row.token,
+		subscription,
 		status: row.status,
 		last_error: row.lastError,
 		created_at: row.createdAt,

@@ -100,7 +100,7 @@ async function userView(c: Context<HonoEnv>, appId: string, userId: string) {
 		locale: user.locale,
 		timezone: user.timezone,
 		tags: tagNames,
-		devices: deviceRows.map(deviceView),
+		devices: deviceRows.map((row) => deviceView(row, c.get("caller").scopes.includes("manage"))),
 		online,
 		created_at: user.createdAt,
 		updated_at: user.updatedAt,

@@ -12,6 +12,27 @@ import {
 import type { MintedToken, SendOutcome, VendorChannelId } from "./types.js";
 
 /** POSTs an OAuth2 token request and reads `access_token` / `expires_in`; errors name the OAuth error code only. */
+/** RFC 6749 error codes: the only text from a token endpoint's body that an answer may repeat. */
+const OAUTH_ERRORS = new Set([
+	"invalid_request",
+	"invalid_client",
+	"invalid_grant",
+	"unauthorized_client",
+	"unsupported_grant_type",
+	"invalid_scope",
+]);
+
+/**
+ * The token endpoint's answer, as far as it may reach `GET /v1/credentials`: its status and a
+ * standard (or numeric vendor) error code, never free text (a tenant-set URL must not make the
+ * API a probe that reads other servers' bodies).
+ */
+function errorCodeOf(error: unknown): string {
+	if (typeof error === "number" && Number.isInteger(error)) return ` ${error}`;
+	if (typeof error === "string" && OAUTH_ERRORS.has(error)) return ` ${error}`;
+	return "";
+}
+
 export async function exchangeForToken(
 	vendor: string,
 	url: string,
@@ -26,9 +47,15 @@ export async function exchangeForToken(
 			signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 			headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
 			body: form.toString(),
+			// A redirect is an answer, not a hop to somewhere else.
+			redirect: "manual",
 		});
 	} catch (err) {
-		throw new ChannelAuthError(`${vendor} token endpoint unreachable: ${errorText(err)}`, true);
+		console.error(`${vendor} token endpoint ${url}: ${errorText(err)}`);
+		throw new ChannelAuthError(`${vendor} token endpoint unreachable`, true);
+	}
+	if (res.status >= 300 && res.status < 400) {
+		throw new ChannelAuthError(`${vendor} token endpoint answered ${res.status} (a redirect; not followed)`, false);
 	}
 	const json = (await readJson(res)) as { access_token?: unknown; expires_in?: unknown; error?: unknown } | undefined;
 	if (res.ok && typeof json?.access_token === "string") {
@@ -36,8 +63,10 @@ export async function exchangeForToken(
 		const seconds = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn : 3600;
 		return { token: json.access_token, expiresAt: started + seconds * 1000 };
 	}
-	const code = typeof json?.error === "string" || typeof json?.error === "number" ? ` ${json.error}` : "";
-	throw new ChannelAuthError(`${vendor} token endpoint answered ${res.status}${code}`, isTransientStatus(res.status) || res.ok);
+	throw new ChannelAuthError(
+		`${vendor} token endpoint answered ${res.status}${errorCodeOf(json?.error)}`,
+		isTransientStatus(res.status) || res.ok,
+	);
 }
 
 /** The vendor refused the OAuth access token; `reason` names the status and the vendor's code. */
@@ -81,6 +110,8 @@ export async function postWithAccessToken<T>(
 		try {
 			res = await fetchFn(req.url, {
 				method: "POST",
+				// Never followed: a 3xx is this endpoint's answer (a tenant-set URL must not lead elsewhere).
+				redirect: "manual",
 				signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 				headers: { ...req.headers, authorization: `Bearer ${access}`, "content-type": "application/json; charset=utf-8" },
 				body: req.body,

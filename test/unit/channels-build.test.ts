@@ -591,7 +591,51 @@ describe("token minting", () => {
 		expect(decodeJwt(custom).aud).toBe("https://sim/fcm/token");
 	});
 
-	it("FCM: exchanges the assertion (jwt-bearer) at endpoints.fcm.tokenUrl ?? token_uri", async () => {
+	it("FCM: a token endpoint never takes the request elsewhere or reads back its body; the tenant's token_uri is never fetched", async () => {
+		const urls: string[] = [];
+		const redirects: (RequestRedirect | undefined)[] = [];
+		const answer = (res: () => Response) =>
+			(async (url: string, init: RequestInit) => {
+				urls.push(url);
+				redirects.push(init.redirect);
+				return res();
+			}) as unknown as typeof fetch;
+		const elsewhere = { service_account: { ...fcmCreds.service_account, token_uri: "https://10.0.0.7/token" } };
+		await mintFcmToken(
+			elsewhere,
+			endpoints,
+			answer(() => Response.json({ access_token: "ya29.x", expires_in: 60 })),
+		);
+		expect(urls).toEqual([DEFAULT_ENDPOINTS.googleTokenUri]);
+		expect(redirects).toEqual(["manual"]);
+		const moved = await mintFcmToken(
+			fcmCreds,
+			endpoints,
+			answer(() => new Response(null, { status: 302, headers: { location: "http://169.254.169.254/" } })),
+		).catch((e) => e);
+		expect(moved).toBeInstanceOf(ChannelAuthError);
+		expect(moved.message).toContain("302");
+		expect(moved.message).not.toContain("169.254");
+		const chatty = await mintFcmToken(
+			fcmCreds,
+			endpoints,
+			answer(() => Response.json({ error: "root:x:0:0 internal banner" }, { status: 400 })),
+		).catch((e) => e);
+		expect(chatty.message).toContain("400");
+		expect(chatty.message).not.toContain("root:x");
+		const standard = await mintFcmToken(
+			fcmCreds,
+			endpoints,
+			answer(() => Response.json({ error: "invalid_grant" }, { status: 400 })),
+		).catch((e) => e);
+		expect(standard.message).toContain("invalid_grant");
+		const down = await mintFcmToken(fcmCreds, endpoints, (async () => {
+			throw new TypeError("connect ECONNREFUSED 10.0.0.7:22");
+		}) as unknown as typeof fetch).catch((e) => e);
+		expect(down.message).not.toContain("ECONNREFUSED");
+	});
+
+	it("FCM: exchanges the assertion (jwt-bearer) at endpoints.fcm.tokenUrl, else Google's", async () => {
 		const seen: { url: string; form: URLSearchParams }[] = [];
 		const fetchFn = (async (url: string, init: RequestInit) => {
 			seen.push({ url, form: new URLSearchParams(init.body as string) });
@@ -738,6 +782,25 @@ describe("vendor answers → outcomes", () => {
 		expect(classifyWebPush(429, h({ "retry-after": "12" }))).toEqual({ kind: "retry", afterSeconds: 12, reason: "webpush 429" });
 		expect(classifyWebPush(502, h()).kind).toBe("retry");
 		expect(classifyWebPush(400, h()).kind).toBe("rejected");
+	});
+
+	it("Web Push never follows a redirect from the subscription's endpoint", async () => {
+		const credentials = await completeWebPushCredentials({ subject: "mailto:ops@example.com" });
+		const pair = (await crypto.subtle.generateKey({ name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"])) as CryptoKeyPair;
+		const p256dh = Buffer.from(await crypto.subtle.exportKey("raw", pair.publicKey)).toString("base64url");
+		const auth = Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString("base64url");
+		const seen: (RequestRedirect | undefined)[] = [];
+		const fetchFn = (async (_url: string, init: RequestInit) => {
+			seen.push(init.redirect);
+			return new Response(null, { status: 307, headers: { location: "http://169.254.169.254/latest/meta-data" } });
+		}) as unknown as typeof fetch;
+		const [outcome] = await webPushChannel.send(
+			{ body: { title: "t" }, headers: { ttl: "60" }, size: 20 },
+			[{ userId: "u", deviceId: "d", subscription: { endpoint: "https://push.example.com/send/x", keys: { p256dh, auth } } }],
+			{ credentials, endpoints: vendorEndpoints({}), tokens: undefined as never, fetch: fetchFn },
+		);
+		expect(seen).toEqual(["manual"]);
+		expect(outcome).toEqual({ kind: "rejected", reason: "webpush 307" });
 	});
 
 	it("Retry-After as seconds or HTTP-date", () => {

@@ -46,6 +46,7 @@ export async function sendApns(
 			try {
 				res = await fetchFn(`${base}/3/device/${encodeURIComponent(target.token)}`, {
 					method: "POST",
+					redirect: "manual",
 					signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 					headers: { ...push.headers, authorization: `bearer ${jwt}`, "content-type": "application/json" },
 					body,

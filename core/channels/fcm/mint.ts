@@ -35,7 +35,9 @@ export async function mintFcmToken(
 	fetchFn: typeof fetch,
 ): Promise<MintedToken> {
 	const assertion = await fcmAssertion(credentials);
-	const tokenUrl = endpoints.fcm.tokenUrl ?? credentials.service_account.token_uri ?? DEFAULT_ENDPOINTS.googleTokenUri;
+	// Never the service account's own token_uri: a tenant-set URL would make this a request to
+	// anywhere. Google's endpoint, or the deployment's override (the local simulator).
+	const tokenUrl = endpoints.fcm.tokenUrl ?? DEFAULT_ENDPOINTS.googleTokenUri;
 	return exchangeForToken(
 		"fcm",
 		tokenUrl,

@@ -66,6 +66,8 @@ export async function sendWebPush(
 		try {
 			res = await fetchFn(sub.endpoint, {
 				method: "POST",
+				// Never followed: a 3xx is this endpoint's answer (a tenant-set URL must not lead elsewhere).
+				redirect: "manual",
 				signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 				headers: {
 					...push.headers,

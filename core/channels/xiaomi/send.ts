@@ -63,6 +63,7 @@ async function sendBatch(push: RenderedPush, regids: string[], ctx: SendContext<
 	try {
 		res = await fetchFn(`${ctx.endpoints.xiaomi.send}/v3/message/regid`, {
 			method: "POST",
+			redirect: "manual",
 			signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS),
 			headers: {
 				...push.headers,

@@ -49,5 +49,13 @@ export const CloseCode = {
 	USER_DELETED: 4502,
 } as const;
 
+/**
+ * Carrying the client token out of the URL (URLs land in access logs): the client offers these two
+ * WebSocket subprotocols, `warbler.v1` and `warbler.token.<token>`, and the server answers with
+ * `warbler.v1`. A JWT is made of characters a subprotocol name may hold.
+ */
+export const SUBPROTOCOL = "warbler.v1";
+export const TOKEN_SUBPROTOCOL_PREFIX = "warbler.token.";
+
 export const PING_FRAME = '{"type":"ping"}';
 export const PONG_FRAME = '{"type":"pong"}';

@@ -32,9 +32,9 @@ function nodeCommand() {
 
 function banner(s) {
 	const d = s.demo;
-	const ws = `${s.baseUrl.replace(/^http/, "ws")}/v1/connect?token=${d.clientToken}&device=demo-device`;
+	const ws = `${s.baseUrl.replace(/^http/, "ws")}/v1/connect?device=demo-device`;
 	const wsScript =
-		`const ws=new WebSocket("${ws}");` +
+		`const ws=new WebSocket("${ws}",["warbler.v1","warbler.token.${d.clientToken}"]);` +
 		`ws.onopen=()=>ws.send(JSON.stringify({type:"hello",last_seq:0}));` +
 		`ws.onmessage=(e)=>{console.log(e.data);const f=JSON.parse(e.data);if(f.type==="message")ws.send(JSON.stringify({type:"ack",seq:f.seq}))};` +
 		`ws.onclose=(e)=>console.log("closed",e.code)`;

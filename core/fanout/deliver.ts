@@ -59,7 +59,9 @@ export async function deliverToShards(
 					tally: spec.tally,
 					targets,
 				});
-				return results.map((r) => ({ userId: r.userId, outcome: r.outcome }));
+				return results.map((r) =>
+					r.duplicate ? { userId: r.userId, outcome: r.outcome, duplicate: true } : { userId: r.userId, outcome: r.outcome },
+				);
 			} catch (err) {
 				lastError = errorText(err);
 			}

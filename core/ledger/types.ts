@@ -17,6 +17,8 @@ export interface JobResult {
 	userId: string;
 	outcome: DeliveryOutcome | "failed";
 	reason?: string;
+	/** The recipient's shard already had the message (a retried or resumed delivery). */
+	duplicate?: boolean;
 }
 
 export interface LedgerSummary {

@@ -24,7 +24,7 @@ import { FilterError } from "../rules/filter.js";
 import { renderTemplate } from "../rules/templates.js";
 import { audienceQuery } from "./audience.js";
 import { canonicalJson } from "./canonical.js";
-import { type DeliverySpec, deliverySpec } from "./record.js";
+import { type DeliverySpec, deliverySpec, loadDeliverySpec } from "./record.js";
 import { findTemplate } from "./template-store.js";
 
 export type { SendBody } from "../messages/schema.js";
@@ -107,6 +107,9 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		const prior = await findByIdempotencyKey(d, appId, key);
 		if (prior && Date.parse(prior.createdAt) > Date.now() - IDEMPOTENCY_WINDOW_MS) {
 			if (prior.bodyHash !== bodyHash) throw conflict();
+			// The first call may have failed after recording the message (a 503 asks for this retry):
+			// a replay finishes its delivery. Broadcasts are driven to the end by their ledger.
+			if (prior.isDirect) await resumeDirect(env, appId, prior.id);
 			return { id: prior.id, createdAt: prior.createdAt, replayed: true };
 		}
 		if (prior) {
@@ -147,6 +150,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		const winner = key ? await findByIdempotencyKey(d, appId, key) : undefined;
 		if (!winner) throw err;
 		if (winner.bodyHash !== bodyHash) throw conflict();
+		if (winner.isDirect) await resumeDirect(env, appId, winner.id);
 		return { id: winner.id, createdAt: winner.createdAt, replayed: true };
 	}
 
@@ -222,7 +226,17 @@ async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
 	const results = await deliverToShards(env, spec, users, 0);
 	const failed = results.filter((r) => r.outcome === "failed").map((r) => r.userId);
 	const reached = results.filter((r) => r.outcome !== "failed");
-	await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, reached));
+	// Vendor pushes only for recipients this call put in their inbox (a resumed delivery does not
+	// push again to those an earlier attempt reached).
+	await dispatchToVendors(
+		env,
+		spec.appId,
+		spec.messageId,
+		usersForVendors(
+			spec,
+			reached.filter((r) => !r.duplicate),
+		),
+	);
 	if (failed.length) {
 		const jobs: DeliverJob[] = [];
 		for (let i = 0; i < failed.length; i += 100) {
@@ -244,6 +258,24 @@ async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
 }
 
 /**
+ * Finishes a direct message whose first attempt failed after it was recorded: every recipient's
+ * shard gets it (shards drop what they already have, by message id), and vendors are asked only
+ * for the recipients that get it now.
+ */
+async function resumeDirect(env: Env, appId: string, messageId: string) {
+	const spec = await loadDeliverySpec(env, appId, messageId);
+	const row =
+		spec &&
+		(await db(env)
+			.select({ audience: messages.audience })
+			.from(messages)
+			.where(and(eq(messages.appId, appId), eq(messages.id, messageId)))
+			.get());
+	if (!spec || !row || !("users" in row.audience)) return;
+	await deliverDirect(env, spec, row.audience.users);
+}
+
+/**
  * How long a broadcast's fan-out may go without progress before its ledger drives it again: 30 s,
  * or three job intervals of a throttled broadcast (jobs of 100 users at its rate).
  */
@@ -260,7 +292,7 @@ function conflict() {
 
 function findByIdempotencyKey(d: ReturnType<typeof db>, appId: string, key: string) {
 	return d
-		.select({ id: messages.id, bodyHash: messages.bodyHash, createdAt: messages.createdAt })
+		.select({ id: messages.id, bodyHash: messages.bodyHash, createdAt: messages.createdAt, isDirect: messages.isDirect })
 		.from(messages)
 		.where(and(eq(messages.appId, appId), eq(messages.idempotencyKey, key)))
 		.get();

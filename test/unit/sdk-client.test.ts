@@ -14,6 +14,8 @@ import { localStorageStorage, memoryStorage } from "../../sdk/client/src/storage
 interface Conn {
 	ws: WebSocket;
 	token: string;
+	/** The token came in the URL (`?token=`) rather than as a subprotocol. */
+	tokenInUrl: boolean;
 	device: string;
 	/** Every text frame the client sent, as received. */
 	raw: string[];
@@ -35,11 +37,22 @@ class FakeInbox {
 	onConnection: ((conn: Conn) => boolean | undefined) | undefined;
 
 	private constructor(private readonly wss: WebSocketServer) {
-		wss.on("connection", (ws, req) => this.accept(ws, new URL(req.url ?? "/", "http://x")));
+		wss.on("connection", (ws, req) => {
+			const offered = String(req.headers["sec-websocket-protocol"] ?? "")
+				.split(",")
+				.map((p) => p.trim());
+			this.accept(ws, new URL(req.url ?? "/", "http://x"), offered);
+		});
 	}
 
 	static async start(): Promise<FakeInbox> {
-		const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, path: "/v1/connect" });
+		// Like the real server: answers the client's `warbler.v1` subprotocol.
+		const wss = new WebSocketServer({
+			host: "127.0.0.1",
+			port: 0,
+			path: "/v1/connect",
+			handleProtocols: (protocols) => (protocols.has("warbler.v1") ? "warbler.v1" : false),
+		});
 		await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
 		return new FakeInbox(wss);
 	}
@@ -83,10 +96,12 @@ class FakeInbox {
 		await new Promise<void>((resolve) => this.wss.close(() => resolve()));
 	}
 
-	private accept(ws: WebSocket, url: URL) {
+	private accept(ws: WebSocket, url: URL, offered: string[]) {
+		const inHeader = offered.find((p) => p.startsWith("warbler.token."))?.slice("warbler.token.".length);
 		const conn: Conn = {
 			ws,
-			token: url.searchParams.get("token") ?? "",
+			token: inHeader ?? url.searchParams.get("token") ?? "",
+			tokenInUrl: url.searchParams.has("token"),
 			device: url.searchParams.get("device") ?? "",
 			raw: [],
 			frames: [],
@@ -275,11 +290,22 @@ describe("WarblerClient against a protocol server", () => {
 		const { client, states, tokenCalls } = makeClient();
 		await client.connect();
 		expect(server.last.token).toBe("t1");
+		// The token travels as a WebSocket subprotocol, never in the URL (access logs).
+		expect(server.last.tokenInUrl).toBe(false);
+		expect(server.last.ws.protocol).toBe("warbler.v1");
 		expect(server.last.device).toBe("phone-1");
 		await until(() => server.last.frames.length > 0);
 		expect(server.last.frames[0]).toEqual({ type: "hello", last_seq: 0 });
 		expect(states.map((s) => s.state)).toEqual(["connecting", "connected"]);
 		expect(tokenCalls).toEqual(["connect"]);
+	});
+
+	it("puts the token in the URL only when told to (tokenInUrl, for sockets without subprotocols)", async () => {
+		server = await FakeInbox.start();
+		const { client } = makeClient({ tokenInUrl: true });
+		await client.connect();
+		expect(server.last.token).toBe("t1");
+		expect(server.last.tokenInUrl).toBe(true);
 	});
 
 	it("acks each message only after the handler resolves, in order", async () => {

@@ -3,6 +3,7 @@ import { verifyClientToken } from "../../core/auth/client-tokens.js";
 import { nowIso } from "../../core/db/audit.js";
 import { registerWsDevice } from "../../core/db/users.js";
 import { inboxFor } from "../../core/objects/shard.js";
+import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from "../../protocol/frames.js";
 import { isValidId } from "../../protocol/ids.js";
 import { MAX_DEVICES_PER_USER } from "../../protocol/limits.js";
 import type { Api } from "../http/context.js";
@@ -20,7 +21,10 @@ const connect = createRoute({
 		"and `protocol/frames.ts`. A device first seen here is registered for the user with channel `ws`.",
 	request: {
 		query: z.object({
-			token: z.string().optional().openapi({ description: "Client token (JWT) from POST /v1/users/{userId}/tokens." }),
+			token: z.string().optional().openapi({
+				description:
+					"Client token (JWT) from POST /v1/users/{userId}/tokens. Better: offer the subprotocols `warbler.v1` and `warbler.token.<token>` (Sec-WebSocket-Protocol), which keeps the token out of URLs and access logs.",
+			}),
 			device: z.string().optional().openapi({ description: "The device id, 1–128 of [A-Za-z0-9_.:@-]." }),
 			platform: Platform.optional().openapi({ description: "Recorded when the device is first seen; default web." }),
 		}),
@@ -30,7 +34,10 @@ const connect = createRoute({
 
 export function connectRoutes(api: Api) {
 	api.openapi(connect, async (c) => {
-		const { token, device, platform } = c.req.valid("query");
+		const { token: inQuery, device, platform } = c.req.valid("query");
+		const offered = (c.req.header("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+		const inHeader = offered.find((p) => p.startsWith(TOKEN_SUBPROTOCOL_PREFIX))?.slice(TOKEN_SUBPROTOCOL_PREFIX.length);
+		const token = inHeader || inQuery;
 		const claims = token ? await verifyClientToken(c.env, token) : undefined;
 		if (!claims) throw new AppError("unauthorized", "The client token is missing, invalid or expired.");
 		if (!device || !isValidId(device)) {
@@ -65,7 +72,10 @@ export function connectRoutes(api: Api) {
 			await registerWsDevice(c.env.DB, claims.appId, claims.userId, device, platform ?? "web", nowIso());
 		}
 		if (res.status !== 101 || !res.webSocket) return res as unknown as Response & { _status: 101 };
-		// The shard's internal header stays inside.
-		return new Response(null, { status: 101, webSocket: res.webSocket }) as unknown as Response & { _status: 101 };
+		// The shard's internal header stays inside; a client that offered our subprotocol gets it back.
+		const headers101 = offered.includes(SUBPROTOCOL) ? { "sec-websocket-protocol": SUBPROTOCOL } : undefined;
+		return new Response(null, { status: 101, webSocket: res.webSocket, headers: headers101 }) as unknown as Response & {
+			_status: 101;
+		};
 	});
 }

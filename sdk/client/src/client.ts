@@ -1,4 +1,12 @@
-import type { ClientFrame, CloseCode, MessageFrame, PING_FRAME, ServerFrame } from "../../../protocol/frames.js";
+import type {
+	ClientFrame,
+	CloseCode,
+	MessageFrame,
+	PING_FRAME,
+	SUBPROTOCOL as PROTOCOL_SUBPROTOCOL,
+	TOKEN_SUBPROTOCOL_PREFIX as PROTOCOL_TOKEN_PREFIX,
+	ServerFrame,
+} from "../../../protocol/frames.js";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { type ClientErrorKind, describe, WarblerClientError } from "./errors.js";
 import { Emitter, type Listener } from "./events.js";
@@ -23,6 +31,9 @@ const PING: typeof PING_FRAME = '{"type":"ping"}';
 const TOKEN_EXPIRED: (typeof CloseCode)["TOKEN_EXPIRED"] = 4001;
 /** The code the client closes with when it gives up on a silent connection (reconnect follows). */
 const CLIENT_GOING_AWAY: (typeof CloseCode)["GOING_AWAY"] = 4000;
+/** The token travels as a subprotocol, not in the URL (see protocol/frames.ts). */
+const SUBPROTOCOL: typeof PROTOCOL_SUBPROTOCOL = "warbler.v1";
+const TOKEN_SUBPROTOCOL_PREFIX: typeof PROTOCOL_TOKEN_PREFIX = "warbler.token.";
 
 /** Close codes 4500–4999 are final: the client stops (the rule `CloseCode` in protocol/frames.ts states). */
 export function isFinalCloseCode(code: number): boolean {
@@ -74,6 +85,11 @@ export interface WarblerClientOptions {
 	WebSocket?: WebSocketConstructor;
 	/** Recorded by the server when the device is first seen (`web` by default). */
 	platform?: string;
+	/**
+	 * Put the client token in the connect URL (`?token=`) instead of the WebSocket subprotocol header.
+	 * Only for WebSocket implementations that cannot offer subprotocols: URLs land in access logs.
+	 */
+	tokenInUrl?: boolean;
 	/** Connect right away (in a microtask, so listeners added just after `new` see everything). Default true. */
 	autoConnect?: boolean;
 	/** Reconnect backoff: full jitter, 500 ms doubling to a 20 s cap. */
@@ -125,6 +141,7 @@ export class WarblerClient extends Emitter<ClientEvents> {
 	private readonly onMessage: Listener<WarblerMessage> | undefined;
 	private readonly WebSocket: WebSocketConstructor;
 	private readonly platform: string | undefined;
+	private readonly tokenInUrl: boolean;
 	private readonly stableAfterMs: number;
 	private readonly pingIntervalMs: number;
 	private readonly pongTimeoutMs: number;
@@ -172,6 +189,7 @@ export class WarblerClient extends Emitter<ClientEvents> {
 		this.onMessage = options.onMessage;
 		this.WebSocket = options.WebSocket ?? defaultWebSocket();
 		this.platform = options.platform;
+		this.tokenInUrl = options.tokenInUrl ?? false;
 		this.stableAfterMs = options.stableAfterMs ?? 10_000;
 		this.pingIntervalMs = options.pingIntervalMs ?? 25_000;
 		this.pongTimeoutMs = options.pongTimeoutMs ?? 10_000;
@@ -256,7 +274,12 @@ export class WarblerClient extends Emitter<ClientEvents> {
 			if (gen !== this.gen) return;
 			if (typeof token !== "string" || token === "") throw new Error("getToken() returned no token");
 			stage = "socket";
-			ws = new this.WebSocket(connectUrl(this.url, token, this.deviceId, this.platform));
+			ws = this.tokenInUrl
+				? new this.WebSocket(connectUrl(this.url, token, this.deviceId, this.platform))
+				: new this.WebSocket(connectUrl(this.url, undefined, this.deviceId, this.platform), [
+						SUBPROTOCOL,
+						`${TOKEN_SUBPROTOCOL_PREFIX}${token}`,
+					]);
 		} catch (err) {
 			if (gen !== this.gen) return;
 			this.connectTimer = cancel(this.connectTimer);

@@ -13,7 +13,7 @@ export interface WebSocketLike {
 	onerror: ((event: never) => unknown) | null;
 }
 
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** The shape of the events the client reads. */
 export interface SocketMessageEvent {
@@ -32,11 +32,15 @@ export function defaultWebSocket(): WebSocketConstructor {
 	return ctor;
 }
 
-/** `${url}/v1/connect?token=…&device=…`; http(s) base URLs become ws(s). */
-export function connectUrl(base: string, token: string, deviceId: string, platform?: string): string {
+/**
+ * `${url}/v1/connect?device=…`, with `&token=…` only when `token` is given (the client otherwise
+ * sends it as a WebSocket subprotocol, out of URLs and access logs); http(s) become ws(s).
+ */
+export function connectUrl(base: string, token: string | undefined, deviceId: string, platform?: string): string {
 	const root = base.replace(/^http(s?):/i, "ws$1:").replace(/\/+$/, "");
 	// Built by hand: older React Native URLSearchParams implementations are incomplete.
-	let url = `${root}/v1/connect?token=${encodeURIComponent(token)}&device=${encodeURIComponent(deviceId)}`;
+	let url = `${root}/v1/connect?device=${encodeURIComponent(deviceId)}`;
+	if (token !== undefined) url += `&token=${encodeURIComponent(token)}`;
 	if (platform) url += `&platform=${encodeURIComponent(platform)}`;
 	return url;
 }

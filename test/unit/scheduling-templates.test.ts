@@ -123,6 +123,28 @@ describe("renderTemplate", () => {
 		expect(Content.safeParse(out).success).toBe(true);
 	});
 
+	it("finds {{…}} in linear time: long runs of unclosed braces validate and render at once", () => {
+		// With /\{\{([\s\S]*?)\}\}/g each of these took tens of seconds (every "{{" rescans the rest).
+		const braces = "{".repeat(60_000);
+		expect(TemplateBody.safeParse({ name: "b", variants: { en: { type: "text", body: braces } } }).success).toBe(true);
+		const rendered = renderTemplate(
+			{
+				name: "b",
+				variants: { en: { type: "text", body: `${braces} and {{user.id}}`, title: "{{{{user.id}}}}" } },
+			} as TemplateBody,
+			ctx(),
+		);
+		// The same matches as the regex: "{{" and the first "}}" after it, here one unknown variable.
+		expect(rendered.body).toBe("");
+		expect(rendered.title).toBe("}}");
+		expect(
+			renderTemplate({ name: "b", variants: { en: { type: "text", body: `{{user.id}}${braces}` } } } as TemplateBody, ctx()).body,
+		).toBe(`u1${braces}`);
+		expect(extractVariables({ variants: { en: { type: "text", body: `a {{user.id}} ${braces} {{vars.x}}` } } })).toEqual([
+			"user.id",
+		]);
+	});
+
 	it("renders the recipient's locale variant", () => {
 		expect(renderTemplate(template, ctx({ locale: "zh-CN" })).title).toBe("Ada");
 		expect(renderTemplate(template, ctx({ locale: "zh-CN", attributes: {} })).title).toBe("您好");

@@ -21,7 +21,7 @@ import {
 } from "../messages/schema.js";
 import { ledgerFor } from "../objects/ledger.js";
 import { FilterError } from "../rules/filter.js";
-import { renderTemplate } from "../rules/templates.js";
+import { expressionProblems, hasExpressions, renderTemplate, type TemplateBody } from "../rules/templates.js";
 import { audienceQuery } from "./audience.js";
 import { canonicalJson } from "./canonical.js";
 import { type DeliverySpec, deliverySpec, loadDeliverySpec } from "./record.js";
@@ -49,6 +49,8 @@ export interface Accepted {
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+/** The template id of inline content with {{…}} (it renders per recipient like a template). */
+export const INLINE_TEMPLATE_ID = "inline";
 
 /** Every accepted message writes this row: prepared once (core/db/prepared.ts). */
 const insertMessage = preparedOnce((d) => {
@@ -197,24 +199,60 @@ async function resolveContent(
 	const bad = (path: string, message: string) => new AppError("invalid_request", message, [{ path, message }]);
 	if (body.template_id === undefined) {
 		if (!body.content) throw bad("content", "Give content, or a template_id.");
-		if (body.variables) throw bad("variables", "variables go with a template_id.");
-		return { content: body.content };
+		if (!hasExpressions(body.content)) {
+			if (body.variables) throw bad("variables", "variables go with a template_id or with {{…}} in content.");
+			return { content: body.content };
+		}
+		// Inline content with {{…}} renders per recipient exactly like a template of one variant.
+		const problems = expressionProblems(body.content);
+		if (problems.length) {
+			throw new AppError(
+				"invalid_request",
+				"content has {{…}} that cannot render (write \\{{ for literal braces).",
+				problems.slice(0, 50).map((p) => ({ path: jsonPath(["content", ...p.path]), message: p.message })),
+			);
+		}
+		return rendered(
+			{
+				id: INLINE_TEMPLATE_ID,
+				definition: { name: "inline", variants: { und: body.content as TemplateBody["variants"][string] } },
+				variables: body.variables ?? {},
+				...(context.event ? { event: context.event } : {}),
+			},
+			"content",
+		);
 	}
 	if (body.content) throw bad("content", "Give content or a template_id, not both.");
 	const row = await findTemplate(env, appId, body.template_id);
 	if (!row) throw bad("template_id", "No such template in this app.");
-	const template: StoredTemplate = {
-		id: row.id,
-		definition: row.definition,
-		variables: body.variables ?? {},
-		...(context.event ? { event: context.event } : {}),
-	};
+	return rendered(
+		{
+			id: row.id,
+			definition: row.definition,
+			variables: body.variables ?? {},
+			...(context.event ? { event: context.event } : {}),
+		},
+		"template_id",
+	);
+}
+
+/** Template messages keep this snapshot; its preview, rendered with no user, stands for the content. */
+function rendered(template: StoredTemplate, field: string): { content: StoredContent; template: StoredTemplate } {
 	const preview = Content.safeParse(
 		renderTemplate(template.definition, { user: { id: "" }, vars: template.variables, event: template.event ?? null }),
 	);
-	if (!preview.success)
-		throw bad("template_id", `The template does not render to valid content: ${preview.error.issues[0]?.message}`);
+	if (!preview.success) {
+		const message = `It does not render to valid content: ${preview.error.issues[0]?.message}`;
+		throw new AppError("invalid_request", message, [{ path: field, message }]);
+	}
 	return { content: preview.data, template };
+}
+
+/** JSON path like `content.data.items[3]`. */
+function jsonPath(path: readonly (string | number)[]): string {
+	let out = "";
+	for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${p}` : p;
+	return out;
 }
 
 /**

@@ -2,7 +2,7 @@
 
 import { Id, JsonValue } from "../json.js";
 import { Filter } from "../rules/filter.js";
-import { type TemplateBody, TemplateVariables } from "../rules/templates.js";
+import { expressionProblems, hasExpressions, type TemplateBody, TemplateVariables } from "../rules/templates.js";
 import { z } from "../zod.js";
 import { checkContentShape } from "./content-shape.js";
 
@@ -120,10 +120,19 @@ export type StoredAudience = z.infer<typeof AudienceSchema>;
 /** Content as validated: what `messages.content` holds. */
 export type StoredContent = z.infer<typeof Content>;
 
+/** Content as sent: its {{…}}, if any, must be variables a template could use (they render per recipient). */
+const SentContent = Content.superRefine((c, ctx) => {
+	if (!hasExpressions(c)) return;
+	for (const p of expressionProblems(c)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
+});
+
 export const SendMessageBody = z
 	.strictObject({
 		audience: AudienceSchema,
-		content: Content.optional().openapi({ description: "The message; or name a template_id instead." }),
+		content: SentContent.optional().openapi({
+			description:
+				"The message; or name a template_id instead. {{…}} in its strings render per recipient like a template's (\\{{ for literal braces).",
+		}),
 		template_id: z
 			.string()
 			.regex(/^[A-Za-z0-9_]{1,64}$/, "not a template id")

@@ -29,7 +29,8 @@
  *   Any `{{…}}` in the template is always replaced, so no braces reach a device. Substituted values
  *   are inserted verbatim and never re-scanned (an attribute holding `{{vars.x}}` stays literal text).
  *   Numbers and booleans render as `String(v)`, objects and arrays as JSON.
- * - Nothing is escaped (a push is not HTML); sizes are capped instead: one substituted value ≤
+ * - `\{{` renders as two literal braces (the one escape: `{{` otherwise always starts a variable).
+ * - Nothing is escaped in values (a push is not HTML); sizes are capped instead: one substituted value ≤
  *   `MAX_VALUE_CHARS`, `title` ≤ 1,024 chars, URL fields ≤ 2,048, and substitutions stop growing the
  *   content once its JSON would pass 64 KiB (values are truncated at a code-point boundary). Fields
  *   are filled in the order type, title, url, media, body, then the rest (data, vendor passthroughs),
@@ -72,11 +73,17 @@ interface Expression {
  * (that regex rescans the rest of the string from every `{{` it cannot close: 64 KiB of `{` took
  * 0.6 s of CPU).
  */
-function* expressionsIn(s: string): Generator<{ index: number; length: number; inner: string }> {
+function* expressionsIn(s: string): Generator<{ index: number; length: number; inner: string; literal?: string }> {
 	let from = 0;
 	for (;;) {
 		const open = s.indexOf("{{", from);
 		if (open < 0) return;
+		// `\{{` is two literal braces (the documented escape): no expression starts there.
+		if (open > 0 && s[open - 1] === "\\") {
+			yield { index: open - 1, length: 3, inner: "", literal: "{{" };
+			from = open + 2;
+			continue;
+		}
 		const close = s.indexOf("}}", open + 2);
 		// No "}}" after this "{{": none after any later "{{" either.
 		if (close < 0) return;
@@ -126,6 +133,37 @@ export const Locale = z
 const TemplateString = z.string().max(MAX_TEMPLATE_CONTENT_BYTES);
 
 /** Content-shaped, with every string a template; URLs are checked after rendering, not here. */
+/** Where a content's `{{…}}` are wrong: unknown variables, bad paths, long defaults, too many. */
+export function expressionProblems(content: unknown): { path: (string | number)[]; message: string }[] {
+	const out: { path: (string | number)[]; message: string }[] = [];
+	let expressions = 0;
+	walkStrings(content, [], (s, path) => {
+		for (const m of expressionsIn(s)) {
+			if (m.literal !== undefined) continue;
+			expressions++;
+			const e = parseExpression(m.inner);
+			const problem = variablePathProblem(e.path);
+			if (problem) out.push({ path, message: problem });
+			else if (e.fallback !== undefined && e.fallback.length > MAX_FALLBACK_CHARS) {
+				out.push({ path, message: `a default is at most ${MAX_FALLBACK_CHARS} characters` });
+			}
+		}
+	});
+	if (expressions > MAX_EXPRESSIONS_PER_VARIANT) {
+		out.push({ path: [], message: `at most ${MAX_EXPRESSIONS_PER_VARIANT} {{…}} per variant` });
+	}
+	return out;
+}
+
+/** Whether any string of the content has `{{` (a variable, or the `\{{` escape): it renders per recipient. */
+export function hasExpressions(content: unknown): boolean {
+	let found = false;
+	walkStrings(content, [], (s) => {
+		if (!found && s.includes("{{")) found = true;
+	});
+	return found;
+}
+
 export const TemplateContent = z
 	.strictObject({
 		type: z.enum(["text", "image", "video", "audio", "file", "custom"]),
@@ -155,21 +193,7 @@ export const TemplateContent = z
 		if (utf8Bytes(JSON.stringify(c)) > MAX_TEMPLATE_CONTENT_BYTES) {
 			ctx.addIssue({ code: "custom", path: [], message: "a variant, serialized, must stay within 64 KiB" });
 		}
-		let expressions = 0;
-		walkStrings(c, [], (s, path) => {
-			for (const m of expressionsIn(s)) {
-				expressions++;
-				const e = parseExpression(m.inner);
-				const problem = variablePathProblem(e.path);
-				if (problem) ctx.addIssue({ code: "custom", path, message: problem });
-				else if (e.fallback !== undefined && e.fallback.length > MAX_FALLBACK_CHARS) {
-					ctx.addIssue({ code: "custom", path, message: `a default is at most ${MAX_FALLBACK_CHARS} characters` });
-				}
-			}
-		});
-		if (expressions > MAX_EXPRESSIONS_PER_VARIANT) {
-			ctx.addIssue({ code: "custom", path: [], message: `at most ${MAX_EXPRESSIONS_PER_VARIANT} {{…}} per variant` });
-		}
+		for (const issue of expressionProblems(c)) ctx.addIssue({ code: "custom", ...issue });
 	})
 	.openapi("TemplateContent");
 export type TemplateContent = z.infer<typeof TemplateContent>;
@@ -350,6 +374,10 @@ function renderString(s: string, ctx: RenderContext, budget: Budget, maxChars = 
 	for (const m of expressionsIn(s)) {
 		if (!append(s.slice(last, m.index), false)) return out;
 		last = m.index + m.length;
+		if (m.literal !== undefined) {
+			if (!append(m.literal, false)) return out;
+			continue;
+		}
 		const e = parseExpression(m.inner);
 		let value = stringify(resolve(e.path, ctx));
 		if (value === "") value = e.fallback === undefined ? "" : truncateChars(e.fallback, MAX_FALLBACK_CHARS);
@@ -434,6 +462,7 @@ export function extractVariables(template: Pick<TemplateBody, "variants">): stri
 	const found = new Set<string>();
 	walkStrings(template.variants, [], (s) => {
 		for (const m of expressionsIn(s)) {
+			if (m.literal !== undefined) continue;
 			const { path } = parseExpression(m.inner);
 			if (variablePathProblem(path) === null) found.add(path);
 		}

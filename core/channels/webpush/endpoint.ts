@@ -58,10 +58,15 @@ function isPrivateIpv6(addr: string): boolean {
 	if (a === "::" || a === "::1") return true;
 	// IPv4-mapped (::ffff:a.b.c.d, which URL normalizes to ::ffff:xxxx:xxxx) and other embeddings: refuse.
 	if (a.startsWith("::ffff:") || a.startsWith("::")) return true;
-	const first = Number.parseInt(a.split(":")[0] || "0", 16);
+	const groups = a.split(":");
+	const first = Number.parseInt(groups[0] || "0", 16);
+	const second = Number.parseInt(groups[1] || "0", 16);
 	return (
 		(first & 0xfe00) === 0xfc00 || // unique local fc00::/7
 		(first & 0xffc0) === 0xfe80 || // link-local fe80::/10
+		(first & 0xffc0) === 0xfec0 || // site-local fec0::/10 (deprecated, still routed inside some networks)
+		(first === 0x2001 && second === 0) || // Teredo 2001::/32 embeds an IPv4 address
+		(first === 0x2001 && second === 0x0db8) || // documentation 2001:db8::/32
 		(first & 0xff00) === 0xff00 || // multicast
 		first === 0x64 || // NAT64 64:ff9b::/96
 		first === 0x2002 // 6to4 can embed private IPv4

@@ -90,4 +90,67 @@ describe("templates", () => {
 		});
 		s.close();
 	});
+
+	it("inline content with {{…}} renders per recipient like a template; \\{{ is literal braces; bad variables are a 400", async () => {
+		const { key } = await newApp();
+		await call("PUT", "/v1/users/ann", key, { attributes: { first_name: "Ann" } });
+		await call("PUT", "/v1/users/bo", key, {});
+		const sockets = new Map<string, TestSocket>();
+		for (const u of ["ann", "bo"]) {
+			const s = await TestSocket.open(await clientToken(key, u), "d");
+			await s.hello(0);
+			sockets.set(u, s);
+		}
+		const sent = await call("POST", "/v1/messages", key, {
+			audience: { users: ["ann", "bo"] },
+			content: {
+				type: "text",
+				title: "Hi {{user.attributes.first_name|there}}",
+				body: "Code {{vars.code}} for {{user.id}}, shown as \\{{literal}}",
+			},
+			variables: { code: "X7" },
+		});
+		expect(sent.status).toBe(202);
+		expect(await sockets.get("ann")?.next((f) => f.type === "message")).toMatchObject({
+			content: { title: "Hi Ann", body: "Code X7 for ann, shown as {{literal}}" },
+		});
+		expect(await sockets.get("bo")?.next((f) => f.type === "message")).toMatchObject({
+			content: { title: "Hi there", body: "Code X7 for bo, shown as {{literal}}" },
+		});
+		for (const s of sockets.values()) s.close();
+
+		const bad = await call("POST", "/v1/messages", key, {
+			audience: { users: ["ann"] },
+			content: { type: "text", body: "Hello {{nope.x}}" },
+		});
+		expect(bad.status).toBe(400);
+		expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(["content.body"]);
+		const vars = await call("POST", "/v1/messages", key, {
+			audience: { users: ["ann"] },
+			content: { type: "text", body: "no braces" },
+			variables: { a: 1 },
+		});
+		expect(vars.status).toBe(400);
+	});
+
+	it("an automation's inline message renders the event and the user", async () => {
+		const { key } = await newApp();
+		await call("POST", "/v1/automations", key, {
+			name: "ship",
+			trigger: { event: "shipped" },
+			message: { content: { type: "text", body: "Parcel {{event.properties.parcel}} for {{user.id}}" } },
+		});
+		const s = await TestSocket.open(await clientToken(key, "cy"), "d");
+		await s.hello(0);
+		await call("POST", "/v1/events", key, { user_id: "cy", name: "shipped", properties: { parcel: "P-9" } });
+		expect(await s.next((f) => f.type === "message", 0, 10_000)).toMatchObject({ content: { body: "Parcel P-9 for cy" } });
+		s.close();
+		const bad = await call("POST", "/v1/automations", key, {
+			name: "bad",
+			trigger: { event: "shipped" },
+			message: { content: { type: "text", body: "Hi {{usr.id}}" } },
+		});
+		expect(bad.status).toBe(400);
+		expect(bad.body.error.details.map((d: { path: string }) => d.path)).toEqual(["message.content.body"]);
+	});
 });

@@ -101,6 +101,14 @@ export class AutomationRuns {
 		await this.fireDue();
 	}
 
+	/** The user was deleted: nothing waiting for them is sent (it would bring their inbox back). */
+	async forget(): Promise<number> {
+		const dropped = this.sql.exec("DELETE FROM pending").rowsWritten;
+		this.sql.exec("DELETE FROM fired; DELETE FROM cancels;");
+		await this.ctx.storage.deleteAlarm();
+		return dropped;
+	}
+
 	// ---- internals -----------------------------------------------------------------------------
 
 	private async remember(appId: string, userId: string) {

@@ -20,6 +20,11 @@ export class AutomationTimer extends DurableObject<Env> {
 		return this.runs.pending();
 	}
 
+	/** The user was deleted: their waiting sends are dropped. */
+	forget(): Promise<number> {
+		return this.runs.forget();
+	}
+
 	override alarm(): Promise<void> {
 		return this.runs.alarm();
 	}

@@ -9,6 +9,7 @@ import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { devices, users, userTags } from "../../core/db/schema.js";
 import { deviceLimitReached, deviceView, ensureUser, findUser, userDevices, userTagNames } from "../../core/db/users.js";
+import { automationTimerFor } from "../../core/objects/automation-timer.js";
 import { inboxFor } from "../../core/objects/shard.js";
 import { MAX_DEVICES_PER_USER } from "../../protocol/limits.js";
 import type { Api, HonoEnv } from "../http/context.js";
@@ -168,7 +169,9 @@ export function userRoutes(api: Api) {
 		const caller = c.get("caller");
 		const d = db(c.env);
 		if (!(await findUser(d, caller.appId, userId))) throw notFound("user");
-		// Inbox first: if erasing it fails, the user row is still there and the call can be retried.
+		// Waiting automation sends first (they would bring the inbox back), then the inbox: if either
+		// fails, the user row is still there and the call can be retried.
+		await automationTimerFor(c.env, caller.appId, userId).forget();
 		await inboxFor(c.env, caller.appId, userId).erase();
 		await d.batch([
 			d.delete(userTags).where(and(eq(userTags.appId, caller.appId), eq(userTags.userId, userId))),

@@ -258,6 +258,20 @@ describe("automations: firing", () => {
 		expect(beside.status).toBe(400);
 	});
 
+	it("deleting a user drops their waiting sends: nothing is sent later and their inbox stays gone", async () => {
+		const { appId, key } = await newApp();
+		await automation(key, { name: "later", delay_seconds: 3600 });
+		expect((await call("PUT", "/v1/users/leaver", key, {})).status).toBeLessThan(300);
+		expect((await event(key, "leaver", "signed_up")).body.triggered).toBe(1);
+		const timer = automationTimerFor(env, appId, "leaver");
+		expect(await timer.pending()).toHaveLength(1);
+		expect((await call("DELETE", "/v1/users/leaver", key)).status).toBe(204);
+		expect(await timer.pending()).toHaveLength(0);
+		await runDurableObjectAlarm(timer);
+		expect(await automationMessages(appId)).toEqual([]);
+		expect(await inboxFor(env, appId, "leaver").stats()).toEqual({ seq: 0, held: 0 });
+	});
+
 	it("where filters on event properties", async () => {
 		const { appId, key } = await newApp();
 		await automation(key, {

@@ -10,6 +10,7 @@ import {
 	invalidateAutomations,
 	listAutomations,
 } from "../../core/automations/store.js";
+import { assertRoomFor } from "../../core/db/app-limits.js";
 import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { automations } from "../../core/db/schema.js";
@@ -107,6 +108,7 @@ export function automationRoutes(api: Api) {
 		const body = c.req.valid("json");
 		const caller = c.get("caller");
 		const d = db(c.env);
+		await assertRoomFor(d, caller.appId, "automations");
 		const id = randomId("aut");
 		const now = nowIso();
 		await d.batch([

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { randomId } from "../../core/auth/crypto.js";
+import { assertRoomFor } from "../../core/db/app-limits.js";
 import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { schedules } from "../../core/db/schema.js";
@@ -92,6 +93,7 @@ export function scheduleRoutes(api: Api) {
 		const caller = c.get("caller");
 		checkAt(body.when);
 		const d = db(c.env);
+		await assertRoomFor(d, caller.appId, "schedules");
 		const now = new Date();
 		const id = randomId("sch");
 		const next = await computeNextRun(c.env, caller.appId, body.when, now, 0);

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt } from "drizzle-orm";
 import { randomId } from "../../core/auth/crypto.js";
+import { assertRoomFor } from "../../core/db/app-limits.js";
 import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { templates } from "../../core/db/schema.js";
@@ -71,6 +72,7 @@ export function templateRoutes(api: Api) {
 		const caller = c.get("caller");
 		const d = db(c.env);
 		const now = nowIso();
+		await assertRoomFor(d, caller.appId, "templates");
 		const id = randomId("tpl");
 		const row = {
 			appId: caller.appId,

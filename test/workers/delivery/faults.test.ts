@@ -11,32 +11,7 @@ import { acceptMessage } from "../../../core/messages/accept.js";
 import { inboxFor } from "../../../core/objects/shard.js";
 import worker from "../../../workers/index.js";
 import { call, clientToken, newApp } from "../http.js";
-import { eventually, TestSocket } from "./helpers.js";
-
-/** The same bindings, with D1 failing for `failures` statements matching `when` after the first `okFirst`. */
-function flakyD1(when: RegExp, okFirst: number, failures: number): Env & { failed: () => number } {
-	let seen = 0;
-	let failed = 0;
-	const db = new Proxy(env.DB, {
-		get(target, prop) {
-			if (prop === "prepare") {
-				return (sql: string) => {
-					if (when.test(sql)) {
-						seen++;
-						if (seen > okFirst && seen <= okFirst + failures) {
-							failed++;
-							throw new Error("D1_ERROR: injected outage");
-						}
-					}
-					return target.prepare(sql);
-				};
-			}
-			const value = Reflect.get(target, prop);
-			return typeof value === "function" ? value.bind(target) : value;
-		},
-	});
-	return { ...env, DB: db, failed: () => failed };
-}
+import { eventually, flakyD1, TestSocket } from "./helpers.js";
 
 const userId = (i: number) => `fm-${String(i).padStart(4, "0")}`;
 

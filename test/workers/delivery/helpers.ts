@@ -1,4 +1,4 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import type { ServerFrame } from "../../../protocol/frames.js";
 import { BASE } from "../http.js";
 
@@ -117,3 +117,28 @@ export async function eventually<T>(fn: () => Promise<T>, check: (v: T) => boole
 }
 
 export const text = (body: string) => ({ type: "text", body });
+
+/** The same bindings, with D1 failing for `failures` statements matching `when` after the first `okFirst`. */
+export function flakyD1(when: RegExp, okFirst: number, failures: number): Env & { failed: () => number } {
+	let seen = 0;
+	let failed = 0;
+	const db = new Proxy(env.DB, {
+		get(target, prop) {
+			if (prop === "prepare") {
+				return (sql: string) => {
+					if (when.test(sql)) {
+						seen++;
+						if (seen > okFirst && seen <= okFirst + failures) {
+							failed++;
+							throw new Error("D1_ERROR: injected outage");
+						}
+					}
+					return target.prepare(sql);
+				};
+			}
+			const value = Reflect.get(target, prop);
+			return typeof value === "function" ? value.bind(target) : value;
+		},
+	});
+	return { ...env, DB: db, failed: () => failed };
+}

@@ -8,23 +8,7 @@ import { describe, expect, it } from "vitest";
 import { acceptMessage } from "../../../core/messages/accept.js";
 import { inboxFor } from "../../../core/objects/shard.js";
 import { call, newApp } from "../http.js";
-
-/** The same bindings, with D1 failing for one kind of statement. */
-function failingD1(when: RegExp): Env {
-	const db = new Proxy(env.DB, {
-		get(target, prop) {
-			if (prop === "prepare") {
-				return (sql: string) => {
-					if (when.test(sql)) throw new Error("D1_ERROR: injected outage");
-					return target.prepare(sql);
-				};
-			}
-			const value = Reflect.get(target, prop);
-			return typeof value === "function" ? value.bind(target) : value;
-		},
-	});
-	return { ...env, DB: db };
-}
+import { flakyD1 } from "./helpers.js";
 
 describe("idempotency keys and failed deliveries", () => {
 	it("a retry with the same key delivers a direct message whose first attempt failed after it was recorded", async () => {
@@ -38,7 +22,7 @@ describe("idempotency keys and failed deliveries", () => {
 			content: { type: "text" as const, body: "exactly once" },
 			options: { idempotency_key: "order-42", channels: "ws" as const },
 		};
-		const broken = failingD1(/"timezone"/);
+		const broken = flakyD1(/"timezone"/, 0, Number.POSITIVE_INFINITY);
 		await expect(acceptMessage(broken, appId, body)).rejects.toThrow(/injected outage/);
 		for (const u of ["ivy", "jon"]) expect(await inboxFor(env, appId, u).stats()).toEqual({ seq: 0, held: 0 });
 

@@ -1,6 +1,9 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { deliverToShards, usersForVendors } from "../../../core/fanout/deliver.js";
+import { RETRY_PARTS } from "../../../core/fanout/jobs.js";
+import { loadDeliverySpec } from "../../../core/messages/record.js";
 import { inboxFor, shardOfUser } from "../../../core/objects/shard.js";
 import { localHourOfWeek } from "../../../core/rules/time.js";
 import type { UserShard } from "../../../durable-objects/shard/user-shard.js";
@@ -40,6 +43,21 @@ describe("app settings and delivery rules", () => {
 		expect(capped.body.counts).toMatchObject({ targeted: 1, capped: 1 });
 		expect((await call("GET", `/v1/messages/${third.body.id}/recipients/cap`, key)).body.status).toBe("capped");
 		expect((await call("GET", `/v1/messages/${otp.body.id}/recipients/cap`, key)).body.status).toBe("queued");
+	});
+
+	it("a retried delivery of a held message does not ask any vendor to push it (the release does)", async () => {
+		const { appId, key } = await newApp();
+		await call("PATCH", "/v1/settings", key, { quiet_hours: quietNow("hold") });
+		const held = await send(key, "sleeper"); // channels auto: a vendor push would go to an offline user
+		const spec = await loadDeliverySpec(env, appId, held.body.id);
+		if (!spec) throw new Error("no spec");
+		// The queue's retry of the same delivery (another part), and a repeat of the first.
+		for (const part of [RETRY_PARTS, 0]) {
+			const results = await deliverToShards(env, spec, ["sleeper"], part);
+			expect(results.map((r) => r.outcome)).toEqual(["held"]);
+			expect(usersForVendors(spec, results)).toEqual([]);
+		}
+		expect(await inboxFor(env, appId, "sleeper").stats()).toEqual({ seq: 0, held: 0 });
 	});
 
 	it("holds a message in quiet hours and delivers it when they end; drop mode counts it dropped", async () => {

@@ -27,18 +27,23 @@ export async function resealSecrets(env: Env) {
 		if (sealedVersion(row.tokenSecret) === version) continue;
 		const sealed = await reseal(row.tokenSecret, `app ${row.id}`);
 		if (!sealed) continue;
-		await d.update(apps).set({ tokenSecret: sealed }).where(eq(apps.id, row.id));
-		appsResealed++;
+		// Only if nothing replaced it meanwhile (compare and swap): a newer secret is never overwritten.
+		const res = await d
+			.update(apps)
+			.set({ tokenSecret: sealed })
+			.where(and(eq(apps.id, row.id), eq(apps.tokenSecret, row.tokenSecret)));
+		if (res.meta.changes > 0) appsResealed++;
 	}
 	for (const row of await d.select().from(credentials).all()) {
 		if (sealedVersion(row.sealed) === version) continue;
 		const sealed = await reseal(row.sealed, `credentials ${row.appId}/${row.channel}`);
 		if (!sealed) continue;
-		await d
+		// A PUT /v1/credentials that landed since the read wins: it is already sealed under the current key.
+		const res = await d
 			.update(credentials)
 			.set({ sealed, keyVersion: version })
-			.where(and(eq(credentials.appId, row.appId), eq(credentials.channel, row.channel)));
-		credentialsResealed++;
+			.where(and(eq(credentials.appId, row.appId), eq(credentials.channel, row.channel), eq(credentials.sealed, row.sealed)));
+		if (res.meta.changes > 0) credentialsResealed++;
 	}
 	return { version, apps: appsResealed, credentials: credentialsResealed, unreadable };
 }

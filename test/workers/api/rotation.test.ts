@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toBase64Url } from "../../../core/auth/crypto.js";
 import { resealSecrets } from "../../../core/credentials/rotate.js";
+import { loadCredentials, saveCredentials } from "../../../core/credentials/store.js";
 import { call, clientToken, newApp } from "../http.js";
 
 describe("rotating ENCRYPTION_KEY", () => {
@@ -34,5 +35,50 @@ describe("rotating ENCRYPTION_KEY", () => {
 		await expect(unsealSecret(env, row?.token_secret ?? "")).rejects.toThrow();
 		expect((await unsealSecret(rotated, row?.token_secret ?? "")).length).toBeGreaterThan(0);
 		expect(before.split(".")).toHaveLength(3);
+	});
+
+	it("a credential written while the rotation runs is kept, not overwritten by the re-sealed old one", async () => {
+		const { appId, key } = await newApp("rotate-race");
+		const old = { app_secret: "old-secret==", package_name: "com.example.app" };
+		const fresh = { app_secret: "new-secret==", package_name: "com.example.app" };
+		expect((await call("PUT", "/v1/credentials/xiaomi", key, old)).status).toBe(200);
+		const rotated = {
+			...env,
+			ENCRYPTION_KEY: toBase64Url(crypto.getRandomValues(new Uint8Array(32))),
+			ENCRYPTION_KEY_VERSION: "2",
+			ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY,
+		} as Env;
+		// The PUT lands between the rotation's read of the row and its write.
+		let raced = false;
+		const racing = (stmt: D1PreparedStatement): D1PreparedStatement =>
+			new Proxy(stmt, {
+				get(target, prop) {
+					if (prop === "bind") return (...args: unknown[]) => racing(target.bind(...args));
+					if (prop === "run" || prop === "all" || prop === "raw" || prop === "first") {
+						return async (...args: unknown[]) => {
+							if (!raced) {
+								raced = true;
+								await saveCredentials(rotated, appId, "xiaomi", fresh, {}, new Date().toISOString(), 2);
+							}
+							return (target[prop] as (...a: unknown[]) => unknown).apply(target, args);
+						};
+					}
+					const value = Reflect.get(target, prop);
+					return typeof value === "function" ? value.bind(target) : value;
+				},
+			});
+		const db = new Proxy(env.DB, {
+			get(target, prop) {
+				if (prop === "prepare") {
+					return (sql: string) => (/^update "credentials"/i.test(sql) ? racing(target.prepare(sql)) : target.prepare(sql));
+				}
+				const value = Reflect.get(target, prop);
+				return typeof value === "function" ? value.bind(target) : value;
+			},
+		});
+		await resealSecrets({ ...rotated, DB: db });
+		expect(raced).toBe(true);
+		const stored = await loadCredentials(rotated, appId, "xiaomi");
+		expect(stored).toMatchObject(fresh);
 	});
 });

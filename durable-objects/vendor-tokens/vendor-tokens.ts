@@ -20,6 +20,8 @@ const MIN_FORCED_REFRESH_GAP_MS = 10_000;
 export class VendorTokens extends DurableObject<Env> {
 	private readonly memory = new Map<VendorChannelId, CachedToken>();
 	private readonly inflight = new Map<VendorChannelId, Promise<CachedToken>>();
+	/** Bumped by invalidate(): a mint that started before new credentials arrived is not cached. */
+	private readonly generation = new Map<VendorChannelId, number>();
 
 	async token(appId: string, channel: VendorChannelId, forceRefresh = false): Promise<string> {
 		const now = Date.now();
@@ -37,6 +39,7 @@ export class VendorTokens extends DurableObject<Env> {
 
 	/** New credentials were uploaded: the next send mints with them. */
 	async invalidate(channel: VendorChannelId): Promise<void> {
+		this.generation.set(channel, (this.generation.get(channel) ?? 0) + 1);
 		this.memory.delete(channel);
 		await this.ctx.storage.delete(`token:${channel}`);
 	}
@@ -46,13 +49,16 @@ export class VendorTokens extends DurableObject<Env> {
 		return (await this.ctx.storage.get<Record<string, number>>("mints")) ?? {};
 	}
 
-	private async mint(appId: string, channel: VendorChannelId): Promise<CachedToken> {
+	private async mint(appId: string, channel: VendorChannelId, tries = 0): Promise<CachedToken> {
+		const generation = this.generation.get(channel) ?? 0;
 		const impl = channelFor(channel);
 		if (!impl.mintAccessToken) throw new Error(`${channel} has no access tokens`);
 		const creds = await loadCredentials(this.env, appId, channel);
 		if (!creds) throw new Error(`no ${channel} credentials for this app`);
 		try {
 			const minted = await impl.mintAccessToken(creds, vendorEndpoints(this.env), fetch);
+			// New credentials arrived while this one was minted with the old: mint again with them.
+			if ((this.generation.get(channel) ?? 0) !== generation && tries < 3) return this.mint(appId, channel, tries + 1);
 			const cached: CachedToken = { ...minted, mintedAt: Date.now() };
 			this.memory.set(channel, cached);
 			await this.ctx.storage.put(`token:${channel}`, await sealSecret(this.env, CachedTokenJson.stringify(cached)));

@@ -67,15 +67,37 @@ export function automationView(row: AutomationRow) {
  */
 export const CACHE_TTL_MS = 30_000;
 const MAX_CACHED_APPS = 2000;
+/**
+ * Memory the cache may hold in one isolate (128 MB in all), counted as the JSON of the definitions.
+ * An app whose enabled automations are larger than one entry's share is served uncached (one D1
+ * read per events call), so one app can neither crowd out the others nor the isolate.
+ */
+export const MAX_CACHE_BYTES = 16 * 1024 * 1024;
+export const MAX_ENTRY_BYTES = 4 * 1024 * 1024;
 
 export interface AppAutomations {
 	byEvent: Map<string, Automation[]>;
 	/** Every event name that any enabled automation of the app lists in `cancel_on`. */
 	cancelNames: Set<string>;
 	loadedAt: number;
+	/** The JSON size of its definitions: what it weighs in the cache. */
+	bytes: number;
 }
 
 const cache = new Map<string, AppAutomations>();
+let cachedBytes = 0;
+
+/** What the cache holds now (tests and diagnostics). */
+export function automationCacheStats(): { apps: number; bytes: number } {
+	return { apps: cache.size, bytes: cachedBytes };
+}
+
+function drop(appId: string) {
+	const entry = cache.get(appId);
+	if (!entry) return;
+	cache.delete(appId);
+	cachedBytes -= entry.bytes;
+}
 const loading = new Map<string, Promise<AppAutomations>>();
 
 /** The app's enabled automations, from this isolate's cache (one D1 query per app per 30 s). */
@@ -98,21 +120,27 @@ async function load(d: Db, appId: string, now: number): Promise<AppAutomations> 
 		.all();
 	const byEvent = new Map<string, Automation[]>();
 	const cancelNames = new Set<string>();
+	let bytes = 0;
 	for (const row of rows) {
+		bytes += JSON.stringify(row.definition).length;
 		const a = parseAutomation(row);
 		const list = byEvent.get(a.trigger.event) ?? [];
 		list.push(a);
 		byEvent.set(a.trigger.event, list);
 		for (const n of a.cancel_on ?? []) cancelNames.add(n);
 	}
-	const entry = { byEvent, cancelNames, loadedAt: now };
-	if (cache.size >= MAX_CACHED_APPS && !cache.has(appId)) {
-		// Evict the oldest insertion (Map keeps insertion order).
+	const entry = { byEvent, cancelNames, loadedAt: now, bytes };
+	drop(appId);
+	// Too big to keep, or a write during the load invalidated it: serve it, do not cache it.
+	if (bytes > MAX_ENTRY_BYTES || invalidatedSince(appId, now)) return entry;
+	// Evict the oldest insertions (Map keeps insertion order) until it fits.
+	while (cache.size > 0 && (cache.size >= MAX_CACHED_APPS || cachedBytes + bytes > MAX_CACHE_BYTES)) {
 		const oldest = cache.keys().next().value;
-		if (oldest !== undefined) cache.delete(oldest);
+		if (oldest === undefined) break;
+		drop(oldest);
 	}
-	// A write during the load invalidated it: keep serving, but do not cache a possibly stale set.
-	if (!invalidatedSince(appId, now)) cache.set(appId, entry);
+	cache.set(appId, entry);
+	cachedBytes += bytes;
 	return entry;
 }
 
@@ -123,7 +151,7 @@ function invalidatedSince(appId: string, t: number) {
 
 /** Drops this isolate's copy after an automation write (other isolates catch up within the TTL). */
 export function invalidateAutomations(appId: string) {
-	cache.delete(appId);
+	drop(appId);
 	loading.delete(appId);
 	invalidations.set(appId, Date.now());
 	if (invalidations.size > MAX_CACHED_APPS) invalidations.clear();

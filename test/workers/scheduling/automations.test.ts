@@ -1,7 +1,9 @@
 import { createExecutionContext, createScheduledController, runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { automationCacheStats, automationsFor, MAX_CACHE_BYTES, MAX_ENTRY_BYTES } from "../../../core/automations/store.js";
 import { matchesWhere } from "../../../core/automations/where.js";
+import { db } from "../../../core/db/client.js";
 import { automationTimerFor } from "../../../core/objects/automation-timer.js";
 import { inboxFor } from "../../../core/objects/shard.js";
 import worker from "../../../workers/index.js";
@@ -270,6 +272,31 @@ describe("automations: firing", () => {
 		await runDurableObjectAlarm(timer);
 		expect(await automationMessages(appId)).toEqual([]);
 		expect(await inboxFor(env, appId, "leaver").stats()).toEqual({ seq: 0, held: 0 });
+	});
+
+	it("the isolate's automation cache keeps a byte bound: an app too large for it is served, not cached", async () => {
+		const small = await newApp();
+		await automation(small.key);
+		const big = await newApp();
+		// 80 enabled automations of ~60 KB each: ~4.8 MB of definitions, over one app's share.
+		const body = "x".repeat(60_000);
+		await env.DB.prepare(
+			`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 80)
+			 INSERT INTO automations (app_id, id, name, trigger_event, definition, enabled, created_at, updated_at)
+			 SELECT ?1, 'aut_big' || x, 'big', 'signed_up', json_object('trigger', json_object('event', 'signed_up'), 'message', json_object('content', json_object('type', 'text', 'body', ?2))), 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z' FROM c`,
+		)
+			.bind(big.appId, body)
+			.run();
+		const d = db(env);
+		const before = automationCacheStats().bytes;
+		expect((await automationsFor(d, small.appId)).byEvent.get("signed_up")).toHaveLength(1);
+		const afterSmall = automationCacheStats().bytes;
+		expect(afterSmall).toBeGreaterThan(before);
+		const loaded = await automationsFor(d, big.appId);
+		expect(loaded.byEvent.get("signed_up")).toHaveLength(80);
+		expect(loaded.bytes).toBeGreaterThan(MAX_ENTRY_BYTES);
+		expect(automationCacheStats().bytes).toBe(afterSmall); // served, not kept
+		expect(automationCacheStats().bytes).toBeLessThanOrEqual(MAX_CACHE_BYTES);
 	});
 
 	it("where filters on event properties", async () => {

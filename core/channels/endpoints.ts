@@ -25,6 +25,9 @@ export function vendorEndpoints(env: { WARBLER_ENV?: string }): VendorEndpoints 
 	const pick = (name: string, fallback: string) => trimSlash(vars[name]?.trim() || fallback);
 	const apns = vars.APNS_ENDPOINT?.trim();
 	const fcmTokenUrl = vars.FCM_TOKEN_URL?.trim();
+	const local = env.WARBLER_ENV === "local" || env.WARBLER_ENV === "test";
+	// The local stack and the tests reach their own fake push services: no allow-list there.
+	const webPushHosts = local ? undefined : webPushHostsFrom(vars.WEBPUSH_ALLOWED_HOSTS);
 	return {
 		apns: {
 			production: trimSlash(apns || DEFAULT_ENDPOINTS.apnsProduction),
@@ -38,6 +41,34 @@ export function vendorEndpoints(env: { WARBLER_ENV?: string }): VendorEndpoints 
 			tokenUrl: vars.HMS_TOKEN_URL?.trim() || DEFAULT_ENDPOINTS.hmsTokenUrl,
 		},
 		xiaomi: { send: pick("XIAOMI_ENDPOINT", DEFAULT_ENDPOINTS.xiaomi) },
-		allowLocalWebPush: env.WARBLER_ENV === "local" || env.WARBLER_ENV === "test",
+		allowLocalWebPush: local,
+		...(webPushHosts ? { webPushHosts } : {}),
 	};
+}
+
+/**
+ * The push services of the browsers in use (Chrome/Edge/Opera through FCM, Firefox, Safari, Windows):
+ * in production a subscription must point at one of them unless WEBPUSH_ALLOWED_HOSTS says otherwise.
+ */
+export const DEFAULT_WEBPUSH_HOSTS = [
+	"fcm.googleapis.com",
+	"android.googleapis.com",
+	"push.services.mozilla.com",
+	"push.apple.com",
+	"notify.windows.com",
+] as const;
+
+function webPushHostsFrom(value: string | undefined): readonly string[] | undefined {
+	const v = value?.trim();
+	if (v === "*") return undefined;
+	if (!v) return DEFAULT_WEBPUSH_HOSTS;
+	return v
+		.split(",")
+		.map((h) =>
+			h
+				.trim()
+				.toLowerCase()
+				.replace(/^\*?\./, ""),
+		)
+		.filter(Boolean);
 }

@@ -63,6 +63,11 @@ export interface VendorEndpoints {
 	xiaomi: { send: string };
 	/** Allow http://127.0.0.1 / localhost Web Push endpoints (local stack only). */
 	allowLocalWebPush: boolean;
+	/**
+	 * Web Push services a subscription may point at (host suffixes), in production; undefined: any
+	 * public host. WEBPUSH_ALLOWED_HOSTS sets them ("*" for any); the default is the browsers' services.
+	 */
+	webPushHosts?: readonly string[];
 }
 
 /** Hands out vendor access credentials (APNs provider JWT, FCM/HMS OAuth tokens), cached and shared per app. */

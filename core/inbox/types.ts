@@ -33,5 +33,10 @@ export interface SocketState {
 	tokenMintedAt: number;
 	/** Set by hello: only ready sockets get message frames. */
 	ready: boolean;
+	/**
+	 * Set while the device catches up on a backlog larger than one replay window: every message up to
+	 * this seq was sent; the next window goes out as it acks. Live frames wait for the replay.
+	 */
+	replayedTo?: number;
 	badFrames: number;
 }

@@ -191,7 +191,9 @@ export const TemplateContent = z
 	.superRefine((c, ctx) => {
 		checkContentShape(c, ctx);
 		if (utf8Bytes(JSON.stringify(c)) > MAX_TEMPLATE_CONTENT_BYTES) {
+			// Too big already: no need to scan it for variables.
 			ctx.addIssue({ code: "custom", path: [], message: "a variant, serialized, must stay within 64 KiB" });
+			return;
 		}
 		for (const issue of expressionProblems(c)) ctx.addIssue({ code: "custom", ...issue });
 	})

@@ -35,11 +35,15 @@ export class Sessions {
 		saveState(ws, state);
 	}
 
-	/** Sends one frame (already JSON) to every ready socket of a user; how many got it. */
-	sendToUser(userId: string, frameJson: string): number {
+	/**
+	 * Sends one frame (already JSON) to every ready socket of a user; how many got it. Sockets still
+	 * catching up on a backlog get message frames from their replay, in order, not here.
+	 */
+	sendToUser(userId: string, frameJson: string, toCatchingUp = false): number {
 		let sent = 0;
 		for (const ws of this.of(userId)) {
-			if (!stateOf(ws)?.ready) continue;
+			const state = stateOf(ws);
+			if (!state?.ready || (state.replayedTo !== undefined && !toCatchingUp)) continue;
 			if (sendRaw(ws, frameJson)) sent++;
 		}
 		return sent;

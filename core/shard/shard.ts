@@ -24,9 +24,14 @@ import {
 	type UserRecord,
 } from "./model.js";
 import { countsTowardCaps, verdictFor } from "./policy.js";
-import { type Sessions, safeClose, send, sendRaw, stateOf } from "./sessions.js";
+import { type Sessions, safeClose, saveState, send, sendRaw, stateOf } from "./sessions.js";
 import { entryKey, RECEIPT_GRACE_MS, ShardStore } from "./store.js";
 
+/**
+ * Messages sent to a device in one go when it resumes: a larger backlog follows as the device acks
+ * (at most this many unacked at a time), so a reconnect never floods the device or the shard.
+ */
+export const REPLAY_WINDOW = 256;
 /** Changes reach storage and the ledgers at most this long after they happen. */
 export const FLUSH_DELAY_MS = 500;
 /** Delivered/acked timestamps, engagement and last-seen times are written at least this often. */
@@ -257,6 +262,11 @@ export class Shard {
 
 	private addGap(uid: number, seq: number, now: number) {
 		const user = this.store.user(uid)!;
+		// A device still catching up would never be sent this seq: it hears of it now.
+		for (const ws of this.sessions.of(user.id)) {
+			const state = stateOf(ws);
+			if (state?.ready && state.replayedTo !== undefined && seq > state.replayedTo) send(ws, { type: "gap", from: seq, to: seq });
+		}
 		const acked = this.store.get("acked", uid);
 		const delivered = this.store.get("delivered", uid);
 		const last = user.gaps.at(-1);
@@ -313,7 +323,7 @@ export class Shard {
 					user.rcl.push([messageId, t.s, now]);
 					this.store.touch(t.u);
 				}
-				this.sessions.sendToUser(user.id, frame);
+				this.sessions.sendToUser(user.id, frame, true);
 			}
 		}
 		this.store.flushUrgent();
@@ -484,7 +494,7 @@ export class Shard {
 		if (frame.type === "ping") return send(ws, { type: "pong" });
 		if (frame.type === "hello") return this.hello(ws, state, frame.last_seq);
 		if (!state.ready) return send(ws, { type: "error", code: "hello_required", message: "Send hello before any other frame." });
-		if (frame.type === "ack") return this.ack(state, frame.seq);
+		if (frame.type === "ack") return this.ack(ws, state, frame.seq);
 		return this.event(ws, state, frame);
 	}
 
@@ -514,11 +524,29 @@ export class Shard {
 		for (const [id, seq, at] of user.rcl) {
 			if (seq <= from && at >= seenBefore) send(ws, { type: "recall", id });
 		}
+		this.replay(ws, state, uid, from, REPLAY_WINDOW, now);
+		this.prune(uid);
+		this.store.flushUrgent();
+		await this.schedule();
+	}
+
+	/**
+	 * Sends a device up to `limit` messages of its inbox after seq `after`, in order. If more remain,
+	 * the socket is marked as catching up (live frames wait) and the next window follows its acks.
+	 */
+	private replay(ws: WebSocket, state: SocketState, uid: number, after: number, limit: number, now: number) {
 		let sentUpTo = 0;
+		let sent = 0;
+		let more = false;
 		let collapsible = false;
 		for (const it of this.inbox.get(uid) ?? []) {
-			if (it.seq <= from) continue;
+			if (it.seq <= after) continue;
+			if (sent >= limit) {
+				more = true;
+				break;
+			}
 			sendRaw(ws, frameOf(it.seq, it.target.tail ?? it.entry.tail));
+			sent++;
 			it.sent = true;
 			sentUpTo = it.seq;
 			if (it.entry.ck) collapsible = true;
@@ -527,12 +555,12 @@ export class Shard {
 		if (sentUpTo > 0) this.advanceDelivered(uid, sentUpTo, now);
 		// Collapse must know after a restart that these were shown: only then is the position written at once.
 		if (collapsible) this.store.flushHot("delivered");
-		this.prune(uid);
-		this.store.flushUrgent();
-		await this.schedule();
+		if (more) state.replayedTo = Math.max(sentUpTo, after);
+		else delete state.replayedTo;
+		saveState(ws, state);
 	}
 
-	private async ack(state: SocketState, seq: number) {
+	private async ack(ws: WebSocket, state: SocketState, seq: number) {
 		const uid = this.store.uidOf.get(state.userId);
 		if (uid === undefined) return;
 		const user = this.store.user(uid)!;
@@ -544,6 +572,11 @@ export class Shard {
 		this.raiseDevice(dev[0], upTo);
 		this.store.touchLazily(uid);
 		this.raiseAcked(uid, upTo, now);
+		// A device catching up gets the next window: at most REPLAY_WINDOW unacked at a time.
+		if (state.replayedTo !== undefined) {
+			const room = upTo + REPLAY_WINDOW - state.replayedTo;
+			if (room > 0) this.replay(ws, state, uid, state.replayedTo, room, now);
+		}
 		this.prune(uid);
 		this.store.flushUrgent();
 		await this.schedule();

@@ -7,7 +7,7 @@ import { decodeJwt, decodeProtectedHeader, exportPKCS8, exportSPKI, generateKeyP
 import { beforeAll, describe, expect, it } from "vitest";
 import { apnsChannel, apnsCollapseId, classifyApns, mintApnsToken } from "../../core/channels/apns/index.js";
 import { ChannelAuthError, deepMerge, isPermanentAuthError, retryAfterSeconds } from "../../core/channels/common.js";
-import { DEFAULT_ENDPOINTS, vendorEndpoints } from "../../core/channels/endpoints.js";
+import { DEFAULT_ENDPOINTS, DEFAULT_WEBPUSH_HOSTS, vendorEndpoints } from "../../core/channels/endpoints.js";
 import { classifyFcm, fcmAssertion, fcmChannel, mintFcmToken } from "../../core/channels/fcm/index.js";
 import { hmsChannel, illegalTokens, mintHmsToken } from "../../core/channels/hms/index.js";
 import { channelFor, channels, isVendorChannelId, vendorChannelIds } from "../../core/channels/registry.js";
@@ -111,6 +111,7 @@ describe("registry and endpoints", () => {
 			hms: { send: "https://push-api.cloud.huawei.com", tokenUrl: "https://oauth-login.cloud.huawei.com/oauth2/v3/token" },
 			xiaomi: { send: "https://api.xmpush.xiaomi.com" },
 			allowLocalWebPush: false,
+			webPushHosts: [...DEFAULT_WEBPUSH_HOSTS],
 		});
 		expect(vendorEndpoints({ WARBLER_ENV: "local" }).allowLocalWebPush).toBe(true);
 		expect(vendorEndpoints({ WARBLER_ENV: "test" }).allowLocalWebPush).toBe(true);
@@ -722,6 +723,35 @@ describe("Web Push endpoints", () => {
 	});
 });
 
+describe("Web Push services allowed in production", () => {
+	it("are the browsers' services by default, WEBPUSH_ALLOWED_HOSTS replaces them, * allows any public host", () => {
+		const prod = vendorEndpoints({ WARBLER_ENV: "production" });
+		expect(prod.webPushHosts).toEqual([...DEFAULT_WEBPUSH_HOSTS]);
+		const check = (url: string, hosts = prod.webPushHosts) => checkWebPushEndpoint(url, false, hosts);
+		expect(check("https://fcm.googleapis.com/fcm/send/abc")).toBeNull();
+		expect(check("https://updates.push.services.mozilla.com/wpush/v2/x")).toBeNull();
+		expect(check("https://web.push.apple.com/QGx")).toBeNull();
+		expect(check("https://db5p.notify.windows.com/w/?token=x")).toBeNull();
+		expect(check("https://push.example.com/send/abc")).toContain("not a known Web Push service");
+		expect(check("https://fcm.googleapis.com.evil.example/x")).toContain("not a known Web Push service");
+		expect(check("https://evilfcm.googleapis.com.example/x")).toContain("not a known Web Push service");
+		const own = vendorEndpoints({
+			WARBLER_ENV: "production",
+			WEBPUSH_ALLOWED_HOSTS: "push.example.com, *.corp-push.net",
+		} as never);
+		expect(own.webPushHosts).toEqual(["push.example.com", "corp-push.net"]);
+		expect(check("https://push.example.com/send/abc", own.webPushHosts)).toBeNull();
+		expect(check("https://eu.corp-push.net/x", own.webPushHosts)).toBeNull();
+		expect(check("https://fcm.googleapis.com/x", own.webPushHosts)).toContain("not a known");
+		const any = vendorEndpoints({ WARBLER_ENV: "production", WEBPUSH_ALLOWED_HOSTS: "*" } as never);
+		expect(any.webPushHosts).toBeUndefined();
+		expect(checkWebPushEndpoint("https://push.example.com/send/abc", false, any.webPushHosts)).toBeNull();
+		// Private addresses stay refused whatever the list says.
+		expect(checkWebPushEndpoint("https://10.0.0.1/x", false, ["10.0.0.1"])).toContain("private");
+		expect(vendorEndpoints({ WARBLER_ENV: "local" }).webPushHosts).toBeUndefined();
+	});
+});
+
 describe("vendor answers → outcomes", () => {
 	const h = (init: Record<string, string> = {}) => new Headers(init);
 
@@ -801,7 +831,7 @@ describe("vendor answers → outcomes", () => {
 		const [outcome] = await webPushChannel.send(
 			{ body: { title: "t" }, headers: { ttl: "60" }, size: 20 },
 			[{ userId: "u", deviceId: "d", subscription: { endpoint: "https://push.example.com/send/x", keys: { p256dh, auth } } }],
-			{ credentials, endpoints: vendorEndpoints({}), tokens: undefined as never, fetch: fetchFn },
+			{ credentials, endpoints: vendorEndpoints({ WARBLER_ENV: "test" }), tokens: undefined as never, fetch: fetchFn },
 		);
 		expect(seen).toEqual(["manual"]);
 		expect(outcome).toEqual({ kind: "rejected", reason: "webpush 307" });

@@ -14,8 +14,9 @@ import { assertRoomFor } from "../../core/db/app-limits.js";
 import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { automations } from "../../core/db/schema.js";
+import { isValidId } from "../../protocol/ids.js";
 import type { Api, HonoEnv } from "../http/context.js";
-import { notFound } from "../http/errors.js";
+import { AppError, notFound } from "../http/errors.js";
 import { appKeyRoute } from "../http/route.js";
 import {
 	AutomationIdParam,
@@ -100,6 +101,19 @@ export function automationRoutes(api: Api) {
 				...(body.time === undefined ? {} : { time: body.time }),
 			},
 		];
+		// Idempotency-Key names the batch: its events without an id of their own get `<key>:<index>`,
+		// so a retried batch changes nothing, like events that carry ids.
+		const batchKey = c.req.header("idempotency-key");
+		if (batchKey !== undefined) {
+			if (!isValidId(batchKey) || batchKey.length > 100) {
+				throw new AppError("invalid_request", "Idempotency-Key must be 1–100 characters of [A-Za-z0-9_.:@-].", [
+					{ path: "Idempotency-Key", message: "invalid key" },
+				]);
+			}
+			inputs.forEach((e, i) => {
+				if (e.id === undefined) e.id = `${batchKey}:${i}`;
+			});
+		}
 		const r = await intakeEvents(c.env, c.get("caller").appId, inputs);
 		return c.json({ accepted: r.accepted, repeated: r.repeated, triggered: r.triggered, event_ids: r.eventIds }, 202);
 	});

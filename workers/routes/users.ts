@@ -189,7 +189,8 @@ export function userRoutes(api: Api) {
 		const d = db(c.env);
 		const now = nowIso();
 		if (body.subscription) {
-			const problem = checkWebPushEndpoint(body.subscription.endpoint, vendorEndpoints(c.env).allowLocalWebPush);
+			const endpoints = vendorEndpoints(c.env);
+			const problem = checkWebPushEndpoint(body.subscription.endpoint, endpoints.allowLocalWebPush, endpoints.webPushHosts);
 			if (problem) throw new AppError("invalid_request", problem, [{ path: "subscription.endpoint", message: problem }]);
 		}
 		const id = body.id ?? randomId("dev");

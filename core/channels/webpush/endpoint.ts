@@ -3,7 +3,7 @@
  * stack and the tests) http/https on 127.0.0.1 and localhost are allowed too, for the simulator.
  * Returns the reason the endpoint is refused, or null. Used for sending and for device registration.
  */
-export function checkWebPushEndpoint(endpoint: string, allowLocal: boolean): string | null {
+export function checkWebPushEndpoint(endpoint: string, allowLocal: boolean, allowedHosts?: readonly string[]): string | null {
 	let url: URL;
 	try {
 		url = new URL(endpoint);
@@ -16,6 +16,9 @@ export function checkWebPushEndpoint(endpoint: string, allowLocal: boolean): str
 	if (allowLocal && loopbackName && (url.protocol === "http:" || url.protocol === "https:")) return null;
 	if (url.protocol !== "https:") return "endpoint must be https";
 	if (isPrivateHost(host)) return "endpoint must not be a private, loopback or link-local address";
+	if (allowedHosts && !allowedHosts.some((h) => host === h || host.endsWith(`.${h}`))) {
+		return "endpoint is not a known Web Push service (WEBPUSH_ALLOWED_HOSTS)";
+	}
 	return null;
 }
 

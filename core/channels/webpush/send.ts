@@ -51,7 +51,7 @@ export async function sendWebPush(
 		const sub = target.subscription;
 		if (!sub?.endpoint || !sub.keys?.p256dh || !sub.keys?.auth)
 			return { kind: "invalid_token", reason: "no Web Push subscription" };
-		const refused = checkWebPushEndpoint(sub.endpoint, ctx.endpoints.allowLocalWebPush);
+		const refused = checkWebPushEndpoint(sub.endpoint, ctx.endpoints.allowLocalWebPush, ctx.endpoints.webPushHosts);
 		if (refused) return { kind: "rejected", reason: `webpush ${refused}` };
 		let body: Uint8Array<ArrayBuffer>;
 		try {

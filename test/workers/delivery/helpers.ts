@@ -46,10 +46,15 @@ export class TestSocket {
 	}
 
 	/** Waits until every frame the server sent before now has arrived (pong follows them on the socket). */
+	/**
+	 * Waits until the shard has handled every frame sent before now and everything it sent has
+	 * arrived. The ping is spelled with a space: the runtime answers the exact keep-alive text
+	 * itself, ahead of frames still queued for the shard, and would not be a barrier.
+	 */
 	async settle() {
 		if (this.closed) return;
 		const from = this.frames.length;
-		this.send({ type: "ping" });
+		this.send('{"type": "ping"}');
 		await this.next((f) => f.type === "pong", from);
 	}
 
@@ -141,4 +146,23 @@ export function flakyD1(when: RegExp, okFirst: number, failures: number): Env & 
 		},
 	});
 	return { ...env, DB: db, failed: () => failed };
+}
+
+/** A plain delivery to one shard (ws only, no policy): the shape the fan-out sends, for shard-level tests. */
+export function plainDelivery(at: { appId: string; shard: string }, messageId: string, users: string[], part = 0, tally = false) {
+	return {
+		appId: at.appId,
+		shard: at.shard,
+		messageId,
+		part,
+		content: { type: "text" as const, body: messageId },
+		sentAt: new Date().toISOString(),
+		expiresAt: Date.now() + 3_600_000,
+		cap: 1000,
+		live: true,
+		channels: "ws" as const,
+		defaultTimeZone: "UTC",
+		tally,
+		targets: users.map((userId) => ({ userId })),
+	};
 }

@@ -10,28 +10,15 @@ import { shardStub } from "../../../core/objects/shard.js";
 import { shardName } from "../../../core/shard/addressing.js";
 import type { ShardDelivery } from "../../../core/shard/api.js";
 import type { UserShard } from "../../../durable-objects/shard/user-shard.js";
-import { TestSocket } from "./helpers.js";
+import { plainDelivery, TestSocket } from "./helpers.js";
 
 function setup() {
 	const appId = `app_rows_${crypto.randomUUID()}`;
 	const shard = shardName(appId, 0);
 	const stub = shardStub(env, appId, 0);
 	let n = 0;
-	const delivery = (users: string[], tally = false): ShardDelivery => ({
-		appId,
-		shard,
-		messageId: `msg_${String(n++).padStart(6, "0")}`,
-		part: 1,
-		content: { type: "text", body: "hello" },
-		sentAt: new Date().toISOString(),
-		expiresAt: Date.now() + 3_600_000,
-		cap: 1000,
-		live: true,
-		channels: "ws",
-		defaultTimeZone: "UTC",
-		tally,
-		targets: users.map((userId) => ({ userId })),
-	});
+	const delivery = (users: string[], tally = false): ShardDelivery =>
+		plainDelivery({ appId, shard }, `msg_${String(n++).padStart(6, "0")}`, users, 1, tally);
 	const counters = () => runInDurableObject(stub, (s: UserShard) => s.rowCounters());
 	/** Runs the pending alarm (the flush) if there is one. */
 	const flush = () => runDurableObjectAlarm(stub);

@@ -251,6 +251,24 @@ describe("automations: firing", () => {
 		expect((await event(key, "rae", "signed_up", { id: "signup-rae-1" })).body).toMatchObject({ repeated: 0 });
 	});
 
+	it("an Idempotency-Key header names a batch: retried, its events without ids change nothing", async () => {
+		const { key } = await newApp();
+		await automation(key);
+		const batch = {
+			events: [
+				{ user_id: "kim", name: "signed_up" },
+				{ id: "own-id", user_id: "lou", name: "signed_up" },
+			],
+		};
+		const headers = { "idempotency-key": "import-2026-12-01" };
+		const first = await call("POST", "/v1/events", key, batch, { headers });
+		expect(first.body).toMatchObject({ accepted: 2, repeated: 0, triggered: 2, event_ids: ["import-2026-12-01:0", "own-id"] });
+		const retry = await call("POST", "/v1/events", key, batch, { headers });
+		expect(retry.body).toMatchObject({ accepted: 2, repeated: 2, triggered: 0 });
+		const bad = await call("POST", "/v1/events", key, batch, { headers: { "idempotency-key": "has space" } });
+		expect(bad.status).toBe(400);
+	});
+
 	it("refuses a malformed event id", async () => {
 		const { key } = await newApp();
 		const bad = await call("POST", "/v1/events", key, { events: [{ id: "has space", user_id: "u", name: "e" }] });

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { decodeJwt, errors, jwtVerify, SignJWT } from "jose";
+import { decodeJwt, decodeProtectedHeader, errors, jwtVerify, SignJWT } from "jose";
 import { db } from "../db/client.js";
 import { apps } from "../db/schema.js";
 import { fromBase64Url } from "./crypto.js";
@@ -19,13 +19,13 @@ export interface ClientClaims {
 	mintedAt: number;
 }
 
-export async function signClientToken(secret: Uint8Array, appId: string, userId: string, ttlSeconds: number) {
+export async function signClientToken(secret: Uint8Array, appId: string, userId: string, ttlSeconds: number, kid = 1) {
 	const now = Math.floor(Date.now() / 1000);
 	const exp = now + ttlSeconds;
 	// `mat`: minted at, in ms. A revocation refuses tokens minted before it; `iat` has only seconds,
 	// and a token minted in the same second just after a revocation must work.
 	const token = await new SignJWT({ mat: Date.now() })
-		.setProtectedHeader({ alg: "HS256", typ: "JWT" })
+		.setProtectedHeader({ alg: "HS256", typ: "JWT", kid: `k${kid}` })
 		.setIssuer(ISSUER)
 		.setAudience(appId)
 		.setSubject(userId)
@@ -36,36 +36,87 @@ export async function signClientToken(secret: Uint8Array, appId: string, userId:
 	return { token, expires_at: new Date(exp * 1000).toISOString() };
 }
 
+/** An app's signing secrets: the current one, and after a rotation the one before it for a while. */
+export interface AppTokenKeys {
+	current: { kid: number; secret: Uint8Array };
+	previous?: { kid: number; secret: Uint8Array; until: number };
+}
+
 /**
  * Per-isolate cache of app signing secrets: a reconnect storm verifies thousands of tokens of one
  * app, and each would otherwise cost a D1 read and a decryption. Short-lived so a deleted app's
- * tokens stop working within a minute.
+ * tokens stop working within a minute; a token naming a newer secret reads them again at once.
  */
-const secretCache = new Map<string, { secret: Uint8Array; until: number }>();
+const secretCache = new Map<string, { keys: AppTokenKeys; until: number }>();
 const SECRET_CACHE_MS = 60_000;
 
-export async function appTokenSecret(env: Env, appId: string): Promise<Uint8Array | undefined> {
+export async function appTokenKeys(env: Env, appId: string, fresh = false): Promise<AppTokenKeys | undefined> {
 	const cached = secretCache.get(appId);
-	if (cached && cached.until > Date.now()) return cached.secret;
-	const row = await db(env).select({ tokenSecret: apps.tokenSecret }).from(apps).where(eq(apps.id, appId)).get();
+	if (!fresh && cached && cached.until > Date.now()) return cached.keys;
+	const row = await db(env)
+		.select({
+			tokenSecret: apps.tokenSecret,
+			tokenKid: apps.tokenKid,
+			previousTokenSecret: apps.previousTokenSecret,
+			previousTokenKid: apps.previousTokenKid,
+			previousTokenUntil: apps.previousTokenUntil,
+		})
+		.from(apps)
+		.where(eq(apps.id, appId))
+		.get();
 	if (!row) return undefined;
-	const secret = fromBase64Url(await unsealSecret(env, row.tokenSecret));
+	const keys: AppTokenKeys = { current: { kid: row.tokenKid, secret: fromBase64Url(await unsealSecret(env, row.tokenSecret)) } };
+	if (row.previousTokenSecret && row.previousTokenKid !== null && row.previousTokenUntil !== null) {
+		keys.previous = {
+			kid: row.previousTokenKid,
+			secret: fromBase64Url(await unsealSecret(env, row.previousTokenSecret)),
+			until: row.previousTokenUntil,
+		};
+	}
 	if (secretCache.size > 10_000) secretCache.clear();
-	secretCache.set(appId, { secret, until: Date.now() + SECRET_CACHE_MS });
-	return secret;
+	secretCache.set(appId, { keys, until: Date.now() + SECRET_CACHE_MS });
+	return keys;
+}
+
+/** This isolate reads the app's secrets again at its next token (after a rotation). */
+export function forgetTokenKeys(appId: string): void {
+	secretCache.delete(appId);
+}
+
+/** The app's current signing secret (for minting). */
+export async function appTokenSecret(env: Env, appId: string): Promise<Uint8Array | undefined> {
+	return (await appTokenKeys(env, appId))?.current.secret;
+}
+
+/** The secret a token names (`kid` k<n>; none is k1): the current one, or the previous within its overlap. */
+async function secretFor(env: Env, appId: string, kid: number): Promise<Uint8Array | undefined> {
+	let keys = await appTokenKeys(env, appId);
+	// A token signed after a rotation this isolate has not seen yet.
+	if (keys && kid > keys.current.kid) keys = await appTokenKeys(env, appId, true);
+	if (!keys) return undefined;
+	if (kid === keys.current.kid) return keys.current.secret;
+	if (keys.previous && kid === keys.previous.kid && keys.previous.until > Date.now()) return keys.previous.secret;
+	return undefined;
 }
 
 /** Verifies a presented token; undefined for anything malformed, forged, expired or for a deleted app. */
 export async function verifyClientToken(env: Env, token: string): Promise<ClientClaims | undefined> {
 	let appId: string | undefined;
+	let kid = 1;
 	try {
 		const aud = decodeJwt(token).aud;
 		appId = typeof aud === "string" ? aud : undefined;
+		const header = decodeProtectedHeader(token).kid;
+		if (header !== undefined) {
+			const m = /^k([1-9][0-9]{0,8})$/.exec(header);
+			if (!m) return undefined;
+			kid = Number(m[1]);
+		}
 	} catch {
 		return undefined;
 	}
 	if (!appId || appId.length > 64) return undefined;
-	const secret = await appTokenSecret(env, appId);
+	const secret = await secretFor(env, appId, kid);
 	if (!secret) return undefined;
 	try {
 		const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: appId, algorithms: ["HS256"] });

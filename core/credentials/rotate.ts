@@ -23,16 +23,22 @@ export async function resealSecrets(env: Env) {
 			return undefined;
 		}
 	};
-	for (const row of await d.select({ id: apps.id, tokenSecret: apps.tokenSecret }).from(apps).all()) {
-		if (sealedVersion(row.tokenSecret) === version) continue;
-		const sealed = await reseal(row.tokenSecret, `app ${row.id}`);
-		if (!sealed) continue;
-		// Only if nothing replaced it meanwhile (compare and swap): a newer secret is never overwritten.
-		const res = await d
-			.update(apps)
-			.set({ tokenSecret: sealed })
-			.where(and(eq(apps.id, row.id), eq(apps.tokenSecret, row.tokenSecret)));
-		if (res.meta.changes > 0) appsResealed++;
+	// Each app's signing secret, and the replaced one while its tokens may still verify. Written only
+	// if nothing replaced it meanwhile (compare and swap): a newer secret is never overwritten.
+	for (const column of ["tokenSecret", "previousTokenSecret"] as const) {
+		for (const row of await d.select({ id: apps.id, sealed: apps[column] }).from(apps).all()) {
+			if (!row.sealed || sealedVersion(row.sealed) === version) continue;
+			const sealed = await reseal(
+				row.sealed,
+				column === "tokenSecret" ? `app ${row.id}` : `app ${row.id} (previous token secret)`,
+			);
+			if (!sealed) continue;
+			const res = await d
+				.update(apps)
+				.set({ [column]: sealed })
+				.where(and(eq(apps.id, row.id), eq(apps[column], row.sealed)));
+			if (res.meta.changes > 0) appsResealed++;
+		}
 	}
 	for (const row of await d.select().from(credentials).all()) {
 		if (sealedVersion(row.sealed) === version) continue;

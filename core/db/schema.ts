@@ -24,6 +24,12 @@ export const apps = sqliteTable("apps", {
 	plan: text("plan", { enum: ["free", "standard", "pro", "enterprise"] }).notNull(),
 	/** Per-app HS256 secret for client tokens, AES-GCM sealed under ENCRYPTION_KEY. */
 	tokenSecret: text("token_secret").notNull(),
+	/** The signing secret's number: tokens name it in their `kid` header (`k<n>`); a token without one is `k1`. */
+	tokenKid: integer("token_kid").notNull().default(1),
+	/** After a rotation, the secret before it (sealed), its number, and until when its tokens still verify. */
+	previousTokenSecret: text("previous_token_secret"),
+	previousTokenKid: integer("previous_token_kid"),
+	previousTokenUntil: integer("previous_token_until"),
 	/** JSON object of per-app settings (inbox cap, …). */
 	settings: json<AppSettings>("settings").notNull().default({}),
 	/** How many shards (Durable Objects of users' inboxes and sockets) the app has: a power of two. */

@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { growShards as growAppShards } from "../../core/apps/shards.js";
+import { DEFAULT_OVERLAP_SECONDS, rotateTokenSecret as rotateAppTokenSecret } from "../../core/apps/token-secret.js";
 import { mintAppKey } from "../../core/auth/app-keys.js";
 import { randomBytes, randomId, toBase64Url } from "../../core/auth/crypto.js";
 import { sealSecret } from "../../core/auth/keyring.js";
@@ -18,7 +19,9 @@ import {
 	GrowShardsBody,
 	KeyIdParam,
 	NewKey,
+	RotateTokenSecretBody,
 	ShardGrowth,
+	TokenSecretRotated,
 } from "../schemas/apps.js";
 import { json, jsonBody, standardErrors } from "../schemas/common.js";
 
@@ -53,6 +56,16 @@ const growShards = createRoute({
 	summary: "Grow the app's shards: users move to the new shards with their inboxes; nothing is lost or repeated",
 	request: { params: AppIdParam, ...jsonBody(GrowShardsBody) },
 	responses: { 200: json(ShardGrowth, "Every shard holds its users."), ...standardErrors },
+});
+
+const rotateTokenSecret = createRoute({
+	method: "post",
+	path: "/v1/apps/{appId}/token-secret/rotate",
+	tags,
+	security,
+	summary: "Rotate the app's client-token signing secret; tokens of the old one verify during an overlap",
+	request: { params: AppIdParam, ...jsonBody(RotateTokenSecretBody, false) },
+	responses: { 200: json(TokenSecretRotated, "Rotated."), ...standardErrors },
 });
 
 const createKey = createRoute({
@@ -129,6 +142,12 @@ export function appRoutes(api: Api) {
 	api.openapi(growShards, async (c) => {
 		const { appId } = c.req.valid("param");
 		return c.json(await growAppShards(c.env, c.get("caller"), appId, c.req.valid("json").count), 200);
+	});
+
+	api.openapi(rotateTokenSecret, async (c) => {
+		const { appId } = c.req.valid("param");
+		const overlap = c.req.valid("json")?.overlap_seconds ?? DEFAULT_OVERLAP_SECONDS;
+		return c.json(await rotateAppTokenSecret(c.env, c.get("caller"), appId, overlap), 200);
 	});
 
 	api.openapi(createKey, async (c) => {

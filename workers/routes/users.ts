@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { appTokenSecret, signClientToken } from "../../core/auth/client-tokens.js";
+import { appTokenKeys, signClientToken } from "../../core/auth/client-tokens.js";
 import { randomId } from "../../core/auth/crypto.js";
 import { vendorEndpoints } from "../../core/channels/endpoints.js";
 import { checkWebPushEndpoint } from "../../core/channels/webpush/endpoint.js";
@@ -254,9 +254,9 @@ export function userRoutes(api: Api) {
 		const body = c.req.valid("json");
 		const { appId } = c.get("caller");
 		const d = db(c.env);
-		const secret = await appTokenSecret(c.env, appId);
-		if (!secret) throw notFound("app");
+		const keys = await appTokenKeys(c.env, appId);
+		if (!keys) throw notFound("app");
 		await ensureUser(d, appId, userId, nowIso());
-		return c.json(await signClientToken(secret, appId, userId, body.ttl_seconds ?? 3600), 201);
+		return c.json(await signClientToken(keys.current.secret, appId, userId, body.ttl_seconds ?? 3600, keys.current.kid), 201);
 	});
 }

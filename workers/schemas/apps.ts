@@ -71,3 +71,23 @@ export const CreatedApp = z
 
 export const AppIdParam = z.object({ appId: Id });
 export const KeyIdParam = AppIdParam.extend({ keyId: Id });
+
+export const RotateTokenSecretBody = z
+	.strictObject({
+		overlap_seconds: z
+			.number()
+			.int()
+			.min(0)
+			.max(30 * 24 * 3600)
+			.optional()
+			.openapi({ description: "How long tokens signed with the replaced secret still verify: 0 – 30 days, default 1 day." }),
+	})
+	.openapi("RotateTokenSecretRequest");
+
+export const TokenSecretRotated = z
+	.object({
+		kid: z.string().openapi({ description: "The new secret's id: tokens minted from now on carry it in their `kid` header." }),
+		previous_kid: z.string(),
+		previous_valid_until: z.string().openapi({ description: "Tokens signed with the replaced secret verify until then." }),
+	})
+	.openapi("TokenSecretRotated");

@@ -200,6 +200,7 @@ describe("OpenAPI document", () => {
 				"POST /v1/apps/{appId}/keys",
 				"DELETE /v1/apps/{appId}/keys/{keyId}",
 				"PUT /v1/apps/{appId}/shards",
+				"POST /v1/apps/{appId}/token-secret/rotate",
 				"PUT /v1/users/{userId}",
 				"GET /v1/users/{userId}",
 				"DELETE /v1/users/{userId}",

@@ -105,3 +105,13 @@ export async function waitFor(check: () => boolean, timeoutMs = 5000) {
 		await new Promise((r) => setTimeout(r, 20));
 	}
 }
+
+/** The bindings after an ENCRYPTION_KEY rotation: a new key (version 2), the old one as previous. */
+export function rotatedKeyEnv(): Env {
+	return {
+		...env,
+		ENCRYPTION_KEY: b64url(crypto.getRandomValues(new Uint8Array(32))),
+		ENCRYPTION_KEY_VERSION: "2",
+		ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY,
+	} as Env;
+}

@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { toBase64Url } from "../../../core/auth/crypto.js";
 import { resealSecrets } from "../../../core/credentials/rotate.js";
 import { loadCredentials, saveCredentials } from "../../../core/credentials/store.js";
 import { call, clientToken, newApp } from "../http.js";
+import { rotatedKeyEnv } from "./helpers.js";
 
 describe("rotating ENCRYPTION_KEY", () => {
 	it("is an admin-only route", async () => {
@@ -16,13 +16,7 @@ describe("rotating ENCRYPTION_KEY", () => {
 	it("re-seals app secrets under the new key; tokens minted before still verify, old-key records keep opening meanwhile", async () => {
 		const { appId, key } = await newApp("rotate");
 		const before = await clientToken(key, "u1");
-		const newKey = toBase64Url(crypto.getRandomValues(new Uint8Array(32)));
-		const rotated = {
-			...env,
-			ENCRYPTION_KEY: newKey,
-			ENCRYPTION_KEY_VERSION: "2",
-			ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY,
-		} as Env;
+		const rotated = rotatedKeyEnv();
 		const first = await resealSecrets(rotated);
 		expect(first.version).toBe(2);
 		expect(first.apps).toBeGreaterThanOrEqual(1);
@@ -42,12 +36,7 @@ describe("rotating ENCRYPTION_KEY", () => {
 		const old = { app_secret: "old-secret==", package_name: "com.example.app" };
 		const fresh = { app_secret: "new-secret==", package_name: "com.example.app" };
 		expect((await call("PUT", "/v1/credentials/xiaomi", key, old)).status).toBe(200);
-		const rotated = {
-			...env,
-			ENCRYPTION_KEY: toBase64Url(crypto.getRandomValues(new Uint8Array(32))),
-			ENCRYPTION_KEY_VERSION: "2",
-			ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY,
-		} as Env;
+		const rotated = rotatedKeyEnv();
 		// The PUT lands between the rotation's read of the row and its write.
 		let raced = false;
 		const racing = (stmt: D1PreparedStatement): D1PreparedStatement =>

@@ -69,6 +69,25 @@ describe("vendor channels end to end against the local simulator", () => {
 		expect(Date.parse(after.at(-1)?.at ?? "") - t0).toBeGreaterThanOrEqual(2000);
 	});
 
+	it("a vendor that does not answer within the 15 s timeout is tried again: the push arrives and counts as sent", async () => {
+		await simPost("/__sim/faults", { channel: "fcm", token: tokens.fcm, kind: "slow", delay_ms: 17_000, times: 1 });
+		const before = (await deliveriesFor(tokens.fcm)).length;
+		const sent = await api("POST", "/v1/messages", key, {
+			audience: { users: ["offline-olga"] },
+			content: { type: "text", body: "after a timeout" },
+			options: { channels: "vendor" },
+		});
+		expect(sent.status).toBe(202);
+		// The retry gets through (the slow first attempt may land too, late: vendor pushes are at least once).
+		const after = await deliveriesFor(tokens.fcm, before + 1, 50_000);
+		expect(after.some((d) => JSON.stringify(d.payload).includes("after a timeout"))).toBe(true);
+		const msg = await eventually(
+			() => api("GET", `/v1/messages/${sent.body.id}`, key),
+			(r) => r.body.counts.by_channel.fcm?.sent === 1,
+		);
+		expect(msg.body.counts.by_channel.fcm).toEqual({ sent: 1, failed: 0, invalid_token: 0 });
+	}, 90_000);
+
 	it("a 410 disables the device with its last error, and later messages skip it", async () => {
 		await simPost("/__sim/faults", { channel: "apns", token: tokens.apns, kind: "410", times: 1 });
 		const sent = await api("POST", "/v1/messages", key, {

@@ -32,6 +32,8 @@ import { entryKey, RECEIPT_GRACE_MS, ShardStore } from "./store.js";
  * (at most this many unacked at a time), so a reconnect never floods the device or the shard.
  */
 export const REPLAY_WINDOW = 256;
+/** Messages whose reached users are indexed at once (a broadcast's parts arrive close together). */
+const REACHED_INDEX_MESSAGES = 8;
 /** Changes reach storage and the ledgers at most this long after they happen. */
 export const FLUSH_DELAY_MS = 500;
 /** Delivered/acked timestamps, engagement and last-seen times are written at least this often. */
@@ -66,6 +68,8 @@ export class Shard {
 	private readonly byMessage = new Map<string, EntryBody[]>();
 	private readonly inbox = new Map<number, Item[]>();
 	private readonly reports = new Set<string>();
+	/** For the messages delivered last: which user (number) each reached in which entry (see partWith). */
+	private readonly reachedIndex = new Map<string, Map<number, EntryBody>>();
 	private alarmAt: number | null = null;
 	/** Which app and shard this is, read once (it never changes). */
 	private identity: { appId: string; name: string } | undefined;
@@ -172,6 +176,7 @@ export class Shard {
 			const t: Target = { u: uid, s: 0 };
 			if (target.content) t.tail = frameTail(d.messageId, target.content, d.sentAt);
 			entry.t.push(t);
+			this.reachedIndex.get(d.messageId)?.set(uid, entry);
 			if (entry.rc !== undefined) {
 				// Recorded, never placed.
 			} else if (d.expiresAt <= now) {
@@ -779,6 +784,7 @@ export class Shard {
 			const parts = this.byMessage.get(e.m)?.filter((p) => p !== e) ?? [];
 			if (parts.length) this.byMessage.set(e.m, parts);
 			else this.byMessage.delete(e.m);
+			this.reachedIndex.delete(e.m);
 			for (const t of e.t) {
 				if (t.o === "held") {
 					t.o = "expired";
@@ -890,6 +896,7 @@ export class Shard {
 		}
 		const revoked = [...this.store.revocationEntries()].filter(([id]) => inRange(id, range));
 		const snapshot: ShardSnapshot = { users, entries, fallbackThrough: this.fallbackThrough, revoked };
+		this.reachedIndex.clear(); // targets moved out of entries
 		this.store.saveExport(range.index, snapshot);
 		for (const uid of position.keys()) {
 			const id = this.store.user(uid)!.id;
@@ -1044,10 +1051,28 @@ export class Shard {
 		return parts.find((e) => e.p < 0)?.rc;
 	}
 
-	/** An earlier part of this message that already reached the user (a retried job, another page). */
+	/**
+	 * An earlier part of this message that already reached the user (a retried job, another page).
+	 * A broadcast's parts arrive together: for the few messages delivered last, the users they reached
+	 * are indexed, so each target is one lookup instead of a scan of every earlier part.
+	 */
 	private partWith(messageId: string, uid: number, part: number): EntryBody | undefined {
-		const parts = this.byMessage.get(messageId) ?? (part !== 0 ? this.store.entriesOf(messageId) : []);
-		return parts.find((e) => e.p >= 0 && e.t.some((t) => t.u === uid));
+		const live = this.byMessage.get(messageId);
+		if (!live) {
+			const stored = part !== 0 ? this.store.entriesOf(messageId) : [];
+			return stored.find((e) => e.p >= 0 && e.t.some((t) => t.u === uid));
+		}
+		let index = this.reachedIndex.get(messageId);
+		if (!index) {
+			index = new Map();
+			for (const e of live) if (e.p >= 0) for (const t of e.t) if (!index.has(t.u)) index.set(t.u, e);
+			this.reachedIndex.set(messageId, index);
+			if (this.reachedIndex.size > REACHED_INDEX_MESSAGES) {
+				const oldest = this.reachedIndex.keys().next().value;
+				if (oldest !== undefined) this.reachedIndex.delete(oldest);
+			}
+		}
+		return index.get(uid);
 	}
 
 	private targetOf(messageId: string, uid: number): { entry: EntryBody; target: Target } | undefined {

@@ -88,6 +88,17 @@ export async function appTokenSecret(env: Env, appId: string): Promise<Uint8Arra
 	return (await appTokenKeys(env, appId))?.current.secret;
 }
 
+/** The secret as a WebCrypto key, imported once per secret (a reconnect storm verifies thousands). */
+const hmacKeys = new WeakMap<Uint8Array, Promise<CryptoKey>>();
+function hmacKey(secret: Uint8Array): Promise<CryptoKey> {
+	let key = hmacKeys.get(secret);
+	if (!key) {
+		key = crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+		hmacKeys.set(secret, key);
+	}
+	return key;
+}
+
 /** The secret a token names (`kid` k<n>; none is k1): the current one, or the previous within its overlap. */
 async function secretFor(env: Env, appId: string, kid: number): Promise<Uint8Array | undefined> {
 	let keys = await appTokenKeys(env, appId);
@@ -119,7 +130,7 @@ export async function verifyClientToken(env: Env, token: string): Promise<Client
 	const secret = await secretFor(env, appId, kid);
 	if (!secret) return undefined;
 	try {
-		const { payload } = await jwtVerify(token, secret, { issuer: ISSUER, audience: appId, algorithms: ["HS256"] });
+		const { payload } = await jwtVerify(token, await hmacKey(secret), { issuer: ISSUER, audience: appId, algorithms: ["HS256"] });
 		if (typeof payload.sub !== "string" || typeof payload.exp !== "number") return undefined;
 		const mintedAt = typeof payload.mat === "number" ? payload.mat : (payload.iat ?? 0) * 1000;
 		return { appId, userId: payload.sub, expiresAt: payload.exp, mintedAt };

@@ -478,8 +478,8 @@ export class Shard {
 		if (prior && !deviceOf(prior, state.deviceId) && Object.keys(prior.dev).length >= MAX_DEVICES_PER_USER) {
 			return new Response("device limit reached", { status: 409 });
 		}
+		// A new user's record is written with its first device at hello (nothing depends on it before).
 		const uid = this.store.ensureUser(state.userId);
-		this.store.flushUrgent();
 		const record = this.store.user(uid);
 		const known = record !== undefined && deviceOf(record, state.deviceId) !== undefined;
 		// One live session per device: a reconnect replaces a half-dead earlier socket.

@@ -48,16 +48,18 @@ export async function intakeEvents(env: Env, appId: string, inputs: EventInput[]
 	// Events the caller named with an id it already sent (a retry) change nothing and trigger nothing.
 	const named = inputs.flatMap((e) => (e.id === undefined ? [] : [e.id]));
 	const fresh = named.length ? await claimEventIds(d, appId, named, now) : new Set<string>();
+	// Each event's id: the caller's, or one minted for it (events without an id are always new).
+	const ids = inputs.map((e) => e.id ?? timeOrderedId("evt", now));
 	const firstSeen = new Set<string>();
-	const taken = inputs.filter((e) => {
-		if (e.id === undefined) return true;
-		if (!fresh.has(e.id) || firstSeen.has(e.id)) return false;
-		firstSeen.add(e.id);
-		return true;
+	const taken = inputs.flatMap((e, i) => {
+		const id = ids[i] as string;
+		if (e.id !== undefined && (!fresh.has(id) || firstSeen.has(id))) return [];
+		firstSeen.add(id);
+		return [{ ...e, id }];
 	});
 	const set = await automationsFor(d, appId, now);
 	const events: AutomationEvent[] = taken.map((e) => ({
-		id: e.id ?? timeOrderedId("evt", now),
+		id: e.id,
 		userId: e.user_id,
 		name: e.name,
 		time: e.time === undefined ? now : (parseRfc3339(e.time)?.getTime() ?? now),
@@ -101,7 +103,6 @@ export async function intakeEvents(env: Env, appId: string, inputs: EventInput[]
 		accepted: inputs.length,
 		repeated: inputs.length - taken.length,
 		triggered: sum(sent) + sum(timers),
-		// Every event without a client id was taken, in order: it has the id minted for it.
-		eventIds: inputs.map((e) => e.id ?? events[taken.indexOf(e)]!.id),
+		eventIds: ids,
 	};
 }

@@ -1,9 +1,19 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { MAX_DEVICES_PER_USER } from "../../protocol/limits.js";
+import { AppError } from "../errors.js";
 import type { Db } from "./client.js";
 import { devices, users, userTags } from "./schema.js";
 
 export type DeviceRow = typeof devices.$inferSelect;
+
+/** The answer past the device limit, whether the device came through the API or a connect. */
+export function tooManyDevices(path: string): AppError {
+	return new AppError(
+		"conflict",
+		`The user already has ${MAX_DEVICES_PER_USER} devices; remove one (DELETE /v1/users/{id}/devices/{deviceId}) to add another.`,
+		[{ path, message: `over ${MAX_DEVICES_PER_USER} devices per user` }],
+	);
+}
 
 /** Whether one more device (not already registered) would take the user past the limit. */
 export async function deviceLimitReached(d: Db, appId: string, userId: string, deviceId: string): Promise<boolean> {

@@ -85,9 +85,7 @@ export function resolveToQueue(env: Env, job: ResolveJob, budgetMs: number): Pro
 		{
 			pace: (first) => throttleOf(env, job, first),
 			jobs: (jobs, pace) => sendAll(env, jobs, pace),
-			continueLater: async (next) => {
-				await env.FANOUT.send(next);
-			},
+			continueLater: (next) => sendAll(env, [next]),
 		},
 		budgetMs,
 	);
@@ -126,9 +124,7 @@ export async function resolveInline(env: Env, spec: DeliverySpec, job: ResolveJo
 						run(j);
 					}
 				},
-				continueLater: async (next) => {
-					await env.FANOUT.send(next);
-				},
+				continueLater: (next) => sendAll(env, [next]),
 			},
 			budgetMs,
 		);

@@ -22,6 +22,7 @@ import {
 import { ledgerFor } from "../objects/ledger.js";
 import { FilterError } from "../rules/filter.js";
 import { expressionProblems, hasExpressions, renderTemplate, type TemplateBody } from "../rules/templates.js";
+import { detailPath } from "../util/detail-path.js";
 import { audienceQuery } from "./audience.js";
 import { canonicalJson } from "./canonical.js";
 import { type DeliverySpec, deliverySpec, loadDeliverySpec } from "./record.js";
@@ -111,7 +112,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 			if (prior.bodyHash !== bodyHash) throw conflict();
 			// The first call may have failed after recording the message (a 503 asks for this retry):
 			// a replay finishes its delivery. Broadcasts are driven to the end by their ledger.
-			if (prior.isDirect) await resumeDirect(env, appId, prior.id);
+			if ("users" in prior.audience) await resumeDirect(env, appId, prior.id, prior.audience.users);
 			return { id: prior.id, createdAt: prior.createdAt, replayed: true };
 		}
 		if (prior) {
@@ -152,7 +153,7 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		const winner = key ? await findByIdempotencyKey(d, appId, key) : undefined;
 		if (!winner) throw err;
 		if (winner.bodyHash !== bodyHash) throw conflict();
-		if (winner.isDirect) await resumeDirect(env, appId, winner.id);
+		if ("users" in winner.audience) await resumeDirect(env, appId, winner.id, winner.audience.users);
 		return { id: winner.id, createdAt: winner.createdAt, replayed: true };
 	}
 
@@ -209,7 +210,7 @@ async function resolveContent(
 			throw new AppError(
 				"invalid_request",
 				"content has {{…}} that cannot render (write \\{{ for literal braces).",
-				problems.slice(0, 50).map((p) => ({ path: jsonPath(["content", ...p.path]), message: p.message })),
+				problems.slice(0, 50).map((p) => ({ path: detailPath(["content", ...p.path]), message: p.message })),
 			);
 		}
 		return rendered(
@@ -246,13 +247,6 @@ function rendered(template: StoredTemplate, field: string): { content: StoredCon
 		throw new AppError("invalid_request", message, [{ path: field, message }]);
 	}
 	return { content: preview.data, template };
-}
-
-/** JSON path like `content.data.items[3]`. */
-function jsonPath(path: readonly (string | number)[]): string {
-	let out = "";
-	for (const p of path) out += typeof p === "number" ? `[${p}]` : out ? `.${p}` : p;
-	return out;
 }
 
 /**
@@ -300,17 +294,9 @@ async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
  * shard gets it (shards drop what they already have, by message id), and vendors are asked only
  * for the recipients that get it now.
  */
-async function resumeDirect(env: Env, appId: string, messageId: string) {
+async function resumeDirect(env: Env, appId: string, messageId: string, users: string[]) {
 	const spec = await loadDeliverySpec(env, appId, messageId);
-	const row =
-		spec &&
-		(await db(env)
-			.select({ audience: messages.audience })
-			.from(messages)
-			.where(and(eq(messages.appId, appId), eq(messages.id, messageId)))
-			.get());
-	if (!spec || !row || !("users" in row.audience)) return;
-	await deliverDirect(env, spec, row.audience.users);
+	if (spec) await deliverDirect(env, spec, users);
 }
 
 /**
@@ -330,7 +316,7 @@ function conflict() {
 
 function findByIdempotencyKey(d: ReturnType<typeof db>, appId: string, key: string) {
 	return d
-		.select({ id: messages.id, bodyHash: messages.bodyHash, createdAt: messages.createdAt, isDirect: messages.isDirect })
+		.select({ id: messages.id, bodyHash: messages.bodyHash, createdAt: messages.createdAt, audience: messages.audience })
 		.from(messages)
 		.where(and(eq(messages.appId, appId), eq(messages.idempotencyKey, key)))
 		.get();

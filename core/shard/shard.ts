@@ -44,7 +44,7 @@ const HISTORY_MS = 30 * 24 * 3600 * 1000;
 const TOMBSTONE_MS = 30 * 24 * 3600 * 1000;
 
 /** Another shard of the same app, by name. */
-type ShardAt = { name: string; stub: ReturnType<typeof shardStub> };
+type ShardAt = { at: ShardAddress; stub: ReturnType<typeof shardStub> };
 
 /** A message in one user's inbox: owed to some device until every known device acks it, or it leaves. */
 interface Item {
@@ -137,7 +137,7 @@ export class Shard {
 		const forwarded = this.forward(
 			d.targets,
 			(t) => t.userId,
-			(at, targets) => at.stub.deliver({ ...d, shard: at.name, targets }),
+			(child, targets) => child.stub.deliver({ ...d, ...child.at, targets }),
 		);
 		if (forwarded) {
 			const [mine, elsewhere] = forwarded;
@@ -291,9 +291,7 @@ export class Shard {
 	async recall(at: ShardAddress, messageId: string): Promise<boolean> {
 		await this.enter(at);
 		// A caller that still counts the shards from before a growth reaches only the parents.
-		const children = this.moved
-			.map((r) => this.shardAt(r.index))
-			.map((c) => c.stub.recall({ appId: at.appId, shard: c.name }, messageId));
+		const children = this.moved.map((r) => this.shardAt(r.index)).map((c) => c.stub.recall(c.at, messageId));
 		const [mine, ...theirs] = await Promise.all([this.recallHere(messageId), ...children]);
 		return mine || theirs.some(Boolean);
 	}
@@ -340,9 +338,8 @@ export class Shard {
 
 	/** Where one user stands with a message, or null if it never reached this user's inbox. */
 	async recipient(at: ShardAddress, messageId: string, userId: string): Promise<InboxRecipientView | null> {
-		await this.enter(at);
-		const child = this.childFor(userId);
-		if (child) return child.stub.recipient({ appId: at.appId, shard: child.name }, messageId, userId);
+		const child = await this.childHolding(at, userId);
+		if (child) return child.stub.recipient(child.at, messageId, userId);
 		const uid = this.store.uidOf.get(userId);
 		if (uid === undefined) return null;
 		const now = Date.now();
@@ -393,18 +390,16 @@ export class Shard {
 
 	/** The latest seq given to a user, and how many messages their inbox still holds. */
 	async stats(at: ShardAddress, userId: string): Promise<{ seq: number; held: number }> {
-		await this.enter(at);
-		const child = this.childFor(userId);
-		if (child) return child.stub.stats({ appId: at.appId, shard: child.name }, userId);
+		const child = await this.childHolding(at, userId);
+		if (child) return child.stub.stats(child.at, userId);
 		const uid = this.store.uidOf.get(userId);
 		if (uid === undefined) return { seq: 0, held: 0 };
 		return { seq: this.store.get("seq", uid), held: this.inbox.get(uid)?.length ?? 0 };
 	}
 
 	async presence(at: ShardAddress, userId: string): Promise<number> {
-		await this.enter(at);
-		const child = this.childFor(userId);
-		if (child) return child.stub.presence({ appId: at.appId, shard: child.name }, userId);
+		const child = await this.childHolding(at, userId);
+		if (child) return child.stub.presence(child.at, userId);
 		return this.sessions.presence(userId);
 	}
 
@@ -417,9 +412,8 @@ export class Shard {
 
 	/** DELETE /v1/users/{id}: closes the user's sessions and erases their inbox. */
 	async erase(at: ShardAddress, userId: string): Promise<void> {
-		await this.enter(at);
-		const child = this.childFor(userId);
-		if (child) return child.stub.erase({ appId: at.appId, shard: child.name }, userId);
+		const child = await this.childHolding(at, userId);
+		if (child) return child.stub.erase(child.at, userId);
 		// Tokens minted so far die with the user: a device cannot bring the user back.
 		this.store.revoke(userId, Date.now());
 		for (const ws of this.sessions.of(userId)) safeClose(ws, CloseCode.USER_DELETED, "user deleted");
@@ -432,9 +426,8 @@ export class Shard {
 
 	/** POST /v1/users/{id}/tokens/revoke: tokens minted before `before` are refused, their sockets closed. */
 	async revokeTokens(at: ShardAddress, userId: string, before: number): Promise<void> {
-		await this.enter(at);
-		const child = this.childFor(userId);
-		if (child) return child.stub.revokeTokens({ appId: at.appId, shard: child.name }, userId, before);
+		const child = await this.childHolding(at, userId);
+		if (child) return child.stub.revokeTokens(child.at, userId, before);
 		this.store.revoke(userId, before);
 		for (const ws of this.sessions.of(userId)) {
 			if ((stateOf(ws)?.tokenMintedAt ?? 0) < before) safeClose(ws, CloseCode.TOKEN_EXPIRED, "token revoked");
@@ -443,9 +436,8 @@ export class Shard {
 
 	/** A device removed through the API no longer holds messages back. */
 	async forgetDevice(at: ShardAddress, userId: string, deviceId: string): Promise<void> {
-		await this.enter(at);
-		const child = this.childFor(userId);
-		if (child) return child.stub.forgetDevice({ appId: at.appId, shard: child.name }, userId, deviceId);
+		const child = await this.childHolding(at, userId);
+		if (child) return child.stub.forgetDevice(child.at, userId, deviceId);
 		const uid = this.store.uidOf.get(userId);
 		const user = uid === undefined ? undefined : this.store.user(uid);
 		if (uid === undefined || !user || !deviceOf(user, deviceId)) return;
@@ -458,10 +450,10 @@ export class Shard {
 	// ---- sessions --------------------------------------------------------------------------------
 
 	/**
-	 * The shard a device's WebSocket belongs in: undefined for this one, else the child that took
-	 * its user over (a caller that still counts the shards from before a growth came here).
+	 * The shard that holds a user: undefined for this one, else the child that took the user over (a
+	 * caller that still counts the shards from before a growth came here). Every per-user call asks.
 	 */
-	async connectsTo(at: ShardAddress, userId: string): Promise<ShardAt | undefined> {
+	async childHolding(at: ShardAddress, userId: string): Promise<ShardAt | undefined> {
 		await this.enter(at);
 		return this.childFor(userId);
 	}
@@ -521,8 +513,8 @@ export class Shard {
 			this.store.touch(uid);
 		}
 		this.raiseAcked(uid, from, now);
+		// Ready from now on; replay() below saves the socket's state with it.
 		state.ready = true;
-		ws.serializeAttachment(state);
 		send(ws, { type: "welcome", user_id: state.userId, device_id: state.deviceId, seq: latest });
 		for (const gap of gapsAfter(user, from)) send(ws, { type: "gap", from: gap.from, to: gap.to });
 		// Recalls of messages this device may have shown before it went away.
@@ -837,7 +829,7 @@ export class Shard {
 				const { parent, range } = parentOf(index);
 				const from = this.shardAt(parent);
 				// (RPC types widen tuples; the snapshot is exactly what exportTo built)
-				this.adopt((await from.stub.exportTo({ appId: this.appId, shard: from.name }, range)) as ShardSnapshot);
+				this.adopt((await from.stub.exportTo(from.at, range)) as ShardSnapshot);
 				this.store.setMeta("ready", "1");
 				this.store.flush(true);
 				adopted = true;
@@ -849,7 +841,7 @@ export class Shard {
 		// Sent only once the adoption is durable (output gate). If it fails, the parent keeps an idle copy.
 		const { parent, range } = parentOf(indexOfName(this.name));
 		const from = this.shardAt(parent);
-		await from.stub.exported({ appId: this.appId, shard: from.name }, range.index).catch((err: unknown) => {
+		await from.stub.exported(from.at, range.index).catch((err: unknown) => {
 			console.error(`shard ${this.name}: parent keeps its copy of the moved users:`, String(err));
 		});
 	}
@@ -925,7 +917,7 @@ export class Shard {
 
 	/** A parent's snapshot becomes this shard's users, with their inboxes, positions and timers. */
 	private adopt(s: ShardSnapshot) {
-		const uids = s.users.map((m) => this.store.adoptUser(m));
+		const uids = this.store.adoptUsers(s.users);
 		for (const [userId, before] of s.revoked ?? []) this.store.revoke(userId, before);
 		this.fallbackThrough = Math.max(this.fallbackThrough, s.fallbackThrough);
 		this.store.setMeta("fallback_through", String(this.fallbackThrough));
@@ -967,8 +959,8 @@ export class Shard {
 		return [mine, [...theirs].map(([index, some]) => call(this.shardAt(index), some))];
 	}
 
-	private shardAt(index: number) {
-		return { name: shardName(this.appId, index), stub: shardStub(this.env, this.appId, index) };
+	private shardAt(index: number): ShardAt {
+		return { at: { appId: this.appId, shard: shardName(this.appId, index) }, stub: shardStub(this.env, this.appId, index) };
 	}
 
 	// ---- helpers ---------------------------------------------------------------------------------

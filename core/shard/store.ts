@@ -132,20 +132,27 @@ export class ShardStore {
 		this.touch(uid);
 	}
 
-	/** A user handed over by the parent shard: a new number, its positions and its devices renumbered. */
-	adoptUser(m: MovedUser): number {
-		const uid = this.ensureUser(m.record.id);
-		const record: UserRecord = { ...m.record, dev: {} };
-		for (const [deviceId, [, seen]] of Object.entries(m.record.dev)) {
-			const acked = Object.hasOwn(m.devices, deviceId) ? (m.devices[deviceId] ?? 0) : 0;
-			setDevice(record, deviceId, [this.newDevice(acked), seen]);
-		}
-		this.users[uid] = record;
-		this.set("seq", uid, m.seq);
-		this.set("delivered", uid, m.delivered);
-		this.set("acked", uid, m.acked);
-		this.touch(uid);
-		return uid;
+	/**
+	 * Users handed over by the parent shard: new numbers, their positions, their devices renumbered
+	 * (the device count is written once for all of them, not once per device).
+	 */
+	adoptUsers(moved: MovedUser[]): number[] {
+		const uids = moved.map((m) => {
+			const uid = this.ensureUser(m.record.id);
+			const record: UserRecord = { ...m.record, dev: {} };
+			for (const [deviceId, [, seen]] of Object.entries(m.record.dev)) {
+				const acked = Object.hasOwn(m.devices, deviceId) ? (m.devices[deviceId] ?? 0) : 0;
+				setDevice(record, deviceId, [this.allocateDevice(acked), seen]);
+			}
+			this.users[uid] = record;
+			this.set("seq", uid, m.seq);
+			this.set("delivered", uid, m.delivered);
+			this.set("acked", uid, m.acked);
+			this.touch(uid);
+			return uid;
+		});
+		this.setMeta("next_device", String(this.nextDevice));
+		return uids;
 	}
 
 	/** The user's chunk is written at the next flush. */
@@ -160,8 +167,14 @@ export class ShardStore {
 
 	/** A number for a new device (its acked position starts at `acked`). */
 	newDevice(acked: number): number {
-		const n = this.nextDevice++;
+		const n = this.allocateDevice(acked);
 		this.setMeta("next_device", String(this.nextDevice));
+		return n;
+	}
+
+	/** A device number with its acked position, the new count not yet written (see adoptUsers). */
+	private allocateDevice(acked: number): number {
+		const n = this.nextDevice++;
 		this.growArray("device", n + 1);
 		this.hot.device[n] = acked;
 		this.dirtyHot.add("device");

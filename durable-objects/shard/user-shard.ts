@@ -95,10 +95,10 @@ export class UserShard extends DurableObject<Env> {
 			return new Response("expected a websocket upgrade from the API worker", { status: 400 });
 		}
 		// A caller that still counts the shards from before a growth: the user's inbox is in a child now.
-		const child = await this.shard.connectsTo({ appId: state.appId, shard }, state.userId);
+		const child = await this.shard.childHolding({ appId: state.appId, shard }, state.userId);
 		if (child) {
 			const headers = new Headers(request.headers);
-			headers.set("x-warbler-shard", child.name);
+			headers.set("x-warbler-shard", child.at.shard);
 			return child.stub.fetch(new Request(request.url, { headers }));
 		}
 		return this.shard.connect(state, shard);

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
+import { detailPath } from "../../core/util/detail-path.js";
 import { AppError } from "./errors.js";
-import { jsonPath } from "./validation.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /**
@@ -35,7 +35,7 @@ export const jsonBody: MiddlewareHandler = async (c, next) => {
 		}
 		const bad = findBadValue(parsed, []);
 		if (bad) {
-			throw new AppError("invalid_request", bad.message, [{ path: jsonPath(bad.path), message: bad.detail }]);
+			throw new AppError("invalid_request", bad.message, [{ path: detailPath(bad.path), message: bad.detail }]);
 		}
 		normalized = text;
 	}

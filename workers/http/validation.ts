@@ -1,3 +1,4 @@
+import { detailPath } from "../../core/util/detail-path.js";
 import type { ErrorDetail } from "../../protocol/errors.js";
 import { AppError } from "./errors.js";
 
@@ -8,24 +9,14 @@ interface Issue {
 	keys?: string[];
 }
 
-/** JSON path like `audience.users[3]`. */
-export function jsonPath(path: readonly PropertyKey[]): string {
-	let out = "";
-	for (const p of path) {
-		if (typeof p === "number") out += `[${p}]`;
-		else out += out ? `.${String(p)}` : String(p);
-	}
-	return out;
-}
-
 /** Turns a zod failure into the contract's 400 with one detail per bad field. */
 export function validationError(issues: readonly Issue[], target: string): AppError {
 	const details: ErrorDetail[] = [];
 	for (const issue of issues.slice(0, 50)) {
 		if (issue.code === "unrecognized_keys" && issue.keys) {
-			for (const k of issue.keys) details.push({ path: jsonPath([...issue.path, k]), message: "unknown field" });
+			for (const k of issue.keys) details.push({ path: detailPath([...issue.path, k]), message: "unknown field" });
 		} else {
-			details.push({ path: jsonPath(issue.path), message: issue.message });
+			details.push({ path: detailPath(issue.path), message: issue.message });
 		}
 	}
 	const where = target === "json" ? "body" : target === "param" ? "path" : target;

@@ -1,11 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { verifyClientToken } from "../../core/auth/client-tokens.js";
 import { nowIso } from "../../core/db/audit.js";
-import { registerWsDevice } from "../../core/db/users.js";
+import { registerWsDevice, tooManyDevices } from "../../core/db/users.js";
 import { inboxFor } from "../../core/objects/shard.js";
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from "../../protocol/frames.js";
 import { isValidId } from "../../protocol/ids.js";
-import { MAX_DEVICES_PER_USER } from "../../protocol/limits.js";
 import type { Api } from "../http/context.js";
 import { AppError } from "../http/errors.js";
 import { standardErrors } from "../schemas/common.js";
@@ -59,13 +58,7 @@ export function connectRoutes(api: Api) {
 		const res = await inboxFor(c.env, claims.appId, claims.userId).connect(new Request(c.req.raw.url, { headers }));
 		// The user's shard refuses a token revoked since it was minted (or whose user was deleted).
 		if (res.status === 401) throw new AppError("unauthorized", "The client token was revoked.");
-		if (res.status === 409) {
-			throw new AppError(
-				"conflict",
-				`The user already has ${MAX_DEVICES_PER_USER} devices; remove one (DELETE /v1/users/{id}/devices/{deviceId}) to connect a new one.`,
-				[{ path: "device", message: `over ${MAX_DEVICES_PER_USER} devices per user` }],
-			);
-		}
+		if (res.status === 409) throw tooManyDevices("device");
 		// D1 is not on the connect path: only a device the user's shard has never seen is registered.
 		if (res.headers.get("x-warbler-new-device") === "1") {
 			// A client token never creates a user: the device is recorded only while its user exists.

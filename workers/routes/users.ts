@@ -8,10 +8,17 @@ import { checkWebPushEndpoint } from "../../core/channels/webpush/endpoint.js";
 import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { devices, users, userTags } from "../../core/db/schema.js";
-import { deviceLimitReached, deviceView, ensureUser, findUser, userDevices, userTagNames } from "../../core/db/users.js";
+import {
+	deviceLimitReached,
+	deviceView,
+	ensureUser,
+	findUser,
+	tooManyDevices,
+	userDevices,
+	userTagNames,
+} from "../../core/db/users.js";
 import { automationTimerFor } from "../../core/objects/automation-timer.js";
 import { inboxFor } from "../../core/objects/shard.js";
-import { MAX_DEVICES_PER_USER } from "../../protocol/limits.js";
 import type { Api, HonoEnv } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
 import { appKeyRoute } from "../http/route.js";
@@ -194,11 +201,7 @@ export function userRoutes(api: Api) {
 			if (problem) throw new AppError("invalid_request", problem, [{ path: "subscription.endpoint", message: problem }]);
 		}
 		const id = body.id ?? randomId("dev");
-		if (await deviceLimitReached(d, caller.appId, userId, id)) {
-			throw new AppError("conflict", `The user already has ${MAX_DEVICES_PER_USER} devices; remove one first.`, [
-				{ path: "id", message: `over ${MAX_DEVICES_PER_USER} devices per user` },
-			]);
-		}
+		if (await deviceLimitReached(d, caller.appId, userId, id)) throw tooManyDevices("id");
 		const values = {
 			platform: body.platform,
 			channel: body.channel,

@@ -2,20 +2,15 @@
  * The client token can travel as a WebSocket subprotocol (`warbler.v1`, `warbler.token.<token>`)
  * instead of the URL, where it would land in access logs. The server answers `warbler.v1`.
  */
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { BASE, clientToken, newApp } from "../http.js";
-
-const open = (query: string, protocols?: string) =>
-	exports.default.fetch(`${BASE}/v1/connect?${query}`, {
-		headers: { upgrade: "websocket", ...(protocols ? { "sec-websocket-protocol": protocols } : {}) },
-	});
+import { connectRequest } from "../delivery/helpers.js";
+import { clientToken, newApp } from "../http.js";
 
 describe("client token as a WebSocket subprotocol", () => {
 	it("connects with the token in Sec-WebSocket-Protocol and answers warbler.v1", async () => {
 		const { key } = await newApp();
 		const token = await clientToken(key, "hidden");
-		const res = await open("device=laptop", `warbler.v1, warbler.token.${token}`);
+		const res = await connectRequest({ device: "laptop" }, ["warbler.v1", `warbler.token.${token}`]);
 		expect(res.status).toBe(101);
 		expect(res.headers.get("sec-websocket-protocol")).toBe("warbler.v1");
 		const ws = res.webSocket as WebSocket;
@@ -30,10 +25,10 @@ describe("client token as a WebSocket subprotocol", () => {
 
 	it("refuses a bad token in the header (401), and the query form still works without a subprotocol", async () => {
 		const { key } = await newApp();
-		const bad = await open("device=laptop", "warbler.v1, warbler.token.not-a-jwt");
+		const bad = await connectRequest({ device: "laptop" }, ["warbler.v1", "warbler.token.not-a-jwt"]);
 		expect(bad.status).toBe(401);
 		const token = await clientToken(key, "plain");
-		const res = await open(`token=${encodeURIComponent(token)}&device=laptop`);
+		const res = await connectRequest({ token, device: "laptop" });
 		expect(res.status).toBe(101);
 		expect(res.headers.get("sec-websocket-protocol")).toBeNull();
 		res.webSocket?.accept();

@@ -3,19 +3,13 @@
  * end (each would be a D1 row and a slot in the shard). Past the limit a new device is a 409 before
  * the upgrade; known devices keep connecting, and removing one makes room.
  */
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_DEVICES_PER_USER } from "../../../protocol/limits.js";
-import { TestSocket } from "../delivery/helpers.js";
-import { BASE, call, clientToken, newApp } from "../http.js";
+import { connectRequest, TestSocket } from "../delivery/helpers.js";
+import { call, clientToken, newApp } from "../http.js";
 import { expectError } from "./helpers.js";
 
-async function connect(token: string, device: string) {
-	const res = await exports.default.fetch(`${BASE}/v1/connect?token=${encodeURIComponent(token)}&device=${device}`, {
-		headers: { upgrade: "websocket" },
-	});
-	return res;
-}
+const connect = (token: string, device: string) => connectRequest({ token, device });
 
 describe("devices per user", () => {
 	it("refuses a WebSocket device past the limit with 409; known devices still connect; removing one makes room", async () => {

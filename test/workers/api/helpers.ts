@@ -1,6 +1,7 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { type Answer, BASE } from "../http.js";
+import { connectRequest } from "../delivery/helpers.js";
+import type { Answer } from "../http.js";
 
 /** A syntactically valid Web Push subscription (65-byte P-256 point, 16-byte auth secret). */
 export function webPushSubscription(endpoint = "https://push.example.com/send/abc123") {
@@ -85,9 +86,7 @@ export const id = (n: number, ch = "a") => ch.repeat(n);
 
 /** A device's WebSocket through the Worker: says hello and collects every frame. */
 export async function openSocket(token: string, device: string) {
-	const res = await exports.default.fetch(`${BASE}/v1/connect?token=${encodeURIComponent(token)}&device=${device}`, {
-		headers: { upgrade: "websocket" },
-	});
+	const res = await connectRequest({ token, device });
 	expect(res.status).toBe(101);
 	const ws = res.webSocket!;
 	const frames: Record<string, unknown>[] = [];

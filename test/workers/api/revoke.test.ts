@@ -3,16 +3,13 @@
  * minted before it (401 at connect) and closes the sockets they opened; tokens minted afterwards
  * work. Deleting a user revokes the same way, and a client token never brings a user back.
  */
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { TestSocket } from "../delivery/helpers.js";
-import { BASE, call, clientToken, newApp, newKey } from "../http.js";
+import { connectRequest, TestSocket } from "../delivery/helpers.js";
+import { call, clientToken, newApp, newKey } from "../http.js";
 import { expectError } from "./helpers.js";
 
 async function connectStatus(token: string, device: string) {
-	const res = await exports.default.fetch(`${BASE}/v1/connect?token=${encodeURIComponent(token)}&device=${device}`, {
-		headers: { upgrade: "websocket" },
-	});
+	const res = await connectRequest({ token, device });
 	if (res.webSocket) {
 		res.webSocket.accept();
 		res.webSocket.close(1000, "bye");

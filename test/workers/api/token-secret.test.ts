@@ -3,17 +3,16 @@
  * replaced secret keep verifying during the overlap the operator chose, then are refused; tokens
  * of the secret before that are refused at once.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { decodeProtectedHeader } from "jose";
 import { describe, expect, it } from "vitest";
 import { resealSecrets } from "../../../core/credentials/rotate.js";
-import { ADMIN, BASE, call, clientToken, newApp } from "../http.js";
+import { connectRequest } from "../delivery/helpers.js";
+import { ADMIN, call, clientToken, newApp } from "../http.js";
 import { expectError, rotatedKeyEnv } from "./helpers.js";
 
 async function connects(token: string) {
-	const res = await exports.default.fetch(`${BASE}/v1/connect?token=${encodeURIComponent(token)}&device=d`, {
-		headers: { upgrade: "websocket" },
-	});
+	const res = await connectRequest({ token, device: "d" });
 	res.webSocket?.accept();
 	res.webSocket?.close(1000, "bye");
 	return res.status === 101;

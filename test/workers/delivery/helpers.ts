@@ -3,6 +3,16 @@ import type { ServerFrame } from "../../../protocol/frames.js";
 import { BASE } from "../http.js";
 
 /** A real WebSocket to the inbox through the Worker, collecting every frame it receives. */
+/**
+ * A WebSocket upgrade on /v1/connect through the Worker, as a device makes it: the raw answer.
+ * `protocols` are offered in Sec-WebSocket-Protocol (the client token can travel there).
+ */
+export function connectRequest(query: Record<string, string>, protocols?: string[]): Promise<Response> {
+	return exports.default.fetch(`${BASE}/v1/connect?${new URLSearchParams(query)}`, {
+		headers: { upgrade: "websocket", ...(protocols ? { "sec-websocket-protocol": protocols.join(", ") } : {}) },
+	});
+}
+
 export class TestSocket {
 	readonly frames: ServerFrame[] = [];
 	closed?: { code: number; reason: string };
@@ -21,9 +31,7 @@ export class TestSocket {
 	}
 
 	static async open(token: string, device: string) {
-		const res = await exports.default.fetch(`${BASE}/v1/connect?token=${encodeURIComponent(token)}&device=${device}`, {
-			headers: { upgrade: "websocket" },
-		});
+		const res = await connectRequest({ token, device });
 		if (!res.webSocket) throw new Error(`no upgrade: ${res.status} ${await res.text()}`);
 		return new TestSocket(res.webSocket);
 	}

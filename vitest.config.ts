@@ -1,7 +1,17 @@
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations("./migrations");
+
+// wrangler.toml serves the web console as static assets from dist-console/: the workers project needs
+// the directory (npm test builds it first with `npm run build:console`; a lone run builds it here).
+if (!existsSync("./dist-console/console/index.html")) {
+	execFileSync(process.execPath, ["node_modules/vite/bin/vite.js", "build", "--config", "console/vite.config.ts"], {
+		stdio: "inherit",
+	});
+}
 
 export default defineConfig({
 	test: {

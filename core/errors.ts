@@ -1,4 +1,5 @@
 import { ERROR_STATUS, type ErrorCode, type ErrorDetail } from "../protocol/errors.js";
+import type { PolicyState } from "./metering/buckets.js";
 
 /**
  * An error as a value: a contract code, a human sentence, and optional per-field details. The domain
@@ -11,6 +12,8 @@ export class AppError extends Error {
 		readonly details?: ErrorDetail[],
 		/** Seconds, for 429 and 503 answers. */
 		readonly retryAfter?: number,
+		/** For 429 answers: the limits in play, sent as RateLimit headers (docs/api.md: Rate limits). */
+		readonly policies?: PolicyState[],
 	) {
 		super(message);
 		this.name = "AppError";

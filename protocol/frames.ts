@@ -26,8 +26,11 @@ export type ServerFrame =
 	| { type: "pong" }
 	| { type: "error"; code: FrameErrorCode; message: string };
 
-/** Codes of `error` frames. The socket stays open after each of them. */
-export type FrameErrorCode = "invalid_frame" | "hello_required" | "unknown_message";
+/**
+ * Codes of `error` frames. The socket stays open after each of them, except `rate_limited`: frames
+ * faster than the per-connection budget (protocol/limits.ts) get it, then close 4004.
+ */
+export type FrameErrorCode = "invalid_frame" | "hello_required" | "unknown_message" | "rate_limited";
 
 /**
  * Close codes (docs/api.md: Close codes). 4000–4499: transient, the client reconnects (with backoff,
@@ -43,6 +46,8 @@ export const CloseCode = {
 	PROTOCOL_ERROR: 4002,
 	/** The app grew its shards and this user's inbox moved; reconnect now (nothing is lost). */
 	MOVED: 4003,
+	/** The client sent frames faster than its budget (protocol/limits.ts); reconnect after backoff. */
+	RATE_LIMITED: 4004,
 	/** Another connection of the same device replaced this one. */
 	REPLACED: 4501,
 	/** The user was deleted. */

@@ -24,6 +24,10 @@ export interface MessageContent {
 	hms?: Record<string, unknown>;
 	xiaomi?: Record<string, unknown>;
 	webpush?: Record<string, unknown>;
+	oppo?: Record<string, unknown>;
+	vivo?: Record<string, unknown>;
+	honor?: Record<string, unknown>;
+	meizu?: Record<string, unknown>;
 }
 
 /** A condition tree on user attributes (see the AudienceFilter schema); opaque to clients. */
@@ -81,7 +85,7 @@ export type RecipientStatus =
 export interface RecipientDevice {
 	device_id: string;
 	channel: string;
-	outcome: "sent" | "failed" | "invalid_token";
+	outcome: "sent" | "failed" | "invalid_token" | "quota_exceeded";
 	reason: string | null;
 	at: string;
 }

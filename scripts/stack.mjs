@@ -182,6 +182,30 @@ async function bundleWorker(outdir, entry, { signal }) {
 	if (error || code !== 0) throw new Error(`wrangler deploy --dry-run failed (exit ${code ?? error?.message}):\n${out}`);
 }
 
+const CONSOLE_INDEX = join(ROOT, "dist-console", "console", "index.html");
+
+/**
+ * The web console's static files (wrangler.toml [assets]) must exist before the bundle: `npm start`
+ * and `npm test` rebuild them (npm run build:console); a start without them (e.g. one vitest project
+ * run alone) builds them once here.
+ */
+async function ensureConsoleBuilt(signal) {
+	if (existsSync(CONSOLE_INDEX)) return;
+	const vite = join(dirname(createRequire(import.meta.url).resolve("vite/package.json")), "bin", "vite.js");
+	const proc = spawnGroup(["build", "--config", join(ROOT, "console", "vite.config.ts")], {
+		script: vite,
+		quiet: true,
+		env: process.env,
+	});
+	const onAbort = () => proc.stop();
+	signal?.addEventListener("abort", onAbort, { once: true });
+	const { code, error } = await proc.exited;
+	signal?.removeEventListener("abort", onAbort);
+	await proc.stop();
+	signal?.throwIfAborted();
+	if (error || code !== 0) throw new Error(`building the console failed (exit ${code ?? error?.message}):\n${proc.output()}`);
+}
+
 async function waitUntilReady(baseUrl, dev, timeoutMs, signal) {
 	const deadline = Date.now() + timeoutMs;
 	let exited = false;
@@ -292,12 +316,30 @@ export async function ensureDemo(baseUrl, adminToken, demoFile, { warn = console
 	return demoInfo(made.id, true, made.key, token);
 }
 
+/**
+ * The example plans (scripts/example-plans.json: free, pro, enterprise), defined when missing; a plan
+ * an operator changed is left as it is. No app is put on one: the demo app keeps no limits.
+ */
+export async function ensureExamplePlans(baseUrl, adminToken) {
+	const file = join(dirname(fileURLToPath(import.meta.url)), "example-plans.json");
+	const { plans } = JSON.parse(readFileSync(file, "utf8"));
+	for (const plan of plans) {
+		const r = await call(baseUrl, "POST", "/v1/admin/plans", adminToken, plan);
+		if (r.status !== 409) expectStatus(r, 201, `defining the example plan ${plan.id}`);
+	}
+	return plans.map((p) => p.id);
+}
+
 /** Vendor devices of demo-user, re-registered on every start (the simulator's Web Push subscriptions live in memory). */
 const DEMO_VENDOR_DEVICES = [
 	{ id: "demo-iphone", platform: "ios", channel: "apns", token: "a1".repeat(32) },
 	{ id: "demo-pixel", platform: "android", channel: "fcm", token: "demo-fcm-registration-token" },
 	{ id: "demo-huawei", platform: "android", channel: "hms", token: "demo-hms-push-token" },
 	{ id: "demo-xiaomi", platform: "android", channel: "xiaomi", token: "demo-xiaomi-regid" },
+	{ id: "demo-oppo", platform: "android", channel: "oppo", token: "CN_demo-oppo-registration-id" },
+	{ id: "demo-vivo", platform: "android", channel: "vivo", token: "demo-vivo-regid" },
+	{ id: "demo-honor", platform: "android", channel: "honor", token: "demo-honor-push-token" },
+	{ id: "demo-meizu", platform: "android", channel: "meizu", token: "demo-meizu-push-id" },
 ];
 
 /**
@@ -306,7 +348,7 @@ const DEMO_VENDOR_DEVICES = [
  */
 export async function configureDemoVendors(baseUrl, key, simulatorUrl) {
 	const creds = await (await fetch(`${simulatorUrl}/__sim/credentials`)).json();
-	for (const channel of ["apns", "fcm", "hms", "xiaomi"]) {
+	for (const channel of ["apns", "fcm", "hms", "xiaomi", "oppo", "vivo", "honor", "meizu"]) {
 		expectStatus(await call(baseUrl, "PUT", `/v1/credentials/${channel}`, key, creds[channel]), 200, `configuring ${channel}`);
 	}
 	expectStatus(
@@ -379,6 +421,7 @@ export async function startStack(options = {}) {
 	const bundleDir = mkdtempSync(join(tmpRoot, "stack-"));
 	const removeBundle = () => rmSync(bundleDir, { recursive: true, force: true });
 	try {
+		await ensureConsoleBuilt(signal);
 		await Promise.all([applyMigrations(persistDir, { quiet, signal }), bundleWorker(bundleDir, entry, { signal })]);
 	} catch (e) {
 		removeBundle();
@@ -415,6 +458,7 @@ export async function startStack(options = {}) {
 	try {
 		await waitUntilReady(baseUrl, dev, readyTimeoutMs, signal);
 		const readyMs = Math.round(performance.now() - t0);
+		await ensureExamplePlans(baseUrl, adminToken);
 		const demoFile = join(persistDir, DEMO_FILE);
 		const demoState = demo
 			? await ensureDemo(baseUrl, adminToken, demoFile, { warn: quiet ? () => {} : console.warn })

@@ -49,6 +49,7 @@ function banner(s) {
 		`  Warbler is running at ${s.baseUrl}`,
 		line,
 		`  API docs         ${s.baseUrl}/docs   (OpenAPI: ${s.baseUrl}/v1/openapi.json)`,
+		`  Console          ${s.baseUrl}/console   (sign in with the demo app key or the admin token)`,
 		`  Admin token      ADMIN_TOKEN in ${relative(process.cwd(), s.devVarsPath) || s.devVarsPath}`,
 		`  Demo app         ${d.appId}${d.created ? "   (created now)" : "   (reused)"}`,
 		`  Demo app key     ${d.key}`,
@@ -69,13 +70,15 @@ function banner(s) {
 		"",
 		...(s.simulatorUrl
 			? [
-					"  3. Vendor pushes go to the local simulator (APNs, FCM, HMS, Xiaomi, Web Push); demo-user has one",
+					"  3. Vendor pushes go to the local simulator (APNs, FCM, HMS, Xiaomi, OPPO, vivo, Honor, Meizu, Web Push); demo-user has one",
 					`     device on each. Send with "options":{"channels":"vendor"}, then see what each vendor received:`,
 					"",
 					`     curl -sS ${s.simulatorUrl}/__sim/deliveries`,
 					"",
 				]
 			: []),
+		"  Plans:        free, pro, enterprise (scripts/example-plans.json; GET /v1/admin/plans); the demo app is on none.",
+		`               Usage of the demo app: curl -sS ${s.baseUrl}/v1/usage -H 'authorization: Bearer ${d.key}'`,
 		`  Cron locally: curl '${s.baseUrl}/__scheduled?cron=*+*+*+*+*'`,
 		`  Local data:   ${relative(process.cwd(), s.persistTo) || s.persistTo} (delete it to start from scratch)`,
 		`  Started in ${(s.timings.totalMs / 1000).toFixed(1)} s. Press Ctrl-C to stop.`,

@@ -2,13 +2,17 @@
  * The simulator's own test credentials, generated at start. The JSON shapes are exactly the bodies of
  * Warbler's `PUT /v1/credentials/{channel}`, so a local stack can be configured against the simulator.
  */
-import { generateKeyPairSync, type KeyObject, randomBytes, randomInt } from "node:crypto";
+import { generateKeyPairSync, type KeyObject, randomBytes, randomInt, randomUUID } from "node:crypto";
 
 export interface SimCredentials {
 	apns: { team_id: string; key_id: string; private_key: string; bundle_id: string; environment: "sandbox" };
 	fcm: { service_account: { project_id: string; client_email: string; private_key: string; token_uri: string } };
 	hms: { app_id: string; client_id: string; client_secret: string };
 	xiaomi: { app_secret: string; package_name: string };
+	oppo: { app_key: string; master_secret: string };
+	vivo: { app_id: string; app_key: string; app_secret: string };
+	honor: { app_id: string; client_id: string; client_secret: string };
+	meizu: { app_id: string; app_secret: string };
 }
 
 /** Credentials plus the public halves the simulator verifies signatures with. */
@@ -64,6 +68,16 @@ export function generateCredentials(baseUrl: string, bundleId = DEMO_BUNDLE_ID):
 			// Distinct app id and OAuth client id, so a mix-up between the two shows.
 			hms: { app_id: `10${digits(7)}`, client_id: `11${digits(7)}`, client_secret: randomBytes(32).toString("hex") },
 			xiaomi: { app_secret: randomBytes(18).toString("base64"), package_name: bundleId },
+			// The shapes each console shows: OPPO AppKey + MasterSecret (hex), vivo numeric AppID + UUID
+			// AppKey/AppSecret, Honor numeric App ID + Client ID/Secret, Meizu numeric App ID + App Secret.
+			oppo: { app_key: randomBytes(12).toString("hex"), master_secret: randomBytes(16).toString("hex") },
+			vivo: { app_id: `1${digits(5)}`, app_key: randomUUID(), app_secret: randomUUID() },
+			honor: {
+				app_id: `10${digits(7)}`,
+				client_id: randomBytes(10).toString("hex"),
+				client_secret: randomBytes(32).toString("hex"),
+			},
+			meizu: { app_id: `11${digits(4)}`, app_secret: randomBytes(16).toString("hex") },
 		},
 	};
 }

@@ -1,6 +1,6 @@
 /**
- * Local vendor simulator: one HTTP/1.1 port that plays APNs, FCM, Huawei Push Kit, Xiaomi and Web Push
- * (service and browser), verifies their auth, records what it received and injects faults on request.
+ * Local vendor simulator: one HTTP/1.1 port that plays APNs, FCM, Huawei Push Kit, Xiaomi, OPPO, vivo,
+ * Honor, Meizu and Web Push (service and browser), verifies their auth, records what it received and injects faults on request.
  * See sim/README.md for the endpoints.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -10,8 +10,12 @@ import type { SimContext, SimOptions } from "./context.ts";
 import { generateCredentials, type SimCredentials } from "./credentials.ts";
 import { createFcm } from "./fcm.ts";
 import { createHms } from "./hms.ts";
+import { createHonor } from "./honor.ts";
 import { isObject, json, parseJson, readBody, type SimRequest, type SimResponse } from "./http.ts";
+import { createMeizu } from "./meizu.ts";
+import { createOppo } from "./oppo.ts";
 import { CHANNELS, FAULT_KINDS, type FaultKind, type SimChannel, SimState } from "./state.ts";
+import { createVivo } from "./vivo.ts";
 import { createWebPush } from "./webpush.ts";
 import { createXiaomi } from "./xiaomi.ts";
 
@@ -48,6 +52,12 @@ export function simulatorEnv(url: string): Record<string, string> {
 		HMS_ENDPOINT: `${url}/hms`,
 		HMS_TOKEN_URL: `${url}/hms/oauth2/v3/token`,
 		XIAOMI_ENDPOINT: `${url}/xiaomi`,
+		OPPO_ENDPOINT: `${url}/oppo`,
+		OPPO_INTL_ENDPOINT: `${url}/oppo-intl`,
+		VIVO_ENDPOINT: `${url}/vivo`,
+		HONOR_ENDPOINT: `${url}/honor`,
+		HONOR_TOKEN_URL: `${url}/honor/auth/realms/developer/protocol/openid-connect/token`,
+		MEIZU_ENDPOINT: `${url}/meizu`,
 	};
 }
 
@@ -99,6 +109,10 @@ function buildRoutes(ctx: SimContext): Route[] {
 	const hms = createHms(ctx);
 	const xiaomi = createXiaomi(ctx);
 	const webpush = createWebPush(ctx);
+	const oppo = createOppo(ctx);
+	const vivo = createVivo(ctx);
+	const honor = createHonor(ctx);
+	const meizu = createMeizu(ctx);
 	const seg = "([^/]*)";
 	return [
 		// Vendors (method checks are the vendor's own, so they answer in the vendor's error shape).
@@ -108,6 +122,31 @@ function buildRoutes(ctx: SimContext): Route[] {
 		{ pattern: /^\/hms\/oauth2\/v3\/token$/, handler: (req) => hms.token(req) },
 		{ pattern: /^\/hms\/v1\/([^/]+)\/messages:send$/, handler: (req, [appId]) => hms.send(req, appId ?? "") },
 		{ pattern: /^\/xiaomi\/v3\/message\/regid$/, handler: (req) => xiaomi(req) },
+		{ method: "POST", pattern: /^\/oppo(-intl)?\/server\/v1\/auth$/, handler: (req) => oppo.auth(req) },
+		{
+			method: "POST",
+			pattern: /^\/oppo(-intl)?\/server\/v1\/message\/notification\/unicast_batch$/,
+			handler: (req, [intl]) => oppo.unicastBatch(req, intl ? "intl" : "cn"),
+		},
+		{ method: "POST", pattern: /^\/vivo\/message\/auth$/, handler: (req) => vivo.auth(req) },
+		{ method: "POST", pattern: /^\/vivo\/message\/send$/, handler: (req) => vivo.send(req) },
+		{ method: "POST", pattern: /^\/vivo\/message\/saveListPayload$/, handler: (req) => vivo.saveListPayload(req) },
+		{ method: "POST", pattern: /^\/vivo\/message\/pushToList$/, handler: (req) => vivo.pushToList(req) },
+		{
+			method: "POST",
+			pattern: /^\/honor\/auth\/realms\/developer\/protocol\/openid-connect\/token$/,
+			handler: (req) => honor.token(req),
+		},
+		{
+			method: "POST",
+			pattern: /^\/honor\/api\/v1\/([^/]+)\/sendMessage$/,
+			handler: (req, [appId]) => honor.send(req, appId ?? ""),
+		},
+		{
+			method: "POST",
+			pattern: /^\/meizu\/garcia\/api\/server\/push\/(varnished|unvarnished)\/pushByPushId$/,
+			handler: (req, [kind]) => meizu(req, kind === "unvarnished" ? "unvarnished" : "varnished"),
+		},
 		{ pattern: /^\/webpush\/([^/]+)$/, handler: (req, [id]) => webpush.push(req, id ?? "") },
 		// Control.
 		{ method: "GET", pattern: /^\/__sim\/credentials$/, handler: () => json(200, ctx.keys.credentials) },

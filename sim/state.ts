@@ -1,8 +1,8 @@
 /** What the simulator remembers: received deliveries, per-channel counters and queued faults. */
 import { randomUUID } from "node:crypto";
 
-export type SimChannel = "apns" | "fcm" | "hms" | "xiaomi" | "webpush";
-export const CHANNELS: readonly SimChannel[] = ["apns", "fcm", "hms", "xiaomi", "webpush"];
+export type SimChannel = "apns" | "fcm" | "hms" | "xiaomi" | "webpush" | "oppo" | "vivo" | "honor" | "meizu";
+export const CHANNELS: readonly SimChannel[] = ["apns", "fcm", "hms", "xiaomi", "webpush", "oppo", "vivo", "honor", "meizu"];
 
 export type FaultKind =
 	| "429"
@@ -14,7 +14,9 @@ export type FaultKind =
 	| "slow"
 	| "auth"
 	/** APNs only: answer 429 TooManyProviderTokenUpdates. */
-	| "too_many_provider_token_updates";
+	| "too_many_provider_token_updates"
+	/** The vendor's daily-quota answer (OPPO 33, vivo 10070, Honor 80300011, Xiaomi 200001; Meizu 518). */
+	| "quota";
 export const FAULT_KINDS: readonly FaultKind[] = [
 	"429",
 	"500",
@@ -25,6 +27,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 	"slow",
 	"auth",
 	"too_many_provider_token_updates",
+	"quota",
 ];
 /** Kinds that describe one token (in a batch they mark that token, not the whole request). */
 export const TOKEN_KINDS: ReadonlySet<FaultKind> = new Set<FaultKind>(["410", "unregistered", "bad_token"]);
@@ -188,5 +191,9 @@ function freshStats(): Record<SimChannel, ChannelStats> {
 		hms: make(),
 		xiaomi: make(),
 		webpush: make(),
+		oppo: make(),
+		vivo: make(),
+		honor: make(),
+		meizu: make(),
 	};
 }

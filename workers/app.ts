@@ -3,19 +3,29 @@ import { adminAuth, appKeyAuth } from "./http/auth.js";
 import { jsonBody } from "./http/body.js";
 import type { HonoEnv } from "./http/context.js";
 import { AppError, errorResponse } from "./http/errors.js";
+import { meterRequests } from "./http/metering.js";
 import { validationError } from "./http/validation.js";
 import { adminRoutes } from "./routes/admin.js";
 import { appRoutes } from "./routes/apps.js";
+import { audienceRoutes } from "./routes/audience.js";
 import { automationRoutes } from "./routes/automations.js";
 import { connectRoutes } from "./routes/connect.js";
+import { consoleRoutes } from "./routes/console.js";
+import { consolePageRoutes } from "./routes/console-page.js";
 import { credentialRoutes } from "./routes/credentials.js";
 import { docsRoutes } from "./routes/docs.js";
+import { keyRoutes } from "./routes/keys.js";
 import { messageRoutes } from "./routes/messages.js";
+import { planRoutes } from "./routes/plans.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { settingsRoutes } from "./routes/settings.js";
+import { statsRoutes } from "./routes/stats.js";
 import { tagRoutes } from "./routes/tags.js";
 import { templateRoutes } from "./routes/templates.js";
+import { usageRoutes } from "./routes/usage.js";
+import { userSearchRoutes } from "./routes/user-search.js";
 import { userRoutes } from "./routes/users.js";
+import { webhookRoutes } from "./routes/webhooks.js";
 
 /** Route families that an app key scopes to its app. */
 const APP_KEY_ROUTES = [
@@ -28,6 +38,11 @@ const APP_KEY_ROUTES = [
 	"/v1/templates",
 	"/v1/automations",
 	"/v1/events",
+	"/v1/stats",
+	"/v1/webhooks",
+	"/v1/keys",
+	"/v1/audience",
+	"/v1/usage",
 ] as const;
 
 /** The HTTP API: auth by path, one JSON body reader, routes, the OpenAPI document and its docs UI. */
@@ -49,8 +64,9 @@ export function createApp() {
 	api.use("/v1/apps/*", adminAuth);
 	api.use("/v1/admin/*", adminAuth);
 	for (const base of APP_KEY_ROUTES) {
-		api.use(base, appKeyAuth);
-		api.use(`${base}/*`, appKeyAuth);
+		// `/v1/x/*` matches `/v1/x` itself too: one registration, so the key is checked (one D1 read)
+		// and the request metered (workers/http/metering.ts) once, not twice on collection routes.
+		api.use(`${base}/*`, appKeyAuth, meterRequests);
 	}
 	api.use("*", jsonBody);
 
@@ -65,6 +81,14 @@ export function createApp() {
 	automationRoutes(api);
 	settingsRoutes(api);
 	templateRoutes(api);
+	planRoutes(api);
+	usageRoutes(api);
+	statsRoutes(api);
+	webhookRoutes(api);
+	keyRoutes(api);
+	userSearchRoutes(api);
+	audienceRoutes(api);
+	consoleRoutes(api);
 
 	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",
@@ -95,6 +119,7 @@ export function createApp() {
 		},
 	});
 	docsRoutes(api);
+	consolePageRoutes(api);
 	api.get("/", (c) => c.json({ name: "warbler", docs: "/docs", openapi: "/v1/openapi.json" }));
 	return api;
 }

@@ -4,10 +4,13 @@ interface __BaseEnv_Env {
 	DB: D1Database;
 	FANOUT: Queue;
 	VENDOR: Queue;
+	WEBHOOKS: Queue;
 	ADMIN_TOKEN: string;
 	ENCRYPTION_KEY: string;
 	WARBLER_ENV: string;
+	ASSETS: Fetcher;
 	SHARDS: DurableObjectNamespace<import("./index").UserShard>;
+	METER: DurableObjectNamespace<import("./index").AppMeter>;
 	LEDGER: DurableObjectNamespace<import("./index").MessageLedger>;
 	VENDOR_TOKENS: DurableObjectNamespace<import("./index").VendorTokens>;
 	SCHEDULES: DurableObjectNamespace<import("./index").ScheduleTimer>;

@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { CallerApp, Scope } from "../auth/caller.js";
 import type { Db } from "../db/client.js";
 import { preparedOnce } from "../db/prepared.js";
-import { apiKeys, apps } from "../db/schema.js";
+import { apiKeys, apps, plans } from "../db/schema.js";
 import { randomBytes, randomId, sha256, toBase64Url, toHex } from "./crypto.js";
 
 /**
@@ -50,9 +50,14 @@ const keyLookup = preparedOnce((db) =>
 			revokedAt: apiKeys.revokedAt,
 			settings: apps.settings,
 			shardCount: apps.shardCount,
+			// The app's plan rides along (a left join, no extra query): rate limits need it on every request.
+			planId: plans.id,
+			planName: plans.name,
+			planLimits: plans.limits,
 		})
 		.from(apiKeys)
 		.innerJoin(apps, eq(apps.id, apiKeys.appId))
+		.leftJoin(plans, eq(plans.id, apps.planId))
 		.where(eq(apiKeys.id, sql.placeholder("keyId")))
 		.prepare(),
 );
@@ -70,7 +75,11 @@ export async function verifyAppKey(db: Db, secret: string): Promise<VerifiedKey 
 		appId: row.appId,
 		keyId: row.id,
 		scopes: row.scopes,
-		app: { settings: row.settings, shardCount: row.shardCount },
+		app: {
+			settings: row.settings,
+			shardCount: row.shardCount,
+			plan: row.planId ? { id: row.planId, name: row.planName ?? row.planId, limits: row.planLimits ?? {} } : undefined,
+		},
 	};
 }
 

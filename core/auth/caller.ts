@@ -1,3 +1,4 @@
+import type { AppPlan } from "../plans/limits.js";
 import type { AppSettings } from "../rules/settings.js";
 
 export type Scope = "send" | "read" | "manage";
@@ -6,6 +7,8 @@ export type Scope = "send" | "read" | "manage";
 export interface CallerApp {
 	settings: AppSettings;
 	shardCount: number;
+	/** The app's plan (core/plans/limits.ts); absent: no plan, no limits beyond the hard ones. */
+	plan?: AppPlan;
 }
 export const ALL_SCOPES: Scope[] = ["send", "read", "manage"];
 

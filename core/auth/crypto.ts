@@ -52,15 +52,33 @@ export function randomId(prefix: string, bytes = 12): string {
  * which keeps D1's primary-key index append-mostly.
  */
 export function timeOrderedId(prefix: string, now = Date.now()): string {
+	let rand = "";
+	for (const b of randomBytes(16)) rand += ALPHABET[b & 31];
+	return `${timeIdPrefix(prefix, now)}${rand}`;
+}
+
+/** The part of every time-ordered id made at `ms`: ids made in [a, b) sort in [prefix(a), prefix(b)). */
+export function timeIdPrefix(prefix: string, ms: number): string {
 	let time = "";
-	let t = now;
+	let t = Math.max(0, Math.floor(ms));
 	for (let i = 0; i < 10; i++) {
 		time = ALPHABET[t % 32] + time;
 		t = Math.floor(t / 32);
 	}
-	let rand = "";
-	for (const b of randomBytes(16)) rand += ALPHABET[b & 31];
-	return `${prefix}_${time}${rand}`;
+	return `${prefix}_${time}`;
+}
+
+/** When a time-ordered id was made (epoch ms); NaN for anything else. */
+export function timeOfId(id: string): number {
+	const start = id.indexOf("_") + 1;
+	if (start === 0 || id.length < start + 10) return Number.NaN;
+	let t = 0;
+	for (let i = start; i < start + 10; i++) {
+		const v = ALPHABET.indexOf(id[i] ?? "");
+		if (v < 0) return Number.NaN;
+		t = t * 32 + v;
+	}
+	return t;
 }
 
 /** Secrets at rest: AES-256-GCM with a random 96-bit IV. The key version is stored beside the data. */

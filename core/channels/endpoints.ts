@@ -7,6 +7,16 @@ export const DEFAULT_ENDPOINTS = {
 	hms: "https://push-api.cloud.huawei.com",
 	hmsTokenUrl: "https://oauth-login.cloud.huawei.com/oauth2/v3/token",
 	xiaomi: "https://api.xmpush.xiaomi.com",
+	/** OPPO PUSH "调用地址": domestic and overseas hosts. */
+	oppo: "https://api.push.oppomobile.com",
+	oppoIntl: "https://api-intl.push.oppomobile.com",
+	/** vivo push server API v2.9 "vivo服务器地址". */
+	vivo: "https://api-push.vivo.com.cn",
+	/** Honor Push "发送下行消息": send host and the IAM token endpoint. */
+	honor: "https://push-api.cloud.hihonor.com",
+	honorTokenUrl: "https://iam.developer.hihonor.com/auth/realms/developer/protocol/openid-connect/token",
+	/** Flyme push server API (MEIZUPUSH/node-sdk lib/request.js). */
+	meizu: "https://api-push.meizu.com",
 	/** Where a service account's own `token_uri` points when it has none. */
 	googleTokenUri: "https://oauth2.googleapis.com/token",
 } as const;
@@ -18,7 +28,8 @@ function trimSlash(url: string): string {
 /**
  * Vendor endpoints from deployment variables, defaulting to the real services. The local stack and
  * the tests point them at the simulator: APNS_ENDPOINT (both APNs environments), FCM_ENDPOINT,
- * FCM_TOKEN_URL (else each service account's token_uri), HMS_ENDPOINT, HMS_TOKEN_URL, XIAOMI_ENDPOINT.
+ * FCM_TOKEN_URL (else each service account's token_uri), HMS_ENDPOINT, HMS_TOKEN_URL, XIAOMI_ENDPOINT,
+ * OPPO_ENDPOINT, OPPO_INTL_ENDPOINT, VIVO_ENDPOINT, HONOR_ENDPOINT, HONOR_TOKEN_URL, MEIZU_ENDPOINT.
  */
 export function vendorEndpoints(env: { WARBLER_ENV?: string }): VendorEndpoints {
 	const vars = env as unknown as Record<string, string | undefined>;
@@ -41,6 +52,16 @@ export function vendorEndpoints(env: { WARBLER_ENV?: string }): VendorEndpoints 
 			tokenUrl: vars.HMS_TOKEN_URL?.trim() || DEFAULT_ENDPOINTS.hmsTokenUrl,
 		},
 		xiaomi: { send: pick("XIAOMI_ENDPOINT", DEFAULT_ENDPOINTS.xiaomi) },
+		oppo: {
+			send: pick("OPPO_ENDPOINT", DEFAULT_ENDPOINTS.oppo),
+			intl: pick("OPPO_INTL_ENDPOINT", DEFAULT_ENDPOINTS.oppoIntl),
+		},
+		vivo: { send: pick("VIVO_ENDPOINT", DEFAULT_ENDPOINTS.vivo) },
+		honor: {
+			send: pick("HONOR_ENDPOINT", DEFAULT_ENDPOINTS.honor),
+			tokenUrl: vars.HONOR_TOKEN_URL?.trim() || DEFAULT_ENDPOINTS.honorTokenUrl,
+		},
+		meizu: { send: pick("MEIZU_ENDPOINT", DEFAULT_ENDPOINTS.meizu) },
 		allowLocalWebPush: local,
 		...(webPushHosts ? { webPushHosts } : {}),
 	};

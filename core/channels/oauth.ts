@@ -69,6 +69,38 @@ export async function exchangeForToken(
 	);
 }
 
+/** OAuth 2.0 client credentials (Huawei, Honor): grant_type=client_credentials with the client's id and secret. */
+export function mintClientCredentials(
+	vendor: string,
+	tokenUrl: string,
+	client: { client_id: string; client_secret: string },
+	fetchFn: typeof fetch,
+): Promise<MintedToken> {
+	const form = new URLSearchParams({
+		grant_type: "client_credentials",
+		client_id: client.client_id,
+		client_secret: client.client_secret,
+	});
+	return exchangeForToken(vendor, tokenUrl, form, fetchFn);
+}
+
+/**
+ * POSTs a signed token request of a vendor's own scheme (OPPO, vivo): never follows a redirect, and a
+ * network failure is a retryable ChannelAuthError naming only the vendor.
+ */
+export async function postTokenRequest(
+	vendor: string,
+	url: string,
+	init: { headers: Record<string, string>; body: string },
+	fetchFn: typeof fetch,
+): Promise<Response> {
+	try {
+		return await fetchFn(url, { method: "POST", redirect: "manual", signal: AbortSignal.timeout(VENDOR_TIMEOUT_MS), ...init });
+	} catch {
+		throw new ChannelAuthError(`${vendor} auth endpoint unreachable`, true);
+	}
+}
+
 /** The vendor refused the OAuth access token; `reason` names the status and the vendor's code. */
 export class AccessTokenRefused {
 	constructor(readonly reason: string) {}

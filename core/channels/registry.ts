@@ -5,7 +5,11 @@
 import { apnsChannel } from "./apns/index.js";
 import { fcmChannel } from "./fcm/index.js";
 import { hmsChannel } from "./hms/index.js";
+import { honorChannel } from "./honor/index.js";
+import { meizuChannel } from "./meizu/index.js";
+import { oppoChannel } from "./oppo/index.js";
 import type { Channel, VendorChannelId } from "./types.js";
+import { vivoChannel } from "./vivo/index.js";
 import { webPushChannel } from "./webpush/index.js";
 import { xiaomiChannel } from "./xiaomi/index.js";
 
@@ -16,6 +20,10 @@ export const channels: Record<VendorChannelId, Channel<any>> = {
 	hms: hmsChannel,
 	xiaomi: xiaomiChannel,
 	webpush: webPushChannel,
+	oppo: oppoChannel,
+	vivo: vivoChannel,
+	honor: honorChannel,
+	meizu: meizuChannel,
 };
 
 export const vendorChannelIds = Object.keys(channels) as VendorChannelId[];

@@ -7,7 +7,7 @@
 import type { MessageContent } from "../../protocol/message.js";
 import type { z } from "../zod.js";
 
-export type VendorChannelId = "apns" | "fcm" | "hms" | "xiaomi" | "webpush";
+export type VendorChannelId = "apns" | "fcm" | "hms" | "xiaomi" | "webpush" | "oppo" | "vivo" | "honor" | "meizu";
 
 /** Options of a message that shape vendor payloads. */
 export interface PushOptions {
@@ -24,6 +24,11 @@ export interface PushOptions {
 	badge?: number;
 	/** Notification group / thread (APNs thread-id, HMS group). */
 	group?: string;
+	/**
+	 * The message's `options.category` (`transactional`, `marketing`, or a finer vendor category such as
+	 * `im`, `order`, `news`): mapped per vendor by `core/channels/category.ts`. Absent: the app's default.
+	 */
+	category?: string;
 	/** Epoch ms the payload is rendered at, for relative TTLs (defaults to Date.now(); set it in tests). */
 	now?: number;
 }
@@ -53,7 +58,12 @@ export type SendOutcome =
 	/** The token or subscription is gone for good: disable the device. */
 	| { kind: "invalid_token"; reason: string }
 	/** The vendor refused this push (bad payload, auth, …); retrying as is will not help. */
-	| { kind: "rejected"; reason: string };
+	| { kind: "rejected"; reason: string }
+	/**
+	 * The vendor's daily quota for this app (or this device) is spent (OPPO 33, vivo 10070/10252, …):
+	 * counted `quota_exceeded`, not retried today; the in-app copy still waits in the inbox.
+	 */
+	| { kind: "quota_exceeded"; reason: string };
 
 /** Where each vendor lives; defaults are the real services, the local stack points them at the simulator. */
 export interface VendorEndpoints {
@@ -61,6 +71,11 @@ export interface VendorEndpoints {
 	fcm: { send: string; tokenUrl?: string };
 	hms: { send: string; tokenUrl: string };
 	xiaomi: { send: string };
+	/** OPPO: domestic and international API hosts (a registration id's region picks one). */
+	oppo: { send: string; intl: string };
+	vivo: { send: string };
+	honor: { send: string; tokenUrl: string };
+	meizu: { send: string };
 	/** Allow http://127.0.0.1 / localhost Web Push endpoints (local stack only). */
 	allowLocalWebPush: boolean;
 	/**

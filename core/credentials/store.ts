@@ -3,12 +3,17 @@ import { sealSecret, unsealSecret } from "../auth/keyring.js";
 import type { ApnsCredentials } from "../channels/apns/credentials.js";
 import type { FcmCredentials } from "../channels/fcm/credentials.js";
 import type { HmsCredentials } from "../channels/hms/credentials.js";
+import type { HonorCredentials } from "../channels/honor/credentials.js";
+import type { MeizuCredentials } from "../channels/meizu/credentials.js";
+import type { OppoCredentials } from "../channels/oppo/credentials.js";
 import type { VendorChannelId } from "../channels/types.js";
+import type { VivoCredentials } from "../channels/vivo/credentials.js";
 import type { StoredWebPushCredentials } from "../channels/webpush/credentials.js";
 import type { XiaomiCredentials } from "../channels/xiaomi/credentials.js";
 import { db } from "../db/client.js";
 import { credentials } from "../db/schema.js";
 import { jsonCodec } from "../util/json-codec.js";
+import { emitWebhookEvent } from "../webhooks/emit.js";
 
 export type CredentialRow = typeof credentials.$inferSelect;
 
@@ -19,6 +24,10 @@ export interface StoredCredentials {
 	hms: HmsCredentials;
 	xiaomi: XiaomiCredentials;
 	webpush: StoredWebPushCredentials;
+	oppo: OppoCredentials;
+	vivo: VivoCredentials;
+	honor: HonorCredentials;
+	meizu: MeizuCredentials;
 }
 
 /** Read side of the sealed JSON; the write side takes whichever channel's credentials the route validated. */
@@ -118,6 +127,9 @@ export async function recordTokenStatus(
 			status: status.error ? "error" : "active",
 		})
 		.where(and(eq(credentials.appId, appId), eq(credentials.channel, channel)));
+	if (status.error) {
+		await emitWebhookEvent(env, appId, "credentials.token_failed", { channel, error: status.error.slice(0, 300) });
+	}
 }
 
 /** The public view: never a secret, only ids, fingerprints and token health. */

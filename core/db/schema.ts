@@ -7,7 +7,9 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "driz
 import type { Scope } from "../auth/caller.js";
 import type { AutomationDefinition } from "../automations/schema.js";
 import type { WebPushSubscriptionJson } from "../channels/types.js";
+import type { ChannelCounts } from "../ledger/types.js";
 import type { SendBody, StoredAudience, StoredContent, StoredOptions, StoredTemplate } from "../messages/schema.js";
+import type { PlanLimits } from "../plans/limits.js";
 import type { AppSettings } from "../rules/settings.js";
 import type { TemplateBody } from "../rules/templates.js";
 import type { When } from "../rules/when.js";
@@ -34,6 +36,8 @@ export const apps = sqliteTable("apps", {
 	settings: json<AppSettings>("settings").notNull().default({}),
 	/** How many shards (Durable Objects of users' inboxes and sockets) the app has: a power of two. */
 	shardCount: integer("shard_count").notNull().default(1),
+	/** The plan whose limits apply (`plans.id`); null: no plan, only the hard safety limits (docs/api.md: Plans and quotas). */
+	planId: text("plan_id"),
 	createdAt: text("created_at").notNull(),
 });
 
@@ -76,7 +80,9 @@ export const devices = sqliteTable(
 		userId: text("user_id").notNull(),
 		id: text("id").notNull(),
 		platform: text("platform", { enum: ["ios", "android", "web", "desktop", "iot"] }).notNull(),
-		channel: text("channel", { enum: ["ws", "apns", "fcm", "hms", "xiaomi", "webpush"] }).notNull(),
+		channel: text("channel", {
+			enum: ["ws", "apns", "fcm", "hms", "xiaomi", "webpush", "oppo", "vivo", "honor", "meizu"],
+		}).notNull(),
 		token: text("token"),
 		/** Web Push subscription JSON `{endpoint, keys: {p256dh, auth}}`. */
 		subscription: json<WebPushSubscriptionJson>("subscription"),
@@ -145,11 +151,33 @@ export const messages = sqliteTable(
 		isDirect: integer("is_direct", { mode: "boolean" }).notNull().default(false),
 		/** Broadcasts: when every shard had it (the fan-out's end); null while it may need a re-drive. */
 		fanoutDoneAt: text("fanout_done_at"),
+		/** What sent it when not the API: a schedule or an automation, with its id (the message log filters on it). */
+		sourceKind: text("source_kind", { enum: ["schedule", "automation"] }),
+		sourceId: text("source_id"),
+		/** When it was recalled (the message log's status filter reads it; the ledger is the authority). */
+		recalledAt: text("recalled_at"),
 	},
 	(t) => [
 		primaryKey({ columns: [t.appId, t.id] }),
 		uniqueIndex("messages_idempotency").on(t.appId, t.idempotencyKey).where(sql`idempotency_key IS NOT NULL`),
 	],
+);
+
+/**
+ * The part of a message's counts that its ledger holds (vendor outcomes by channel, recipients the
+ * fan-out could not reach), copied here by the ledger after it changes: statistics read one row per
+ * message instead of waking every ledger. `rev` grows with every copy; an older one never wins.
+ */
+export const messageLedgerStats = sqliteTable(
+	"message_ledger_stats",
+	{
+		appId: text("app_id").notNull(),
+		messageId: text("message_id").notNull(),
+		rev: integer("rev").notNull(),
+		failed: integer("failed").notNull(),
+		byChannel: json<ChannelCounts>("by_channel").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.messageId] })],
 );
 
 /**
@@ -160,7 +188,9 @@ export const credentials = sqliteTable(
 	"credentials",
 	{
 		appId: text("app_id").notNull(),
-		channel: text("channel", { enum: ["apns", "fcm", "hms", "xiaomi", "webpush"] }).notNull(),
+		channel: text("channel", {
+			enum: ["apns", "fcm", "hms", "xiaomi", "webpush", "oppo", "vivo", "honor", "meizu"],
+		}).notNull(),
 		sealed: text("sealed").notNull(),
 		keyVersion: integer("key_version").notNull(),
 		masked: json<Record<string, string>>("masked").notNull(),
@@ -253,3 +283,107 @@ export const eventIds = sqliteTable(
 	},
 	(t) => [primaryKey({ columns: [t.appId, t.id] }), index("event_ids_seen").on(t.seenAt)],
 );
+
+/**
+ * Webhook endpoints (Standard Webhooks). The signing secret is sealed like credentials; after a
+ * rotation the previous one stays valid until `previous_secret_until` (each delivery signs with both).
+ */
+export const webhookEndpoints = sqliteTable(
+	"webhook_endpoints",
+	{
+		appId: text("app_id").notNull(),
+		id: text("id").notNull(),
+		url: text("url").notNull(),
+		description: text("description"),
+		events: json<string[]>("events").notNull(),
+		enabled: integer("enabled", { mode: "boolean" }).notNull(),
+		/** Why Warbler disabled it (a 410, days of failures); null when enabled or disabled by the app. */
+		disabledReason: text("disabled_reason"),
+		secret: text("secret").notNull(),
+		previousSecret: text("previous_secret"),
+		/** Epoch ms. */
+		previousSecretUntil: integer("previous_secret_until"),
+		/** Epoch ms of the first failure since the last success; null while healthy. */
+		failingSince: integer("failing_since"),
+		/** Events in a row whose every attempt failed. */
+		exhaustedStreak: integer("exhausted_streak").notNull().default(0),
+		createdAt: text("created_at").notNull(),
+		updatedAt: text("updated_at").notNull(),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.id] })],
+);
+
+/** One event to one endpoint: its body (signed as is on every attempt), attempts and outcome. */
+export const webhookDeliveries = sqliteTable(
+	"webhook_deliveries",
+	{
+		appId: text("app_id").notNull(),
+		/** Time-ordered, so newest first is an index walk. */
+		id: text("id").notNull(),
+		endpointId: text("endpoint_id").notNull(),
+		/** The `webhook-id` header: the same on every retry and replay. */
+		eventId: text("event_id").notNull(),
+		eventType: text("event_type").notNull(),
+		body: text("body").notNull(),
+		attempts: integer("attempts").notNull().default(0),
+		status: text("status", { enum: ["pending", "succeeded", "failed"] }).notNull(),
+		lastResponseStatus: integer("last_response_status"),
+		lastError: text("last_error"),
+		/** Epoch ms; null once finished. */
+		nextAttemptAt: integer("next_attempt_at"),
+		/** Epoch ms. */
+		createdAt: integer("created_at").notNull(),
+		updatedAt: integer("updated_at").notNull(),
+	},
+	(t) => [
+		primaryKey({ columns: [t.appId, t.id] }),
+		index("webhook_deliveries_endpoint").on(t.appId, t.endpointId, t.id),
+		index("webhook_deliveries_created").on(t.createdAt),
+	],
+);
+
+/** Webhook HTTP attempts per app per UTC day, for usage (the delivery log itself is pruned). */
+export const webhookUsage = sqliteTable(
+	"webhook_usage",
+	{
+		appId: text("app_id").notNull(),
+		/** YYYY-MM-DD (UTC). */
+		day: text("day").notNull(),
+		attempts: integer("attempts").notNull().default(0),
+	},
+	(t) => [primaryKey({ columns: [t.appId, t.day] })],
+);
+
+/**
+ * Web console sessions (POST /v1/console/session). The browser holds only the random session id in an
+ * HttpOnly cookie; this row keeps its SHA-256, who signed in and until when. An app-key session names
+ * its key, so the key's scopes and revocation apply on every request.
+ */
+export const consoleSessions = sqliteTable(
+	"console_sessions",
+	{
+		/** SHA-256 of the session id, hex. */
+		idHash: text("id_hash").primaryKey(),
+		kind: text("kind", { enum: ["admin", "app"] }).notNull(),
+		/** The key's app for an app-key session; null for the admin. */
+		appId: text("app_id"),
+		/** The app key of an app-key session; for the admin, a fingerprint of the admin token it was made with. */
+		keyId: text("key_id"),
+		createdAt: text("created_at").notNull(),
+		/** Epoch ms. */
+		expiresAt: integer("expires_at").notNull(),
+	},
+	(t) => [index("console_sessions_expires").on(t.expiresAt)],
+);
+
+/**
+ * Plans as data (POST /v1/admin/plans): named sets of limits an app is put on with
+ * PUT /v1/admin/apps/{id}/plan. A limit left out is no limit (core/plans/limits.ts).
+ */
+export const plans = sqliteTable("plans", {
+	id: text("id").primaryKey(),
+	name: text("name").notNull(),
+	limits: json<PlanLimits>("limits").notNull(),
+	createdAt: text("created_at").notNull(),
+	updatedAt: text("updated_at").notNull(),
+});

@@ -7,22 +7,33 @@ import { devices, users, userTags } from "./schema.js";
 export type DeviceRow = typeof devices.$inferSelect;
 
 /** The answer past the device limit, whether the device came through the API or a connect. */
-export function tooManyDevices(path: string): AppError {
+export function tooManyDevices(path: string, max = MAX_DEVICES_PER_USER): AppError {
 	return new AppError(
 		"conflict",
-		`The user already has ${MAX_DEVICES_PER_USER} devices; remove one (DELETE /v1/users/{id}/devices/{deviceId}) to add another.`,
-		[{ path, message: `over ${MAX_DEVICES_PER_USER} devices per user` }],
+		`The user already has ${max} devices; remove one (DELETE /v1/users/{id}/devices/{deviceId}) to add another.`,
+		[{ path, message: `over ${max} devices per user` }],
 	);
 }
 
+/** The device limit of an app: the hard one, or its plan's `devices_per_user` when smaller. */
+export function maxDevices(planLimit: number | undefined): number {
+	return Math.min(MAX_DEVICES_PER_USER, planLimit ?? MAX_DEVICES_PER_USER);
+}
+
 /** Whether one more device (not already registered) would take the user past the limit. */
-export async function deviceLimitReached(d: Db, appId: string, userId: string, deviceId: string): Promise<boolean> {
+export async function deviceLimitReached(
+	d: Db,
+	appId: string,
+	userId: string,
+	deviceId: string,
+	max = MAX_DEVICES_PER_USER,
+): Promise<boolean> {
 	const rows = await d
 		.select({ id: devices.id })
 		.from(devices)
 		.where(and(eq(devices.appId, appId), eq(devices.userId, userId)))
 		.all();
-	return rows.length >= MAX_DEVICES_PER_USER && !rows.some((r) => r.id === deviceId);
+	return rows.length >= max && !rows.some((r) => r.id === deviceId);
 }
 
 /** Insert the user row if it is missing; writes that name a user create it. */

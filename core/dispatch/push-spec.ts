@@ -20,6 +20,7 @@ export function pushOptions(messageId: string, options: StoredOptions, expiresAt
 		expiresAt,
 		collapseKey: options.collapse_key,
 		silent: options.silent ?? false,
+		...(options.category ? { category: options.category } : {}),
 	};
 }
 

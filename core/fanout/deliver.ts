@@ -11,6 +11,7 @@ import { renderTemplate } from "../rules/templates.js";
 import type { ShardTarget } from "../shard/api.js";
 import { mapBounded } from "../util/bounded.js";
 import { errorText } from "../util/errors.js";
+import { emitJobResults } from "../webhooks/recipient-events.js";
 
 /** Parallel shard calls per job: enough to hide RPC latency, few enough to stay a good neighbour. */
 const CONCURRENCY = 16;
@@ -50,6 +51,7 @@ export async function deliverToShards(
 					sentAt: spec.sentAt,
 					expiresAt: spec.expiresAt,
 					collapseKey: spec.collapseKey,
+					category: spec.category,
 					cap: spec.cap,
 					live: spec.channels !== "vendor",
 					channels: spec.channels,
@@ -91,6 +93,8 @@ export function usersForVendors(spec: DeliverySpec, results: readonly JobResult[
 /** Records a finished job in the ledger (once per key) and takes the message back if a recall raced it. */
 export async function recordJob(env: Env, spec: DeliverySpec, jobKey: string, results: JobResult[], expectJobs?: number) {
 	const { recalled } = await ledgerFor(env, spec.appId, spec.messageId).recordJob(jobKey, results, expectJobs);
+	// One webhook per job for whoever subscribed to recipient events (a retried job may repeat it: at least once).
+	await emitJobResults(env, spec.appId, spec.messageId, results);
 	if (recalled) {
 		const reached = results.filter((r) => r.outcome !== "failed").map((r) => r.userId);
 		await recallFromShards(env, spec.appId, spec.messageId, reached);

@@ -39,6 +39,16 @@ interface LedgerState {
 	expectedJobs?: number;
 	redrives?: number;
 	doneRecorded?: boolean;
+	/** Its vendor outcomes and failures changed this many times; `statsCopied` of them are in D1 (statistics). */
+	statsRev?: number;
+	statsCopied?: number;
+}
+
+/** The ledger's part of a message's counts, as statistics read it (D1 `message_ledger_stats`). */
+export interface LedgerStatsCopy {
+	rev: number;
+	failed: number;
+	byChannel: ChannelCounts;
 }
 
 export class Ledger {
@@ -149,10 +159,16 @@ export class Ledger {
 		if (expectJobs !== undefined) this.state.expectedJobs = expectJobs;
 		const fresh = this.sql.exec("INSERT OR IGNORE INTO jobs (job_key, at) VALUES (?, ?)", jobKey, Date.now()).rowsWritten > 0;
 		if (fresh) {
+			let failed = 0;
 			for (const r of results) {
 				if (r.outcome !== "failed") continue;
-				this.sql.exec("INSERT OR IGNORE INTO failed (user_id, reason) VALUES (?, ?)", r.userId, r.reason ?? null);
+				failed += this.sql.exec(
+					"INSERT OR IGNORE INTO failed (user_id, reason) VALUES (?, ?)",
+					r.userId,
+					r.reason ?? null,
+				).rowsWritten;
 			}
+			if (failed > 0) this.state.statsRev = (this.state.statsRev ?? 0) + 1;
 			if (this.state.status === "accepted") this.state.status = "fanning_out";
 			this.maybeDone();
 		}
@@ -213,11 +229,12 @@ export class Ledger {
 		};
 	}
 
-	/** Final vendor outcomes of one push job. A device's first final outcome stands. */
-	recordVendor(channel: string, results: VendorResult[]): void {
+	/** Final vendor outcomes of one push job. A device's first final outcome stands. True if any was new. */
+	recordVendor(channel: string, results: VendorResult[]): boolean {
 		const now = Date.now();
+		let fresh = 0;
 		for (const r of results) {
-			this.sql.exec(
+			fresh += this.sql.exec(
 				"INSERT OR IGNORE INTO vendor (user_id, device_id, channel, outcome, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
 				r.userId,
 				r.deviceId,
@@ -225,8 +242,26 @@ export class Ledger {
 				r.outcome,
 				r.reason ?? null,
 				now,
-			);
+			).rowsWritten;
 		}
+		if (fresh === 0) return false;
+		this.state.statsRev = (this.state.statsRev ?? 0) + 1;
+		this.save();
+		return true;
+	}
+
+	/** What statistics have not seen yet, if anything. */
+	statsCopy(): LedgerStatsCopy | null {
+		const rev = this.state.statsRev ?? 0;
+		if (rev <= (this.state.statsCopied ?? 0)) return null;
+		const failed = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM failed").one().n;
+		return { rev, failed, byChannel: this.byChannel() };
+	}
+
+	statsCopied(rev: number): void {
+		if (rev <= (this.state.statsCopied ?? 0)) return;
+		this.state.statsCopied = rev;
+		this.save();
 	}
 
 	/** Each vendor device's outcome for one recipient. */
@@ -247,7 +282,7 @@ export class Ledger {
 		for (const r of this.sql.exec<{ channel: string; outcome: VendorOutcome; n: number }>(
 			"SELECT channel, outcome, count(*) AS n FROM vendor GROUP BY channel, outcome",
 		)) {
-			const c = out[r.channel] ?? { sent: 0, failed: 0, invalid_token: 0 };
+			const c = out[r.channel] ?? { sent: 0, failed: 0, invalid_token: 0, quota_exceeded: 0 };
 			c[r.outcome] = r.n;
 			out[r.channel] = c;
 		}
@@ -268,7 +303,8 @@ export class Ledger {
 		if (done >= expected) this.state.status = "done";
 	}
 
-	private status(): MessageStatus {
+	/** The message's status alone: cheap (no count sums), for senders that only ask "recalled?". */
+	status(): MessageStatus {
 		return this.state.status;
 	}
 }

@@ -2,7 +2,7 @@ import type { MessageCounts, MessageStatus } from "../../protocol/message.js";
 import type { DeliveryOutcome } from "../inbox/types.js";
 
 /** What the MessageLedger Durable Object takes and answers. */
-export type VendorOutcome = "sent" | "failed" | "invalid_token";
+export type VendorOutcome = "sent" | "failed" | "invalid_token" | "quota_exceeded";
 
 export interface VendorResult {
 	userId: string;
@@ -11,7 +11,7 @@ export interface VendorResult {
 	reason?: string;
 }
 
-export type ChannelCounts = Record<string, { sent: number; failed: number; invalid_token: number }>;
+export type ChannelCounts = Record<string, { sent: number; failed: number; invalid_token: number; quota_exceeded: number }>;
 
 export interface JobResult {
 	userId: string;

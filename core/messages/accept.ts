@@ -3,7 +3,7 @@ import type { CallerApp } from "../auth/caller.js";
 import { sha256, timeOrderedId, toHex } from "../auth/crypto.js";
 import { db } from "../db/client.js";
 import { preparedOnce } from "../db/prepared.js";
-import { apps, messages } from "../db/schema.js";
+import { messages } from "../db/schema.js";
 import { checkVendorPayloads } from "../dispatch/payload-limits.js";
 import { dispatchToVendors } from "../dispatch/targets.js";
 import { AppError } from "../errors.js";
@@ -19,10 +19,14 @@ import {
 	type StoredContent,
 	type StoredTemplate,
 } from "../messages/schema.js";
+import { appForSend, reserveSend } from "../metering/sends.js";
 import { ledgerFor } from "../objects/ledger.js";
 import { FilterError } from "../rules/filter.js";
 import { expressionProblems, hasExpressions, renderTemplate, type TemplateBody } from "../rules/templates.js";
 import { detailPath } from "../util/detail-path.js";
+import { emitWebhookEvent } from "../webhooks/emit.js";
+import { emitMessageCompleted } from "../webhooks/message-completed.js";
+import { emitJobResults } from "../webhooks/recipient-events.js";
 import { audienceQuery } from "./audience.js";
 import { canonicalJson } from "./canonical.js";
 import { type DeliverySpec, deliverySpec, loadDeliverySpec } from "./record.js";
@@ -40,6 +44,8 @@ export interface SendContext {
 	background?: (work: Promise<unknown>) => void;
 	/** The app's settings and shard count when the caller already read them (with its key). */
 	app?: CallerApp;
+	/** What sends it when not the API (the message log filters on it). */
+	source?: { kind: "schedule" | "automation"; id: string };
 }
 
 export interface Accepted {
@@ -70,6 +76,8 @@ const insertMessage = preparedOnce((d) => {
 			expiresAt: p("expiresAt"),
 			template: p("template"),
 			isDirect: p("isDirect"),
+			sourceKind: p("sourceKind"),
+			sourceId: p("sourceId"),
 		})
 		.prepare();
 });
@@ -124,16 +132,22 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		}
 	}
 
-	const app =
-		context.app ??
-		(await d.select({ settings: apps.settings, shardCount: apps.shardCount }).from(apps).where(eq(apps.id, appId)).get());
+	const app = context.app ?? (await appForSend(d, appId));
 	if (!app) throw new AppError("unauthorized", "The app of this key no longer exists.");
+	const planBytes = app.plan?.limits.content_bytes;
+	if (planBytes !== undefined && contentBytes > planBytes) {
+		throw new AppError("payload_too_large", `content is over this app's plan limit of ${planBytes} bytes when serialized.`, [
+			{ path: "limits.content_bytes", message: `${contentBytes} bytes; the plan allows ${planBytes}` },
+		]);
+	}
 	// Every vendor this message may go through must be able to carry it: 413 naming the channel.
 	if ((options.channels ?? "auto") !== "ws") await checkVendorPayloads(env, appId, content, options);
 	const now = Date.now();
 	const id = timeOrderedId("msg", now);
 	const createdAt = new Date(now).toISOString();
 	const expiresAt = now + (options.ttl_seconds ?? DEFAULT_TTL_SECONDS) * 1000;
+	// The API's meter counted a request's send already; a schedule's or automation's counts here.
+	const refund = context.source ? await reserveSend(env, appId, app.plan?.limits) : undefined;
 	try {
 		await insertMessage(d).run({
 			appId,
@@ -147,8 +161,11 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 			expiresAt: new Date(expiresAt).toISOString(),
 			template: template ?? null,
 			isDirect: "users" in audience,
+			sourceKind: context.source?.kind ?? null,
+			sourceId: context.source?.id ?? null,
 		});
 	} catch (err) {
+		await refund?.();
 		// Two requests raced with one idempotency key: the unique index let one through.
 		const winner = key ? await findByIdempotencyKey(d, appId, key) : undefined;
 		if (!winner) throw err;
@@ -165,8 +182,10 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		template,
 		direct: "users" in audience,
 	});
+	// A direct message every inbox took is complete now; the others complete in their ledger.
+	let complete = false;
 	if ("users" in audience) {
-		await deliverDirect(env, spec, audience.users);
+		complete = await deliverDirect(env, spec, audience.users);
 	} else {
 		const resolve = { kind: "resolve", appId, messageId: id, audience, after: null, jobsSoFar: 0 } satisfies FanoutJob;
 		try {
@@ -181,10 +200,31 @@ export async function acceptMessage(env: Env, appId: string, body: SendBody, con
 		} catch (err) {
 			// Not recorded means not accepted: take the row back so the caller can simply retry.
 			await d.delete(messages).where(and(eq(messages.appId, appId), eq(messages.id, id)));
+			await refund?.();
 			throw err;
 		}
 	}
+	const webhooks = acceptedWebhooks(env, appId, id, createdAt, complete, context.source);
+	if (context.background) context.background(webhooks);
+	else await webhooks;
 	return { id, createdAt, replayed: false };
+}
+
+/**
+ * `message.accepted` once accepting is final (a broadcast whose start failed was taken back), then
+ * `message.completed` for a direct message that is already complete. After the response when the
+ * caller can keep work going; never throws.
+ */
+async function acceptedWebhooks(
+	env: Env,
+	appId: string,
+	id: string,
+	createdAt: string,
+	complete: boolean,
+	source: SendContext["source"],
+): Promise<void> {
+	await emitWebhookEvent(env, appId, "message.accepted", { id, created_at: createdAt, ...(source ? { source } : {}) });
+	if (complete) await emitMessageCompleted(env, appId, id);
 }
 
 /**
@@ -254,7 +294,7 @@ function rendered(template: StoredTemplate, field: string): { content: StoredCon
  * Inboxes that stay unreachable are handed to the queue, whose retries and dead-letter queue own
  * them from there.
  */
-async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
+async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]): Promise<boolean> {
 	const results = await deliverToShards(env, spec, users, 0);
 	const failed = results.filter((r) => r.outcome === "failed").map((r) => r.userId);
 	const reached = results.filter((r) => r.outcome !== "failed");
@@ -285,8 +325,11 @@ async function deliverDirect(env: Env, spec: DeliverySpec, users: string[]) {
 		await env.FANOUT.sendBatch(jobs.map((body) => ({ body })));
 		// Only now does the message need a ledger: its status waits for the queued retries.
 		await recordJob(env, spec, "direct", reached, 1 + jobs.length);
+		return false;
 	}
 	// Otherwise no ledger at all: every inbox has it, and counts are read from the inboxes.
+	await emitJobResults(env, spec.appId, spec.messageId, results);
+	return true;
 }
 
 /**

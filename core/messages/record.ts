@@ -30,6 +30,8 @@ export interface DeliverySpec {
 	tally: boolean;
 	/** The app's shards when the message was loaded. */
 	shardCount: number;
+	/** `options.category`: statistics group by it. */
+	category?: string;
 }
 
 export async function loadDeliverySpec(env: Env, appId: string, messageId: string): Promise<DeliverySpec | undefined> {
@@ -85,6 +87,7 @@ export function deliverySpec(
 		template: at.template,
 		tally: !at.direct,
 		shardCount: at.shardCount,
+		category: options.category,
 	};
 }
 

@@ -41,7 +41,16 @@ export const Content = z
 	.strictObject({
 		type: z.enum(["text", "image", "video", "audio", "file", "custom"]),
 		title: z.string().max(1024).optional(),
-		body: z.string().optional().openapi({ description: "Counts toward the 64 KiB content limit (413 past it)." }),
+		// A body this long is over the content limit whatever else it holds: 413 before anything scans it.
+		body: z
+			.string()
+			.refine((s) => s.length <= MAX_CONTENT_BYTES, {
+				message: `over the 64 KiB content limit (${MAX_CONTENT_BYTES} characters at most)`,
+				params: { status: 413 },
+				abort: true,
+			})
+			.optional()
+			.openapi({ description: "At most 65,536 characters; counts toward the 64 KiB content limit (413 past either)." }),
 		media: Media.optional(),
 		url: ClickUrl.optional(),
 		data: z.record(z.string(), JsonValue).optional(),
@@ -50,6 +59,10 @@ export const Content = z
 		hms: VendorPassthrough.optional(),
 		xiaomi: VendorPassthrough.optional(),
 		webpush: VendorPassthrough.optional(),
+		oppo: VendorPassthrough.optional(),
+		vivo: VendorPassthrough.optional(),
+		honor: VendorPassthrough.optional(),
+		meizu: VendorPassthrough.optional(),
 	})
 	.superRefine((c, ctx) => {
 		checkContentShape(c, ctx);

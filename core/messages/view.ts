@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { RecipientView } from "../../protocol/message.js";
 import { db } from "../db/client.js";
 import { messages } from "../db/schema.js";
@@ -9,6 +9,7 @@ import type { LedgerSummary } from "../ledger/types.js";
 import { ledgerFor } from "../objects/ledger.js";
 import { inboxFor, usersByShard } from "../objects/shard.js";
 import { mapBounded } from "../util/bounded.js";
+import { emitWebhookEvent } from "../webhooks/emit.js";
 
 export type MessageRow = typeof messages.$inferSelect;
 
@@ -60,7 +61,14 @@ export async function recipientOf(env: Env, appId: string, messageId: string, us
 
 /** Recall: the message leaves every inbox that holds it; a repeat changes nothing. */
 export async function recall(env: Env, row: MessageRow): Promise<void> {
-	if (!(await ledgerFor(env, row.appId, row.id).recall())) return;
+	const first = await ledgerFor(env, row.appId, row.id).recall();
+	// Also on a repeat: a first recall whose D1 write failed is finished by its retry.
+	await db(env)
+		.update(messages)
+		.set({ recalledAt: new Date().toISOString() })
+		.where(and(eq(messages.appId, row.appId), eq(messages.id, row.id), isNull(messages.recalledAt)));
+	if (!first) return;
+	await emitWebhookEvent(env, row.appId, "message.recalled", { id: row.id });
 	if ("users" in row.audience) {
 		// Every named user, delivered or not: a late delivery then finds the recall first.
 		await recallFromShards(env, row.appId, row.id, row.audience.users);

@@ -28,6 +28,7 @@
  */
 import { z } from "../zod.js";
 import { localParts, nextLocalTimeOfDay, parseTimeOfDay, TimeOfDay, TimeZone } from "./time.js";
+import { VendorQuotas } from "./vendor-quotas.js";
 
 const DAY_MS = 86_400_000;
 export const CAP_WINDOW_MS = { day: DAY_MS, week: 7 * DAY_MS } as const;
@@ -66,6 +67,11 @@ const settingsShape = {
 	default_timezone: TimeZone,
 	vendor_fallback_ms: z.number().int().min(0).max(600_000),
 	inbox_cap: z.number().int().min(10).max(10_000),
+	default_category: z
+		.string()
+		.regex(/^[A-Za-z0-9_.:@-]{1,64}$/, "must be 1–64 characters of [A-Za-z0-9_.:@-]")
+		.openapi({ description: "Category of messages that name none (vendor classification; default marketing)." }),
+	vendor_quotas: VendorQuotas,
 };
 
 export const AppSettings = z
@@ -75,6 +81,8 @@ export const AppSettings = z
 		default_timezone: settingsShape.default_timezone.optional(),
 		vendor_fallback_ms: settingsShape.vendor_fallback_ms.optional(),
 		inbox_cap: settingsShape.inbox_cap.optional(),
+		default_category: settingsShape.default_category.optional(),
+		vendor_quotas: settingsShape.vendor_quotas.optional(),
 	})
 	.openapi("AppSettings");
 export type AppSettings = z.infer<typeof AppSettings>;
@@ -85,7 +93,8 @@ export const DEFAULT_VENDOR_FALLBACK_MS = 3000;
 export const DEFAULT_TIMEZONE = "UTC";
 
 /** An app's settings with every default filled in (quiet hours have none: absent means off). */
-export type EffectiveSettings = Required<Omit<AppSettings, "quiet_hours">> & Pick<AppSettings, "quiet_hours">;
+export type EffectiveSettings = Required<Omit<AppSettings, "quiet_hours" | "default_category" | "vendor_quotas">> &
+	Pick<AppSettings, "quiet_hours" | "default_category" | "vendor_quotas">;
 
 /** The settings deliveries follow: what the app stored (`apps.settings`; none for a missing app), defaults for the rest. */
 export function loadSettings(stored: AppSettings | undefined): EffectiveSettings {
@@ -105,6 +114,8 @@ export const AppSettingsPatch = z
 		default_timezone: settingsShape.default_timezone.nullable().optional(),
 		vendor_fallback_ms: settingsShape.vendor_fallback_ms.nullable().optional(),
 		inbox_cap: settingsShape.inbox_cap.nullable().optional(),
+		default_category: settingsShape.default_category.nullable().optional(),
+		vendor_quotas: settingsShape.vendor_quotas.nullable().optional(),
 	})
 	.openapi("AppSettingsPatch", { description: "Fields to change; null removes a setting (back to its default)." });
 export type AppSettingsPatch = z.infer<typeof AppSettingsPatch>;

@@ -187,6 +187,10 @@ export const TemplateContent = z
 		hms: z.record(z.string(), JsonValue).optional(),
 		xiaomi: z.record(z.string(), JsonValue).optional(),
 		webpush: z.record(z.string(), JsonValue).optional(),
+		oppo: z.record(z.string(), JsonValue).optional(),
+		vivo: z.record(z.string(), JsonValue).optional(),
+		honor: z.record(z.string(), JsonValue).optional(),
+		meizu: z.record(z.string(), JsonValue).optional(),
 	})
 	.superRefine((c, ctx) => {
 		checkContentShape(c, ctx);

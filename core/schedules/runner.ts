@@ -8,6 +8,7 @@ import { acceptMessage, type SendBody } from "../messages/accept.js";
 import { scheduleTimerFor } from "../objects/schedule-timer.js";
 import { loadSettings } from "../rules/settings.js";
 import { localTimeGroups, nextRun, occurrenceKey, type When } from "../rules/when.js";
+import { emitWebhookEvent } from "../webhooks/emit.js";
 import { findSchedule, overdueSchedules } from "./store.js";
 
 /** Recipients' zones for a local_time schedule: every zone users of the app have, plus the app default. */
@@ -59,7 +60,7 @@ export async function fireDue(env: Env, appId: string, id: string, now = Date.no
 			const body = await occurrenceBody(env, appId, id, row.message, when, occurrence);
 			if (body) {
 				try {
-					messageId = (await acceptMessage(env, appId, body)).id;
+					messageId = (await acceptMessage(env, appId, body, { source: { kind: "schedule", id } })).id;
 				} catch (err) {
 					// A message that can no longer be accepted (e.g. a credential removed) is recorded, not retried forever.
 					if (!(err instanceof AppError)) throw err;
@@ -69,7 +70,7 @@ export async function fireDue(env: Env, appId: string, id: string, now = Date.no
 		}
 		// An occurrence with nobody to send to (a zone group left empty) leaves no run behind.
 		if (late || messageId) {
-			await d
+			const run = await d
 				.insert(scheduleRuns)
 				.values({
 					appId,
@@ -79,7 +80,13 @@ export async function fireDue(env: Env, appId: string, id: string, now = Date.no
 					outcome: late ? "missed" : "sent",
 					firedAt: new Date(now).toISOString(),
 				})
-				.onConflictDoNothing();
+				.onConflictDoNothing()
+				.run();
+			// Only the caller that recorded the run tells the webhooks.
+			if (run.meta.changes > 0) {
+				const data = { schedule_id: id, occurrence: occIso, ...(messageId ? { message_id: messageId } : {}) };
+				await emitWebhookEvent(env, appId, late ? "schedule.missed" : "schedule.fired", data);
+			}
 		}
 	}
 	const next = await computeNextRun(env, appId, when, occurrence, row.runCount + 1);

@@ -27,6 +27,8 @@ export interface ShardDelivery extends ShardAddress {
 	/** Epoch ms. */
 	expiresAt: number;
 	collapseKey?: string;
+	/** The message's `options.category` (statistics group by it). */
+	category?: string;
 	/** Per-app inbox cap per user; the oldest message is dropped past it. */
 	cap: number;
 	/** Send frames to connected devices now (false for channels=vendor: kept for the next connect). */
@@ -65,4 +67,10 @@ export interface ShardCounts {
 	recalled: number;
 	capped: number;
 	dropped: number;
+}
+
+/** What an app's plan limits at connect (headers x-warbler-max-devices / -connections from the API worker). */
+export interface ConnectLimits {
+	devices?: number;
+	connections?: number;
 }

@@ -44,6 +44,8 @@ export interface EntryBody {
 	at: number;
 	x: number;
 	ck?: string;
+	/** The message's category, for statistics. */
+	cat?: string;
 	/** Report counts to the message's ledger (broadcasts); direct sends are read where they are. */
 	tally: boolean;
 	/** Frames go out now (false for channels=vendor: kept for the next connect). */

@@ -2,13 +2,17 @@ import type { ClientFrame, ServerFrame } from "../../protocol/frames.js";
 import { CloseCode } from "../../protocol/frames.js";
 import { MAX_DEVICES_PER_USER } from "../../protocol/limits.js";
 import type { MessageContent, RecipientStatus } from "../../protocol/message.js";
+import { timeIdPrefix } from "../auth/crypto.js";
 import type { FallbackJob } from "../dispatch/jobs.js";
 import type { InboxRecipientView, SocketState } from "../inbox/types.js";
 import { ledgerFor } from "../objects/ledger.js";
 import { shardStub } from "../objects/shard.js";
 import { localHourOfWeek } from "../rules/time.js";
 import { MinHeap } from "../util/min-heap.js";
+import { type Engagement, emitEngagements } from "../webhooks/recipient-events.js";
+import { ShardActivity, type ShardActivityMonth } from "./activity.js";
 import { shardName } from "./addressing.js";
+import type { ConnectLimits } from "./api.js";
 import { emptyCounts, type ShardAddress, type ShardCounts, type ShardDelivery, type ShardResult } from "./api.js";
 import { indexOfName, inRange, type MovedUser, parentOf, type ShardRange, type ShardSnapshot } from "./growth.js";
 import {
@@ -25,6 +29,7 @@ import {
 } from "./model.js";
 import { countsTowardCaps, verdictFor } from "./policy.js";
 import { type Sessions, safeClose, saveState, send, sendRaw, stateOf } from "./sessions.js";
+import { type HourStats, HourTally } from "./stats.js";
 import { entryKey, RECEIPT_GRACE_MS, ShardStore } from "./store.js";
 
 /**
@@ -34,6 +39,8 @@ import { entryKey, RECEIPT_GRACE_MS, ShardStore } from "./store.js";
 export const REPLAY_WINDOW = 256;
 /** Messages whose reached users are indexed at once (a broadcast's parts arrive close together). */
 const REACHED_INDEX_MESSAGES = 8;
+/** Opens and clicks kept for webhooks between two flushes; more in one flush are not sent as webhooks. */
+const MAX_ENGAGED_PER_FLUSH = 10_000;
 /** Changes reach storage and the ledgers at most this long after they happen. */
 export const FLUSH_DELAY_MS = 500;
 /** Delivered/acked timestamps, engagement and last-seen times are written at least this often. */
@@ -64,6 +71,8 @@ interface Item {
  */
 export class Shard {
 	readonly store: ShardStore;
+	/** Monthly active users and the day's peak of ready sockets (usage; core/shard/activity.ts). */
+	readonly activity: ShardActivity;
 	private readonly live = new Map<string, EntryBody>();
 	private readonly byMessage = new Map<string, EntryBody[]>();
 	private readonly inbox = new Map<number, Item[]>();
@@ -88,6 +97,8 @@ export class Shard {
 	private settled = false;
 	/** Report revisions: a ledger keeps each shard's latest report (counts can drop when users move). */
 	private rev = 0;
+	/** First opens and clicks since the last flush, for `message.opened` / `message.clicked` webhooks. */
+	private engaged: Engagement[] = [];
 
 	constructor(
 		private readonly ctx: DurableObjectState,
@@ -95,6 +106,7 @@ export class Shard {
 		private readonly sessions: Sessions,
 	) {
 		this.store = new ShardStore(ctx.storage.sql);
+		this.activity = new ShardActivity(ctx.storage.sql, () => this.sessions.all().filter((ws) => stateOf(ws)?.ready).length);
 		const appId = this.store.meta("app_id");
 		if (appId !== undefined) this.identity = { appId, name: this.store.meta("name") ?? "" };
 		this.moved = JSON.parse(this.store.meta("moved") ?? "[]") as ShardRange[];
@@ -160,6 +172,7 @@ export class Shard {
 			t: [],
 		};
 		if (d.collapseKey) entry.ck = d.collapseKey;
+		if (d.category) entry.cat = d.category;
 		if (d.fallbackAfterMs !== undefined) entry.fb = d.fallbackAfterMs;
 		if (d.policy) entry.policy = d.policy;
 		// Recalled before it arrived: its recipients are recorded as recalled, and nothing is sent.
@@ -372,20 +385,66 @@ export class Shard {
 	private counts(messageId: string): ShardCounts {
 		const now = Date.now();
 		const c = emptyCounts();
-		for (const e of this.partsOf(messageId)) {
-			for (const t of e.t) {
-				const user = this.store.user(t.u);
-				const status = targetStatus(e, t, user, this.positions(t.u), now);
-				const f = this.flags(t, user);
-				c.targeted++;
-				if (f.delivered) c.delivered++;
-				if (f.acked) c.acked++;
-				if (t.op !== undefined || t.cl !== undefined) c.opened++;
-				if (t.cl !== undefined) c.clicked++;
-				if (status === "expired" || status === "recalled" || status === "capped" || status === "dropped") c[status]++;
-			}
-		}
+		for (const e of this.partsOf(messageId)) this.countInto(c, e, now);
 		return c;
+	}
+
+	/** Adds one entry's targets to counts: every count, of a message or of an hour, is a sum of these. */
+	private countInto(c: ShardCounts, e: EntryBody, now: number): void {
+		for (const t of e.t) {
+			const user = this.store.user(t.u);
+			const status = targetStatus(e, t, user, this.positions(t.u), now);
+			const f = this.flags(t, user);
+			c.targeted++;
+			if (f.delivered) c.delivered++;
+			if (f.acked) c.acked++;
+			if (t.op !== undefined || t.cl !== undefined) c.opened++;
+			if (t.cl !== undefined) c.clicked++;
+			if (status === "expired" || status === "recalled" || status === "capped" || status === "dropped") c[status]++;
+		}
+	}
+
+	/**
+	 * Counts of this shard's recipients of the messages accepted in [from, to), per hour and
+	 * category (core/shard/stats.ts): live entries counted now, retired ones as folded.
+	 */
+	async statsAt(at: ShardAddress, from: number, to: number): Promise<HourStats[]> {
+		await this.enter(at);
+		const now = Date.now();
+		const tally = new HourTally();
+		const [lo, hi] = [timeIdPrefix("msg", from), timeIdPrefix("msg", to)];
+		const counted = new Set<string>();
+		for (const [key, e] of this.live) {
+			if (key < lo || key >= hi || e.p < 0) continue;
+			counted.add(key);
+			this.countInto(tally.of(e), e, now);
+		}
+		for (const e of this.store.entriesBetween(lo, hi)) {
+			if (e.p < 0 || counted.has(entryKey(e.m, e.p))) continue;
+			this.countInto(tally.of(e), e, now);
+		}
+		for (const row of this.store.foldedStats(from, to)) tally.add(row);
+		return tally.list();
+	}
+
+	/** Connected users and devices (open sockets) in this shard. */
+	/** Users who said hello in `month` (YYYY-MM) and each day's peak of ready sockets (usage). */
+	async activityAt(at: ShardAddress, month: string): Promise<ShardActivityMonth> {
+		await this.enter(at);
+		return this.activity.month(month);
+	}
+
+	async onlineAt(at: ShardAddress): Promise<{ users: number; devices: number }> {
+		await this.enter(at);
+		const users = new Set<string>();
+		let devices = 0;
+		for (const ws of this.sessions.all()) {
+			const state = stateOf(ws);
+			if (ws.readyState !== WebSocket.OPEN || !state) continue;
+			devices++;
+			users.add(state.userId);
+		}
+		return { users: users.size, devices };
 	}
 
 	/** The latest seq given to a user, and how many messages their inbox still holds. */
@@ -459,7 +518,7 @@ export class Shard {
 	}
 
 	/** A device's WebSocket, handed over by the API worker after it checked the client token. */
-	async connect(state: SocketState, shard: string): Promise<Response> {
+	async connect(state: SocketState, shard: string, limits: ConnectLimits = {}): Promise<Response> {
 		await this.enter({ appId: state.appId, shard });
 		// A token minted before the user's last revocation (or deletion) opens nothing, creates nothing.
 		if (state.tokenMintedAt < this.store.revokedBefore(state.userId)) {
@@ -467,8 +526,14 @@ export class Shard {
 		}
 		const existing = this.store.uidOf.get(state.userId);
 		const prior = existing === undefined ? undefined : this.store.user(existing);
-		if (prior && !deviceOf(prior, state.deviceId) && Object.keys(prior.dev).length >= MAX_DEVICES_PER_USER) {
+		const maxDevices = Math.min(MAX_DEVICES_PER_USER, limits.devices ?? MAX_DEVICES_PER_USER);
+		if (prior && !deviceOf(prior, state.deviceId) && Object.keys(prior.dev).length >= maxDevices) {
 			return new Response("device limit reached", { status: 409 });
+		}
+		// The app's plan may cap a user's open connections (a reconnect of the same device replaces its own).
+		if (limits.connections !== undefined) {
+			const others = this.sessions.of(state.userId).filter((ws) => stateOf(ws)?.deviceId !== state.deviceId).length;
+			if (others >= limits.connections) return new Response("connection limit reached", { status: 429 });
 		}
 		// A new user's record is written with its first device at hello (nothing depends on it before).
 		const uid = this.store.ensureUser(state.userId);
@@ -515,6 +580,7 @@ export class Shard {
 		this.raiseAcked(uid, from, now);
 		// Ready from now on; replay() below saves the socket's state with it.
 		state.ready = true;
+		this.activity.hello(state.userId, now);
 		send(ws, { type: "welcome", user_id: state.userId, device_id: state.deviceId, seq: latest });
 		for (const gap of gapsAfter(user, from)) send(ws, { type: "gap", from: gap.from, to: gap.to });
 		// Recalls of messages this device may have shown before it went away.
@@ -613,6 +679,12 @@ export class Shard {
 			return;
 		}
 		const t = found.target;
+		if (this.engaged.length < MAX_ENGAGED_PER_FLUSH) {
+			if (t.op === undefined) this.engaged.push({ messageId: found.entry.m, userId: state.userId, kind: "opened", at: now });
+			if (frame.name === "clicked" && t.cl === undefined) {
+				this.engaged.push({ messageId: found.entry.m, userId: state.userId, kind: "clicked", at: now });
+			}
+		}
 		t.op ??= now;
 		if (frame.name === "clicked") t.cl ??= now;
 		this.store.changed(found.entry);
@@ -627,6 +699,7 @@ export class Shard {
 	/** A closed socket's device was last seen now. */
 	closed(state: SocketState | null): void {
 		if (!state?.ready) return;
+		this.activity.closed();
 		const uid = this.store.uidOf.get(state.userId);
 		const record = uid === undefined ? undefined : this.store.user(uid);
 		const dev = record ? deviceOf(record, state.deviceId) : undefined;
@@ -643,11 +716,19 @@ export class Shard {
 		await this.release(now);
 		await this.fallBack(now);
 		this.expire(now);
-		if ((this.store.nextRetirement() ?? Number.POSITIVE_INFINITY) <= now) this.store.deleteRetiredEntries(now);
+		if ((this.store.nextRetirement() ?? Number.POSITIVE_INFINITY) <= now) this.retireEntries(now);
 		this.pruneHistory(now);
 		if (this.tokenDue <= now) this.closeExpiredTokens(now);
 		await this.flush(now);
 		await this.schedule();
+	}
+
+	/** Entries past their receipts' retention go; their final counts stay in the statistics. */
+	private retireEntries(now: number) {
+		const tally = new HourTally();
+		for (const e of this.store.retiringEntries(now)) if (e.p >= 0) this.countInto(tally.of(e), e, now);
+		this.store.foldStats(tally.list());
+		this.store.deleteRetiredEntries(now);
 	}
 
 	/** Gap and recall records older than 30 days go, at most once an hour. */
@@ -692,10 +773,16 @@ export class Shard {
 	async flush(now = Date.now()): Promise<void> {
 		const lazy = now - this.lastLazyFlush >= LAZY_FLUSH_MS;
 		this.store.flush(lazy);
+		this.activity.flush(now);
 		if (lazy) this.lastLazyFlush = now;
 		const reports = [...this.reports];
 		this.reports.clear();
 		await this.report(reports);
+		if (this.engaged.length > 0) {
+			const engaged = this.engaged;
+			this.engaged = [];
+			await emitEngagements(this.env, this.appId, engaged);
+		}
 	}
 
 	/** Absolute counts of these messages to their ledgers; what fails is reported again at the next flush. */

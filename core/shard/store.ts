@@ -1,6 +1,8 @@
+import type { ShardCounts } from "./api.js";
 import type { MovedUser, ShardSnapshot } from "./growth.js";
 import type { EntryBody, UserRecord } from "./model.js";
 import { newUserRecord, setDevice } from "./model.js";
+import { addCounts, type HourStats } from "./stats.js";
 
 /**
  * A shard's SQLite storage and its in-memory image. Rows are written only here, and only as:
@@ -15,6 +17,7 @@ CREATE TABLE IF NOT EXISTS hot (k TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT 
 CREATE TABLE IF NOT EXISTS chunks (chunk INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS revoked (user_id TEXT PRIMARY KEY, before INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS exports (child INTEGER NOT NULL, part INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (child, part)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS stat_hours (hour INTEGER NOT NULL, cat TEXT NOT NULL, counts TEXT NOT NULL, PRIMARY KEY (hour, cat)) WITHOUT ROWID;
 `;
 
 /** A snapshot handed to a child shard is stored in rows of at most this many characters. */
@@ -253,6 +256,51 @@ export class ShardStore {
 			.map((r) => JSON.parse(r.body) as EntryBody);
 	}
 
+	/** Stored entries whose keys fall in [lo, hi): messages accepted in a time window (ids sort by time). */
+	entriesBetween(lo: string, hi: string): EntryBody[] {
+		return this.sql
+			.exec<{ body: string }>("SELECT body FROM entries WHERE key >= ? AND key < ?", lo, hi)
+			.toArray()
+			.map((r) => JSON.parse(r.body) as EntryBody);
+	}
+
+	/** The entries that the next `deleteRetiredEntries(now)` removes. */
+	retiringEntries(now: number): EntryBody[] {
+		return this.sql
+			.exec<{ body: string }>("SELECT body FROM entries WHERE keep_until <= ?", now)
+			.toArray()
+			.map((r) => JSON.parse(r.body) as EntryBody);
+	}
+
+	/** Adds retiring entries' final counts to the hours they belong to: one row per (hour, category). */
+	foldStats(rows: HourStats[]): void {
+		for (const r of rows) {
+			const prior = this.sql
+				.exec<{ counts: string }>("SELECT counts FROM stat_hours WHERE hour = ? AND cat = ?", r.hour, r.cat)
+				.toArray()[0];
+			const counts = { ...r.counts };
+			if (prior) addCounts(counts, JSON.parse(prior.counts) as ShardCounts);
+			this.write(
+				"INSERT INTO stat_hours (hour, cat, counts) VALUES (?, ?, ?) ON CONFLICT (hour, cat) DO UPDATE SET counts = excluded.counts",
+				r.hour,
+				r.cat,
+				JSON.stringify(counts),
+			);
+		}
+	}
+
+	/** Folded hours in [from, to). */
+	foldedStats(from: number, to: number): HourStats[] {
+		return this.sql
+			.exec<{ hour: number; cat: string; counts: string }>(
+				"SELECT hour, cat, counts FROM stat_hours WHERE hour >= ? AND hour < ?",
+				from,
+				to,
+			)
+			.toArray()
+			.map((r) => ({ hour: r.hour, cat: r.cat, counts: JSON.parse(r.counts) as ShardCounts }));
+	}
+
 	deleteRetiredEntries(now: number): void {
 		this.counters.entriesDeleted += this.write("DELETE FROM entries WHERE keep_until <= ?", now);
 		this.retiresAt = null;
@@ -381,7 +429,7 @@ export class ShardStore {
 	/** Erases everything (tests and whole-shard resets). */
 	clearAll(): void {
 		this.sql.exec(
-			"DELETE FROM entries; DELETE FROM hot; DELETE FROM chunks; DELETE FROM meta; DELETE FROM exports; DELETE FROM revoked;",
+			"DELETE FROM entries; DELETE FROM hot; DELETE FROM chunks; DELETE FROM meta; DELETE FROM exports; DELETE FROM revoked; DELETE FROM stat_hours;",
 		);
 		this.revocations.clear();
 	}

@@ -1,14 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { db } from "../../core/db/client.js";
-import { messages } from "../../core/db/schema.js";
+import { messageLedgerStats, messages } from "../../core/db/schema.js";
 import type { ResolveJob } from "../../core/fanout/jobs.js";
 import { Ledger } from "../../core/ledger/ledger.js";
 import type { JobResult, LedgerSummary, VendorResult } from "../../core/ledger/types.js";
 import type { ShardCounts } from "../../core/shard/api.js";
+import { emitMessageCompleted } from "../../core/webhooks/message-completed.js";
+import type { MessageStatus } from "../../protocol/message.js";
 
 /** A broadcast whose fan-out made no progress this long is driven again. */
 export const REDRIVE_AFTER_MS = 30_000;
+/** Vendor outcomes and failures reach the statistics this long after they change (one D1 write per batch). */
+export const STATS_COPY_MS = 2_000;
 
 /**
  * One message's status and exact counts (core/ledger/ledger.ts), one object per message, and the
@@ -38,19 +42,72 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	async expectJobs(jobs: number): Promise<LedgerSummary> {
+		const wasDone = this.ledger.isDone();
 		const summary = this.ledger.expectJobs(jobs);
 		await this.markDone();
+		this.completedIf(wasDone);
 		return summary;
 	}
 
 	async recordJob(jobKey: string, results: JobResult[], expectJobs?: number): Promise<{ recalled: boolean }> {
+		const wasDone = this.ledger.isDone();
 		const out = this.ledger.recordJob(jobKey, results, expectJobs);
 		await this.markDone();
+		this.completedIf(wasDone);
+		await this.statsSoon();
 		return out;
 	}
 
 	override async alarm(): Promise<void> {
+		try {
+			await this.copyStats();
+		} catch (err) {
+			console.error(`ledger ${this.ctx.id.name ?? ""}: statistics copy failed, retrying: ${String(err)}`);
+		}
 		await this.watch();
+		await this.statsSoon();
+	}
+
+	/** An alarm soon if statistics have something to copy (an earlier alarm stays). */
+	private async statsSoon(): Promise<void> {
+		if (!this.ledger.statsCopy()) return;
+		const due = Date.now() + STATS_COPY_MS;
+		const at = await this.ctx.storage.getAlarm();
+		if (at === null || at > due) await this.ctx.storage.setAlarm(due);
+	}
+
+	/**
+	 * Copies the ledger's counts to D1 for statistics: absolute with a revision, so a repeated or
+	 * late copy never counts twice and an older one never overwrites a newer one.
+	 */
+	private async copyStats(): Promise<void> {
+		const copy = this.ledger.statsCopy();
+		const key = this.messageKey();
+		if (!copy || !key) return;
+		await db(this.env)
+			.insert(messageLedgerStats)
+			.values({ ...key, rev: copy.rev, failed: copy.failed, byChannel: copy.byChannel })
+			.onConflictDoUpdate({
+				target: [messageLedgerStats.appId, messageLedgerStats.messageId],
+				set: { rev: copy.rev, failed: copy.failed, byChannel: copy.byChannel },
+				setWhere: sql`${messageLedgerStats.rev} < ${copy.rev}`,
+			});
+		this.ledger.statsCopied(copy.rev);
+	}
+
+	/** The message just reached its final status: `message.completed` webhooks, after this call answers. */
+	private completedIf(wasDone: boolean): void {
+		const key = this.messageKey();
+		if (wasDone || !this.ledger.isDone() || !key) return;
+		this.ctx.waitUntil(emitMessageCompleted(this.env, key.appId, key.messageId));
+	}
+
+	/** Which message this ledger is for: its object name is `${appId}/${messageId}` (core/objects/ledger.ts). */
+	private messageKey(): { appId: string; messageId: string } | undefined {
+		const name = this.ctx.id.name;
+		const slash = name?.lastIndexOf("/") ?? -1;
+		if (!name || slash < 0) return undefined;
+		return { appId: name.slice(0, slash), messageId: name.slice(slash + 1) };
 	}
 
 	/** Re-drives a stalled fan-out; true if it sent the resolve job again. */
@@ -97,8 +154,13 @@ export class MessageLedger extends DurableObject<Env> {
 		return this.ledger.summary();
 	}
 
-	recordVendor(channel: string, results: VendorResult[]): void {
-		this.ledger.recordVendor(channel, results);
+	/** Status only: a vendor job asks this before each send, and must not sum every count to learn it. */
+	status(): MessageStatus {
+		return this.ledger.status();
+	}
+
+	async recordVendor(channel: string, results: VendorResult[]): Promise<void> {
+		if (this.ledger.recordVendor(channel, results)) await this.statsSoon();
 	}
 
 	vendorOutcomes(userId: string): ReturnType<Ledger["vendorOutcomes"]> {

@@ -1,10 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { parseClientFrame } from "../../core/inbox/frames.js";
 import type { InboxRecipientView, SocketState } from "../../core/inbox/types.js";
+import type { ShardActivityMonth } from "../../core/shard/activity.js";
 import type { ShardAddress, ShardCounts, ShardDelivery, ShardResult } from "../../core/shard/api.js";
+import { FrameBudget } from "../../core/shard/frame-budget.js";
 import type { ShardRange, ShardSnapshot } from "../../core/shard/growth.js";
 import { Sessions, safeClose, saveState, send, stateOf } from "../../core/shard/sessions.js";
 import { Shard } from "../../core/shard/shard.js";
+import type { HourStats } from "../../core/shard/stats.js";
 import { CloseCode, PING_FRAME, PONG_FRAME } from "../../protocol/frames.js";
 
 const MAX_BAD_FRAMES = 10;
@@ -16,6 +19,7 @@ const MAX_BAD_FRAMES = 10;
 export class UserShard extends DurableObject<Env> {
 	/** Public for tests that inspect or steer a shard through runInDurableObject. */
 	readonly shard: Shard;
+	private readonly frames = new FrameBudget();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -48,6 +52,14 @@ export class UserShard extends DurableObject<Env> {
 		return this.shard.presence(at, userId);
 	}
 
+	statsAt(at: ShardAddress, from: number, to: number): Promise<HourStats[]> {
+		return this.shard.statsAt(at, from, to);
+	}
+
+	onlineAt(at: ShardAddress): Promise<{ users: number; devices: number }> {
+		return this.shard.onlineAt(at);
+	}
+
 	erase(at: ShardAddress, userId: string): Promise<void> {
 		return this.shard.erase(at, userId);
 	}
@@ -73,6 +85,11 @@ export class UserShard extends DurableObject<Env> {
 	/** Growth: makes a new shard take its users now rather than at its first call; its user count. */
 	settle(at: ShardAddress): Promise<number> {
 		return this.shard.settle(at);
+	}
+
+	/** Users who said hello in a month and each day's peak of ready sockets (usage). */
+	activityAt(at: ShardAddress, month: string): Promise<ShardActivityMonth> {
+		return this.shard.activityAt(at, month);
 	}
 
 	/** Rows this shard has written since it started (row budgets in tests). */
@@ -101,12 +118,24 @@ export class UserShard extends DurableObject<Env> {
 			headers.set("x-warbler-shard", child.at.shard);
 			return child.stub.fetch(new Request(request.url, { headers }));
 		}
-		return this.shard.connect(state, shard);
+		const limit = (name: string) => {
+			const n = Number(request.headers.get(name) ?? "");
+			return Number.isInteger(n) && n > 0 ? n : undefined;
+		};
+		return this.shard.connect(state, shard, {
+			devices: limit("x-warbler-max-devices"),
+			connections: limit("x-warbler-max-connections"),
+		});
 	}
 
 	override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
 		const state = stateOf(ws);
 		if (!state) return;
+		if (!this.frames.take(ws, Date.now())) {
+			send(ws, { type: "error", code: "rate_limited", message: "Too many frames; reconnect after a pause." });
+			safeClose(ws, CloseCode.RATE_LIMITED, "too many frames");
+			return;
+		}
 		if (state.tokenExp * 1000 <= Date.now()) {
 			safeClose(ws, CloseCode.TOKEN_EXPIRED, "token expired");
 			return;

@@ -4,6 +4,7 @@ import { vendorEndpoints } from "../../core/channels/endpoints.js";
 import { channelFor } from "../../core/channels/registry.js";
 import type { VendorChannelId } from "../../core/channels/types.js";
 import { loadCredentials, recordTokenStatus } from "../../core/credentials/store.js";
+import { admitMarketing, type QuotaRequest } from "../../core/objects/vendor-quota-store.js";
 import { type CachedToken, CachedTokenJson } from "../../core/objects/vendor-tokens.js";
 import { errorText } from "../../core/util/errors.js";
 
@@ -13,8 +14,9 @@ const REFRESH_MARGIN_MS = 5 * 60 * 1000;
 const MIN_FORCED_REFRESH_GAP_MS = 10_000;
 
 /**
- * One per app: mints and caches vendor access tokens (APNs provider JWT, FCM and HMS OAuth tokens)
- * so every isolate shares one token per channel and refreshes stay inside the vendors' limits.
+ * One per app: mints and caches vendor access tokens (APNs provider JWT, FCM, HMS and Honor OAuth
+ * tokens, OPPO auth_token, vivo authToken) so every isolate shares one token per channel and
+ * refreshes stay inside the vendors' limits; also keeps the app's vendor-quota counters.
  * Concurrent callers share one in-flight refresh. Tokens are sealed before they touch storage.
  */
 export class VendorTokens extends DurableObject<Env> {
@@ -42,6 +44,11 @@ export class VendorTokens extends DurableObject<Env> {
 		this.generation.set(channel, (this.generation.get(channel) ?? 0) + 1);
 		this.memory.delete(channel);
 		await this.ctx.storage.delete(`token:${channel}`);
+	}
+
+	/** Vendor quotas (settings.vendor_quotas): the job's devices that may get this marketing push today. */
+	async admitMarketing(req: QuotaRequest): Promise<string[]> {
+		return admitMarketing(this.ctx.storage.sql, req);
 	}
 
 	/** How many tokens were minted per channel (observability; the tests count refreshes with it). */

@@ -28,12 +28,20 @@ export function simulatorSecrets(credentials: unknown): Record<string, string> {
 		fcm?: { service_account?: { private_key?: unknown } };
 		hms?: { client_secret?: unknown };
 		xiaomi?: { app_secret?: unknown };
+		oppo?: { master_secret?: unknown };
+		vivo?: { app_secret?: unknown };
+		honor?: { client_secret?: unknown };
+		meizu?: { app_secret?: unknown };
 	};
 	return requireSecrets({
 		"apns.private_key": c?.apns?.private_key,
 		"fcm.service_account.private_key": c?.fcm?.service_account?.private_key,
 		"hms.client_secret": c?.hms?.client_secret,
 		"xiaomi.app_secret": c?.xiaomi?.app_secret,
+		"oppo.master_secret": c?.oppo?.master_secret,
+		"vivo.app_secret": c?.vivo?.app_secret,
+		"honor.client_secret": c?.honor?.client_secret,
+		"meizu.app_secret": c?.meizu?.app_secret,
 	});
 }
 

@@ -76,7 +76,7 @@ describe("vendor pushes the inbox sends later", () => {
 				(r) => r.body.counts.by_channel?.fcm?.sent === 1,
 				10_000,
 			);
-			expect(view.body.counts.by_channel.fcm).toEqual({ sent: 1, failed: 0, invalid_token: 0 });
+			expect(view.body.counts.by_channel.fcm).toEqual({ sent: 1, failed: 0, invalid_token: 0, quota_exceeded: 0 });
 		} finally {
 			silent.close();
 			acking.close();
@@ -123,6 +123,6 @@ describe("vendor pushes the inbox sends later", () => {
 			(r) => r.body.counts.by_channel?.fcm?.sent === 1,
 			10_000,
 		);
-		expect(view.body.counts.by_channel.fcm).toEqual({ sent: 1, failed: 0, invalid_token: 0 });
+		expect(view.body.counts.by_channel.fcm).toEqual({ sent: 1, failed: 0, invalid_token: 0, quota_exceeded: 0 });
 	}, 150_000);
 });

@@ -48,7 +48,7 @@ describe("vendor channels end to end against the local simulator", () => {
 			(r) => Object.keys(r.body.counts.by_channel).length === 5,
 		);
 		for (const channel of ["apns", "fcm", "hms", "xiaomi", "webpush"]) {
-			expect(msg.body.counts.by_channel[channel]).toEqual({ sent: 1, failed: 0, invalid_token: 0 });
+			expect(msg.body.counts.by_channel[channel]).toEqual({ sent: 1, failed: 0, invalid_token: 0, quota_exceeded: 0 });
 		}
 		const recipient = await api("GET", `/v1/messages/${sent.body.id}/recipients/offline-olga`, key);
 		expect(recipient.body.devices.map((d: { outcome: string }) => d.outcome)).toEqual(Array(5).fill("sent"));
@@ -85,7 +85,7 @@ describe("vendor channels end to end against the local simulator", () => {
 			() => api("GET", `/v1/messages/${sent.body.id}`, key),
 			(r) => r.body.counts.by_channel.fcm?.sent === 1,
 		);
-		expect(msg.body.counts.by_channel.fcm).toEqual({ sent: 1, failed: 0, invalid_token: 0 });
+		expect(msg.body.counts.by_channel.fcm).toEqual({ sent: 1, failed: 0, invalid_token: 0, quota_exceeded: 0 });
 	}, 90_000);
 
 	it("a 410 disables the device with its last error, and later messages skip it", async () => {
@@ -133,7 +133,7 @@ describe("vendor channels end to end against the local simulator", () => {
 			(r) => r.body.counts.by_channel.hms?.failed === 1,
 			90_000,
 		);
-		expect(msg.body.counts.by_channel.hms).toEqual({ sent: 0, failed: 1, invalid_token: 0 });
+		expect(msg.body.counts.by_channel.hms).toEqual({ sent: 0, failed: 1, invalid_token: 0, quota_exceeded: 0 });
 		const recipient = await api("GET", `/v1/messages/${sent.body.id}/recipients/offline-olga`, key);
 		const hms = recipient.body.devices.find((d: { channel: string }) => d.channel === "hms");
 		expect(hms).toMatchObject({ outcome: "failed" });
@@ -186,6 +186,10 @@ describe("vendor channels end to end against the local simulator", () => {
 			"fcm.service_account.private_key",
 			"hms.client_secret",
 			"xiaomi.app_secret",
+			"oppo.master_secret",
+			"vivo.app_secret",
+			"honor.client_secret",
+			"meizu.app_secret",
 		]);
 		// The search finds every one of them where they are (raw and JSON-escaped), so an empty result below means something.
 		expect(leakedIn(JSON.stringify(creds), secrets)).toEqual(Object.keys(secrets));

@@ -84,7 +84,7 @@ beforeAll(async () => {
 
 describe("registry and endpoints", () => {
 	it("maps every vendor id to its channel", () => {
-		expect(vendorChannelIds.sort()).toEqual(["apns", "fcm", "hms", "webpush", "xiaomi"]);
+		expect(vendorChannelIds.sort()).toEqual(["apns", "fcm", "hms", "honor", "meizu", "oppo", "vivo", "webpush", "xiaomi"]);
 		for (const id of vendorChannelIds) {
 			expect(channels[id].id).toBe(id);
 			expect(channelFor(id)).toBe(channels[id]);
@@ -110,6 +110,13 @@ describe("registry and endpoints", () => {
 			fcm: { send: "https://fcm.googleapis.com" },
 			hms: { send: "https://push-api.cloud.huawei.com", tokenUrl: "https://oauth-login.cloud.huawei.com/oauth2/v3/token" },
 			xiaomi: { send: "https://api.xmpush.xiaomi.com" },
+			oppo: { send: "https://api.push.oppomobile.com", intl: "https://api-intl.push.oppomobile.com" },
+			vivo: { send: "https://api-push.vivo.com.cn" },
+			honor: {
+				send: "https://push-api.cloud.hihonor.com",
+				tokenUrl: "https://iam.developer.hihonor.com/auth/realms/developer/protocol/openid-connect/token",
+			},
+			meizu: { send: "https://api-push.meizu.com" },
 			allowLocalWebPush: false,
 			webPushHosts: [...DEFAULT_WEBPUSH_HOSTS],
 		});
@@ -563,6 +570,10 @@ describe("token minting", () => {
 		fcm: { send: "https://fcm.example" },
 		hms: { send: "https://hms.example", tokenUrl: "https://hms.example/oauth2/v3/token" },
 		xiaomi: { send: "https://x.example" },
+		oppo: { send: "https://oppo.example", intl: "https://oppo-intl.example" },
+		vivo: { send: "https://vivo.example" },
+		honor: { send: "https://honor.example", tokenUrl: "https://honor.example/token" },
+		meizu: { send: "https://meizu.example" },
 		allowLocalWebPush: false,
 	};
 

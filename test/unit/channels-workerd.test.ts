@@ -78,7 +78,7 @@ afterAll(async () => {
 });
 
 describe("channels in workerd", () => {
-	it("every channel validates, masks, mints and delivers to the simulator", async () => {
+	it("every channel (OPPO, vivo, Honor, Meizu included) validates, masks, mints and delivers to the simulator", async () => {
 		const sub = (await (await fetch(`${sim.url}/__sim/webpush/subscriptions`, { method: "POST" })).json()) as {
 			endpoint: string;
 			keys: { p256dh: string; auth: string };
@@ -101,6 +101,10 @@ describe("channels in workerd", () => {
 					fcm: target("fcm-workerd"),
 					hms: target("hms-workerd"),
 					xiaomi: target("xiaomi-workerd"),
+					oppo: target("CN_oppo-workerd"),
+					vivo: target("vivo-workerd"),
+					honor: target("honor-workerd"),
+					meizu: target("meizu-workerd"),
 					webpush: [{ userId: "u1", deviceId: "w1", subscription: { endpoint: sub.endpoint, keys: sub.keys } }],
 				},
 			}),
@@ -110,7 +114,8 @@ describe("channels in workerd", () => {
 			string,
 			{ valid: boolean; mask: Record<string, string>; body: unknown; outcomes: { kind: string; reason?: string }[] }
 		>;
-		for (const id of ["apns", "fcm", "hms", "xiaomi", "webpush"]) {
+		const all = ["apns", "fcm", "hms", "honor", "meizu", "oppo", "vivo", "webpush", "xiaomi"];
+		for (const id of all) {
 			expect(out[id]?.valid, id).toBe(true);
 			expect(out[id]?.outcomes, id).toEqual([expect.objectContaining({ kind: "ok" })]);
 			expect(JSON.stringify(out[id]?.mask)).toMatch(/sha256:/);
@@ -121,7 +126,7 @@ describe("channels in workerd", () => {
 			outcome: { ok: boolean };
 			warnings?: string[];
 		}[];
-		expect(deliveries.map((d) => d.channel).sort()).toEqual(["apns", "fcm", "hms", "webpush", "xiaomi"]);
+		expect(deliveries.map((d) => d.channel).sort()).toEqual(all);
 		for (const d of deliveries) {
 			expect(d.outcome.ok, d.channel).toBe(true);
 			expect(d.warnings, d.channel).toBeUndefined();

@@ -41,7 +41,9 @@ function linkTargets(markdown: string): string[] {
 function anchors(markdown: string): Set<string> {
 	const seen = new Map<string, number>();
 	const out = new Set<string>();
-	for (const m of prose(markdown).matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+	// Code spans in a heading keep their text in GitHub's anchor ("scope `read`" → "scope-read").
+	const headings = markdown.replace(/^(```|~~~)[\s\S]*?^\1/gm, "");
+	for (const m of headings.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
 		const base = (m[1] as string)
 			.toLowerCase()
 			.replace(/[^\p{L}\p{N}\s_-]/gu, "")

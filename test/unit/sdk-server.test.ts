@@ -108,6 +108,30 @@ describe("Warbler server SDK", () => {
 		expect(keyOf(seen[0]!)).toBe(keyOf(seen[1]!));
 	});
 
+	it("honours Retry-After on 503 too, and on a rate-limited burst waits each time before the retry", async () => {
+		const { url, seen } = await serve((_req, res, n) => {
+			if (n === 1) json(res, 503, { error: { code: "unavailable", message: "retry" } }, { "retry-after": "1" });
+			else if (n === 2)
+				json(
+					res,
+					429,
+					{ error: { code: "rate_limited", message: "slow down" } },
+					{
+						"retry-after": "1",
+						"ratelimit-policy": '"per-key";q=10;w=1',
+						ratelimit: '"per-key";r=0;t=1',
+					},
+				);
+			else json(res, 202, accepted);
+		});
+		const warbler = new Warbler({ baseUrl: url, key: "sk_test", retry: fast });
+		await warbler.messages.send(message);
+		expect(seen).toHaveLength(3);
+		expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(990);
+		expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(990);
+		expect(new Set(seen.map(keyOf)).size).toBe(1);
+	});
+
 	it("throws a 429 at once when Retry-After is longer than maxRetryAfterMs", async () => {
 		const { url, seen } = await serve((_req, res) =>
 			json(res, 429, { error: { code: "quota_exceeded", message: "monthly quota used" } }, { "retry-after": "3600" }),

@@ -587,6 +587,12 @@ describe("recording and control", () => {
 			HMS_ENDPOINT: `${sim.url}/hms`,
 			HMS_TOKEN_URL: `${sim.url}/hms/oauth2/v3/token`,
 			XIAOMI_ENDPOINT: `${sim.url}/xiaomi`,
+			OPPO_ENDPOINT: `${sim.url}/oppo`,
+			OPPO_INTL_ENDPOINT: `${sim.url}/oppo-intl`,
+			VIVO_ENDPOINT: `${sim.url}/vivo`,
+			HONOR_ENDPOINT: `${sim.url}/honor`,
+			HONOR_TOKEN_URL: `${sim.url}/honor/auth/realms/developer/protocol/openid-connect/token`,
+			MEIZU_ENDPOINT: `${sim.url}/meizu`,
 		});
 		expect(creds.fcm.service_account.token_uri).toBe(`${sim.url}/fcm/token`);
 		expect(Object.keys(creds.apns).sort()).toEqual(["bundle_id", "environment", "key_id", "private_key", "team_id"]);

@@ -1,6 +1,7 @@
 import { HTTPException } from "hono/http-exception";
 import { AppError } from "../../core/errors.js";
 import type { ErrorBody } from "../../protocol/errors.js";
+import { rateLimitHeaders } from "./ratelimit-headers.js";
 
 export { AppError, notFound } from "../../core/errors.js";
 
@@ -11,6 +12,7 @@ export function errorResponse(err: unknown): Response {
 	if (appError.details?.length) body.error.details = appError.details;
 	const headers: Record<string, string> = { "content-type": "application/json" };
 	if (appError.retryAfter !== undefined) headers["retry-after"] = String(Math.ceil(appError.retryAfter));
+	if (appError.policies?.length) Object.assign(headers, rateLimitHeaders(appError.policies));
 	return new Response(JSON.stringify(body), { status: appError.status, headers });
 }
 

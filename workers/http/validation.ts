@@ -7,6 +7,8 @@ interface Issue {
 	path: PropertyKey[];
 	message: string;
 	keys?: string[];
+	/** `{status: 413}`: the value is over a size limit, which the contract answers with 413. */
+	params?: Record<string, unknown>;
 }
 
 /** Turns a zod failure into the contract's 400 with one detail per bad field. */
@@ -20,5 +22,8 @@ export function validationError(issues: readonly Issue[], target: string): AppEr
 		}
 	}
 	const where = target === "json" ? "body" : target === "param" ? "path" : target;
+	if (issues.some((i) => i.params?.status === 413)) {
+		return new AppError("payload_too_large", `The request ${where} is over a size limit.`, details);
+	}
 	return new AppError("invalid_request", `The request ${where} is invalid.`, details);
 }

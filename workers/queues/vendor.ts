@@ -8,11 +8,14 @@ import { devices } from "../../core/db/schema.js";
 import { type DispatchJob, type FallbackJob, MAX_VENDOR_ATTEMPTS, type VendorJob } from "../../core/dispatch/jobs.js";
 import { loadPushSpec, type PushSpec } from "../../core/dispatch/push-spec.js";
 import { dispatchToVendors } from "../../core/dispatch/targets.js";
+import { applyVendorQuota } from "../../core/dispatch/vendor-quota.js";
 import { renderFor, userProfiles } from "../../core/fanout/deliver.js";
 import type { VendorResult } from "../../core/ledger/types.js";
 import { ledgerFor } from "../../core/objects/ledger.js";
 import { accessTokens } from "../../core/objects/vendor-tokens.js";
 import { errorText } from "../../core/util/errors.js";
+import { emitWebhookEvent } from "../../core/webhooks/emit.js";
+import { emitVendorResults } from "../../core/webhooks/recipient-events.js";
 
 /** Thrown when every target of a job asked to be retried: the queue retries the whole job. */
 class RetryJob extends Error {
@@ -66,21 +69,34 @@ async function fallback(env: Env, job: FallbackJob) {
 	await dispatchToVendors(env, job.appId, job.messageId, [job.userId]);
 }
 
-async function sendVendorJob(env: Env, job: VendorJob) {
-	const ledger = ledgerFor(env, job.appId, job.messageId);
-	const spec = await loadPushSpec(env, job.appId, job.messageId);
+/** Cloudflare Queues delay a message by at most 12 hours: a longer hold re-checks then. */
+const MAX_QUEUE_DELAY_S = 12 * 3600;
+
+async function sendVendorJob(env: Env, queued: VendorJob) {
+	const ledger = ledgerFor(env, queued.appId, queued.messageId);
+	const spec = await loadPushSpec(env, queued.appId, queued.messageId);
 	if (!spec || spec.expiresAt <= Date.now()) {
 		const reason = spec ? "expired before it could be sent" : "message not found";
-		await ledger.recordVendor(job.channel, failAll(job.targets, reason));
+		await ledger.recordVendor(queued.channel, failAll(queued.targets, reason));
 		return;
 	}
-	if ((await ledger.summary()).status === "recalled") return;
-	const channel = channelFor(job.channel);
-	const creds = await loadCredentials(env, job.appId, job.channel);
+	if ((await ledger.status()) === "recalled") return;
+	const channel = channelFor(queued.channel);
+	const creds = await loadCredentials(env, queued.appId, queued.channel);
 	if (!creds) {
-		await ledger.recordVendor(job.channel, failAll(job.targets, `no ${job.channel} credentials configured`));
+		await ledger.recordVendor(queued.channel, failAll(queued.targets, `no ${queued.channel} credentials configured`));
 		return;
 	}
+	// Vendor quotas and allowed hours (settings.vendor_quotas) before anything goes out.
+	const quota = await applyVendorQuota(env, queued, spec);
+	if (quota.kind === "hold") {
+		const delaySeconds = Math.min(MAX_QUEUE_DELAY_S, Math.max(1, Math.ceil((quota.until.getTime() - Date.now()) / 1000)));
+		await env.VENDOR.send(queued, { delaySeconds });
+		return;
+	}
+	if (quota.counted.length) await ledger.recordVendor(queued.channel, quota.counted);
+	if (quota.targets.length === 0) return;
+	const job = quota.targets.length === queued.targets.length ? queued : { ...queued, targets: quota.targets };
 	const ctx = {
 		credentials: creds,
 		endpoints: vendorEndpoints(env),
@@ -118,19 +134,35 @@ async function settle(env: Env, job: VendorJob, outcomes: SendOutcome[]) {
 			final.push({ ...base, outcome: "invalid_token", reason: o.reason });
 			invalid.push({ target, reason: o.reason });
 		} else if (o.kind === "rejected") final.push({ ...base, outcome: "failed", reason: o.reason });
+		else if (o.kind === "quota_exceeded") final.push({ ...base, outcome: "quota_exceeded", reason: o.reason });
 		else {
 			retry.push(target);
 			retryAfter = Math.max(retryAfter, o.afterSeconds ?? 0);
 			lastRetryReason = o.reason;
 		}
 	});
-	if (invalid.length) await disableDevices(env, job.appId, invalid);
+	if (invalid.length) {
+		await disableDevices(env, job.appId, invalid);
+		// One webhook per push job, whatever the number of dead tokens in it.
+		await emitWebhookEvent(env, job.appId, "device.invalidated", {
+			message_id: job.messageId,
+			channel: job.channel,
+			devices: invalid.map(({ target, reason }) => ({
+				user_id: target.userId,
+				device_id: target.deviceId,
+				reason: reason.slice(0, 300),
+			})),
+		});
+	}
 	const attempt = job.attempt + 1;
 	if (retry.length === job.targets.length && final.length === 0) {
 		// Nothing went through: let the queue retry the whole job (its dead-letter queue ends it).
 		throw new RetryJob(retryAfter, lastRetryReason);
 	}
-	if (final.length) await ledgerFor(env, job.appId, job.messageId).recordVendor(job.channel, final);
+	if (final.length) {
+		await ledgerFor(env, job.appId, job.messageId).recordVendor(job.channel, final);
+		await emitVendorResults(env, job.appId, job.messageId, job.channel, final);
+	}
 	if (!retry.length) return;
 	if (attempt >= MAX_VENDOR_ATTEMPTS) {
 		await ledgerFor(env, job.appId, job.messageId).recordVendor(job.channel, failAll(retry, lastRetryReason));

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { and, eq } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { growShards as growAppShards } from "../../core/apps/shards.js";
 import { DEFAULT_OVERLAP_SECONDS, rotateTokenSecret as rotateAppTokenSecret } from "../../core/apps/token-secret.js";
 import { mintAppKey } from "../../core/auth/app-keys.js";
@@ -13,6 +13,7 @@ import { notFound } from "../http/errors.js";
 import {
 	AppIdParam,
 	AppInfo,
+	AppList,
 	CreateAppBody,
 	CreatedApp,
 	CreateKeyBody,
@@ -26,6 +27,8 @@ import {
 import { json, jsonBody, standardErrors } from "../schemas/common.js";
 
 const security = [{ adminToken: [] }];
+/** The app list is for people picking an app in the console; a deployment with more apps pages by id later. */
+const MAX_LISTED_APPS = 1000;
 const tags = ["Apps and keys"];
 
 const createApp = createRoute({
@@ -36,6 +39,15 @@ const createApp = createRoute({
 	summary: "Create an app with its first key (all scopes)",
 	request: jsonBody(CreateAppBody),
 	responses: { 201: json(CreatedApp, "The app; the key's secret is shown only here."), ...standardErrors },
+});
+
+const listApps = createRoute({
+	method: "get",
+	path: "/v1/apps",
+	tags,
+	security,
+	summary: "Every app of the deployment (the console's app list), newest first, without keys",
+	responses: { 200: json(AppList, "Up to 1,000 apps."), ...standardErrors },
 });
 
 const getApp = createRoute({
@@ -114,6 +126,16 @@ export function appRoutes(api: Api) {
 		);
 	});
 
+	api.openapi(listApps, async (c) => {
+		const rows = await db(c.env)
+			.select({ id: apps.id, name: apps.name, plan: apps.plan, createdAt: apps.createdAt })
+			.from(apps)
+			.orderBy(desc(apps.createdAt))
+			.limit(MAX_LISTED_APPS)
+			.all();
+		return c.json({ apps: rows.map((a) => ({ id: a.id, name: a.name, plan: a.plan, created_at: a.createdAt })) }, 200);
+	});
+
 	api.openapi(getApp, async (c) => {
 		const { appId } = c.req.valid("param");
 		const d = db(c.env);
@@ -127,6 +149,7 @@ export function appRoutes(api: Api) {
 				plan: app.plan,
 				created_at: app.createdAt,
 				shard_count: app.shardCount,
+				plan_id: app.planId,
 				keys: keys.map((k) => ({
 					id: k.id,
 					name: k.name,

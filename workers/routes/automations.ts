@@ -14,6 +14,7 @@ import { assertRoomFor } from "../../core/db/app-limits.js";
 import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { automations } from "../../core/db/schema.js";
+import { assertPlanRoom } from "../../core/plans/quota.js";
 import { isValidId } from "../../protocol/ids.js";
 import type { Api, HonoEnv } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
@@ -122,7 +123,7 @@ export function automationRoutes(api: Api) {
 		const body = c.req.valid("json");
 		const caller = c.get("caller");
 		const d = db(c.env);
-		await assertRoomFor(d, caller.appId, "automations");
+		await assertPlanRoom(c.env, caller, "automations", await assertRoomFor(d, caller.appId, "automations"));
 		const id = randomId("aut");
 		const now = nowIso();
 		await d.batch([

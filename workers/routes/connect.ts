@@ -1,14 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { verifyClientToken } from "../../core/auth/client-tokens.js";
 import { nowIso } from "../../core/db/audit.js";
-import { registerWsDevice, tooManyDevices } from "../../core/db/users.js";
+import { maxDevices, registerWsDevice, tooManyDevices } from "../../core/db/users.js";
+import { quotaPolicy } from "../../core/metering/buckets.js";
 import { inboxFor } from "../../core/objects/shard.js";
+import { cachedPlanLimits } from "../../core/plans/cache.js";
 import { SUBPROTOCOL, TOKEN_SUBPROTOCOL_PREFIX } from "../../protocol/frames.js";
 import { isValidId } from "../../protocol/ids.js";
 import type { Api } from "../http/context.js";
 import { AppError } from "../http/errors.js";
 import { standardErrors } from "../schemas/common.js";
 import { Platform } from "../schemas/users.js";
+
+/** A user at the plan's connection limit: a connection frees when one closes, so try again in a minute. */
+const CONNECTION_RETRY_AFTER_S = 60;
 
 const connect = createRoute({
 	method: "get",
@@ -55,10 +60,23 @@ export function connectRoutes(api: Api) {
 		headers.set("x-warbler-device", device);
 		headers.set("x-warbler-token-exp", String(claims.expiresAt));
 		headers.set("x-warbler-token-minted", String(claims.mintedAt));
+		const limits = await cachedPlanLimits(c.env, claims.appId);
+		if (limits?.devices_per_user) headers.set("x-warbler-max-devices", String(limits.devices_per_user));
+		if (limits?.connections_per_user) headers.set("x-warbler-max-connections", String(limits.connections_per_user));
 		const res = await inboxFor(c.env, claims.appId, claims.userId).connect(new Request(c.req.raw.url, { headers }));
 		// The user's shard refuses a token revoked since it was minted (or whose user was deleted).
 		if (res.status === 401) throw new AppError("unauthorized", "The client token was revoked.");
-		if (res.status === 409) throw tooManyDevices("device");
+		if (res.status === 409) throw tooManyDevices("device", maxDevices(limits?.devices_per_user));
+		if (res.status === 429) {
+			const max = limits?.connections_per_user ?? 0;
+			throw new AppError(
+				"quota_exceeded",
+				`This user has ${max} open connections, the most the app's plan allows; close one first.`,
+				[{ path: "limits.connections_per_user", message: `${max} of ${max} open` }],
+				CONNECTION_RETRY_AFTER_S,
+				[quotaPolicy("connections_per_user", max, max, CONNECTION_RETRY_AFTER_S)],
+			);
+		}
 		// D1 is not on the connect path: only a device the user's shard has never seen is registered.
 		if (res.headers.get("x-warbler-new-device") === "1") {
 			// A client token never creates a user: the device is recorded only while its user exists.

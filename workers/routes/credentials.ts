@@ -24,7 +24,17 @@ import { appKeyRoute } from "../http/route.js";
 import { json, jsonBody, standardErrors } from "../schemas/common.js";
 
 const TAG = "Vendor channels";
-const VENDORS = ["apns", "fcm", "hms", "xiaomi", "webpush"] as const satisfies readonly VendorChannelId[];
+const VENDORS = [
+	"apns",
+	"fcm",
+	"hms",
+	"xiaomi",
+	"webpush",
+	"oppo",
+	"vivo",
+	"honor",
+	"meizu",
+] as const satisfies readonly VendorChannelId[];
 
 const CredentialView = z
 	.object({

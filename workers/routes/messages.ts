@@ -1,9 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { acceptMessage } from "../../core/messages/accept.js";
+import { funnelOf } from "../../core/messages/funnel.js";
+import { listMessages } from "../../core/messages/log.js";
 import { findMessage, messageSummary, recall, recipientOf } from "../../core/messages/view.js";
 import type { Api } from "../http/context.js";
 import { appKeyRoute } from "../http/route.js";
-import { json, jsonBody, standardErrors } from "../schemas/common.js";
+import { decodeCursor, encodeCursor, json, jsonBody, standardErrors } from "../schemas/common.js";
+import { MessageLogPage, MessageLogQuery } from "../schemas/message-log.js";
 import {
 	Accepted,
 	MessageIdParam,
@@ -28,6 +31,14 @@ const sendMessage = createRoute({
 		409: json(z.any(), "The idempotency key was used with a different body."),
 		...standardErrors,
 	},
+});
+
+const listMessagesRoute = createRoute({
+	...appKeyRoute(TAG, "get", "/v1/messages", "read"),
+	summary:
+		"The message log, newest first: filter by status, audience, template, schedule, automation, dates; search by id or idempotency key",
+	request: { query: MessageLogQuery },
+	responses: { 200: json(MessageLogPage, "A page."), ...standardErrors },
 });
 
 const getMessage = createRoute({
@@ -65,6 +76,25 @@ export function messageRoutes(api: Api) {
 		return accepted.replayed ? c.json(body, 200) : c.json(body, 202);
 	});
 
+	api.openapi(listMessagesRoute, async (c) => {
+		const q = c.req.valid("query");
+		const page = await listMessages(c.env, c.get("caller").appId, {
+			status: q.status,
+			audience: q.audience,
+			templateId: q.template_id,
+			scheduleId: q.schedule_id,
+			automationId: q.automation_id,
+			from: q.from ? new Date(q.from) : undefined,
+			to: q.to ? new Date(q.to) : undefined,
+			q: q.q,
+			userId: q.user_id,
+			tag: q.tag,
+			after: decodeCursor(q.cursor),
+			limit: q.limit ?? 50,
+		});
+		return c.json({ messages: page.messages, next_cursor: page.last ? encodeCursor(page.last) : null }, 200);
+	});
+
 	api.openapi(getMessage, async (c) => {
 		const { appId } = c.get("caller");
 		const row = await findMessage(c.env, appId, c.req.valid("param").id);
@@ -79,6 +109,7 @@ export function messageRoutes(api: Api) {
 				created_at: row.createdAt,
 				expires_at: row.expiresAt,
 				counts: summary.counts,
+				funnel: funnelOf(summary),
 			},
 			200,
 		);

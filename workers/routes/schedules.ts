@@ -6,6 +6,7 @@ import { assertRoomFor } from "../../core/db/app-limits.js";
 import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { schedules } from "../../core/db/schema.js";
+import { assertPlanRoom } from "../../core/plans/quota.js";
 import { parseRfc3339 } from "../../core/rules/time.js";
 import type { When } from "../../core/rules/when.js";
 import { arm, computeNextRun } from "../../core/schedules/runner.js";
@@ -93,7 +94,7 @@ export function scheduleRoutes(api: Api) {
 		const caller = c.get("caller");
 		checkAt(body.when);
 		const d = db(c.env);
-		await assertRoomFor(d, caller.appId, "schedules");
+		await assertPlanRoom(c.env, caller, "schedules", await assertRoomFor(d, caller.appId, "schedules"));
 		const now = new Date();
 		const id = randomId("sch");
 		const next = await computeNextRun(c.env, caller.appId, body.when, now, 0);

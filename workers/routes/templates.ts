@@ -6,6 +6,7 @@ import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { templates } from "../../core/db/schema.js";
 import { findTemplate } from "../../core/messages/template-store.js";
+import { assertPlanRoom } from "../../core/plans/quota.js";
 import { extractVariables, TemplateBody } from "../../core/rules/templates.js";
 import type { Api } from "../http/context.js";
 import { notFound } from "../http/errors.js";
@@ -72,7 +73,7 @@ export function templateRoutes(api: Api) {
 		const caller = c.get("caller");
 		const d = db(c.env);
 		const now = nowIso();
-		await assertRoomFor(d, caller.appId, "templates");
+		await assertPlanRoom(c.env, caller, "templates", await assertRoomFor(d, caller.appId, "templates"));
 		const id = randomId("tpl");
 		const row = {
 			appId: caller.appId,

@@ -13,6 +13,7 @@ import {
 	deviceView,
 	ensureUser,
 	findUser,
+	maxDevices,
 	tooManyDevices,
 	userDevices,
 	userTagNames,
@@ -201,7 +202,8 @@ export function userRoutes(api: Api) {
 			if (problem) throw new AppError("invalid_request", problem, [{ path: "subscription.endpoint", message: problem }]);
 		}
 		const id = body.id ?? randomId("dev");
-		if (await deviceLimitReached(d, caller.appId, userId, id)) throw tooManyDevices("id");
+		const max = maxDevices(caller.app?.plan?.limits.devices_per_user);
+		if (await deviceLimitReached(d, caller.appId, userId, id, max)) throw tooManyDevices("id", max);
 		const values = {
 			platform: body.platform,
 			channel: body.channel,

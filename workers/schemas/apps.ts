@@ -42,9 +42,19 @@ export const AppInfo = z
 		plan: Plan,
 		created_at: z.string(),
 		shard_count: z.number().int().openapi({ description: "Shards holding the app's users (docs/api.md: Growing an app)." }),
+		plan_id: z
+			.string()
+			.nullable()
+			.openapi({ description: "The plan whose limits apply (PUT /v1/admin/apps/{appId}/plan); null: none." }),
 		keys: z.array(KeyInfo),
 	})
 	.openapi("App");
+
+export const AppList = z
+	.object({
+		apps: z.array(z.object({ id: z.string(), name: z.string(), plan: Plan, created_at: z.string() })),
+	})
+	.openapi("AppList");
 
 export const GrowShardsBody = z
 	.strictObject({

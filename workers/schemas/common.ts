@@ -32,6 +32,7 @@ export const standardErrors = {
 	403: errorResponse("The credential lacks the scope."),
 	404: errorResponse("No such resource in this app."),
 	413: errorResponse("Body or content over its documented limit."),
+	429: errorResponse("Over a rate limit (`rate_limited`) or a plan quota (`quota_exceeded`): Retry-After and RateLimit headers."),
 } as const;
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({

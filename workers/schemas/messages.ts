@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { AudienceSchema, Content, Options } from "../../core/messages/schema.js";
 import { Id } from "./common.js";
+import { Funnel } from "./message-log.js";
 
 export {
 	AudienceSchema,
@@ -18,7 +19,15 @@ export const Accepted = z
 	.object({ id: z.string(), status: z.literal("accepted"), created_at: z.string() })
 	.openapi("MessageAccepted");
 
-const ChannelCount = z.object({ sent: z.number().int(), failed: z.number().int(), invalid_token: z.number().int() });
+const ChannelCount = z.object({
+	sent: z.number().int(),
+	failed: z.number().int(),
+	invalid_token: z.number().int(),
+	quota_exceeded: z
+		.number()
+		.int()
+		.openapi({ description: "Not sent: over the vendor's daily quota or allowed hours (Warbler's or the vendor's own answer)." }),
+});
 
 export const Counts = z.object({
 	targeted: z.number().int(),
@@ -43,6 +52,7 @@ export const MessageView = z
 		created_at: z.string(),
 		expires_at: z.string(),
 		counts: Counts,
+		funnel: Funnel.optional(),
 	})
 	.openapi("Message");
 
@@ -59,7 +69,7 @@ export const RecipientViewSchema = z
 				z.object({
 					device_id: z.string(),
 					channel: z.string(),
-					outcome: z.enum(["sent", "failed", "invalid_token"]),
+					outcome: z.enum(["sent", "failed", "invalid_token", "quota_exceeded"]),
 					reason: z.string().nullable(),
 					at: z.string(),
 				}),

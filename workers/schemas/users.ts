@@ -39,7 +39,7 @@ export const PutUserBody = z
 	});
 
 export const Platform = z.enum(["ios", "android", "web", "desktop", "iot"]);
-export const Channel = z.enum(["ws", "apns", "fcm", "hms", "xiaomi", "webpush"]);
+export const Channel = z.enum(["ws", "apns", "fcm", "hms", "xiaomi", "webpush", "oppo", "vivo", "honor", "meizu"]);
 
 export const WebPushSubscription = z.strictObject({
 	endpoint: z.url({ protocol: /^https?$/ }).max(2048),

@@ -1,4 +1,5 @@
 import type { MessageContent } from "../../../protocol/message.js";
+import { hmsCategory } from "../category.js";
 import { alertText, customData, deepMerge, imageUrlOf, jsonSize, passthroughOf, ttlSeconds } from "../common.js";
 import type { PushOptions, RenderedPush } from "../types.js";
 
@@ -9,7 +10,8 @@ export const HMS_MAX_PAYLOAD = 4096;
  * `message.data` is a JSON string of the message's data, url and id; `android` carries urgency
  * (HIGH/NORMAL), ttl ("<n>s") and, for notification messages, `notification` {title, body, image,
  * default_sound/sound, tag (collapse), group, click_action {type: 3: open the app}}. Silent pushes
- * are data messages. `content.hms` is deep-merged into `message` last.
+ * are data messages; `android.category` carries the message classification (`core/channels/category.ts`).
+ * `content.hms` is deep-merged into `message` last.
  */
 export function buildHmsPayload(content: MessageContent, options: PushOptions): RenderedPush {
 	const message: Record<string, unknown> = { data: JSON.stringify(customData(content, options)) };
@@ -17,6 +19,9 @@ export function buildHmsPayload(content: MessageContent, options: PushOptions): 
 		urgency: options.priority === "high" ? "HIGH" : "NORMAL",
 		ttl: `${ttlSeconds(options)}s`,
 	};
+	// Push Kit self-classification: a service category (IM, ACCOUNT, …) or MARKETING; none lets Huawei classify.
+	const category = hmsCategory(options.category);
+	if (category) android.category = category;
 	if (!options.silent) {
 		// Title and body are mandatory when message.notification is absent.
 		const { title, body } = alertText(content);

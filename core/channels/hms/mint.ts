@@ -1,4 +1,4 @@
-import { exchangeForToken } from "../oauth.js";
+import { mintClientCredentials } from "../oauth.js";
 import type { MintedToken, VendorEndpoints } from "../types.js";
 import type { HmsCredentials } from "./credentials.js";
 
@@ -8,10 +8,5 @@ export function mintHmsToken(
 	endpoints: VendorEndpoints,
 	fetchFn: typeof fetch,
 ): Promise<MintedToken> {
-	const form = new URLSearchParams({
-		grant_type: "client_credentials",
-		client_id: credentials.client_id,
-		client_secret: credentials.client_secret,
-	});
-	return exchangeForToken("hms", endpoints.hms.tokenUrl, form, fetchFn);
+	return mintClientCredentials("hms", endpoints.hms.tokenUrl, credentials, fetchFn);
 }

@@ -1,4 +1,5 @@
 import type { MessageContent } from "../../../protocol/message.js";
+import { channelIdFor } from "../category.js";
 import {
 	alertText,
 	byteLength,
@@ -30,7 +31,7 @@ const MAX_DESCRIPTION_CHARS = 127;
 export function buildXiaomiPayload(
 	content: MessageContent,
 	options: PushOptions,
-	credentials: Pick<XiaomiCredentials, "package_name">,
+	credentials: Pick<XiaomiCredentials, "package_name" | "channel_ids">,
 ): RenderedPush {
 	const fields: Record<string, string> = {
 		restricted_package_name: credentials.package_name,
@@ -49,6 +50,9 @@ export function buildXiaomiPayload(
 		fields.notify_type = options.sound && options.sound !== "default" ? "6" : "-1";
 		if (options.sound && options.sound !== "default") fields["extra.sound_uri"] = options.sound;
 		fields["extra.notify_effect"] = "1";
+		// Message classification: the console channel registered for this category (private/public message).
+		const channelId = channelIdFor(credentials.channel_ids, options.category);
+		if (channelId) fields["extra.channel_id"] = channelId;
 		const image = imageUrlOf(content);
 		if (image) {
 			fields["extra.notification_style_type"] = "2";

@@ -1,5 +1,6 @@
 import { z } from "../../zod.js";
 import { fingerprint } from "../common.js";
+import { ChannelIds } from "../oppo/credentials.js";
 
 export const XiaomiCredentialsSchema = z
 	.object({
@@ -13,6 +14,7 @@ export const XiaomiCredentialsSchema = z
 			.regex(/^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)+$/, "must be the Android package name")
 			.max(255)
 			.openapi({ description: "Sent as restricted_package_name.", example: "com.example.app" }),
+		channel_ids: ChannelIds.optional(),
 	})
 	.openapi("XiaomiCredentials");
 

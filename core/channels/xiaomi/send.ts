@@ -24,8 +24,8 @@ interface XiaomiResponse {
 /**
  * `POST /v3/message/regid`, form-encoded, `Authorization: key=<app_secret>`, up to 1,000 regids
  * joined by commas. Code 0: sent, except `data.bad_regids` (disabled); 20301: every target invalid;
- * 10002/10003/10027/10037, 429 and 5xx: retry (Retry-After honoured); 200001 (daily quota): retry in
- * an hour; anything else rejects the batch.
+ * 10002/10003/10027/10037, 429 and 5xx: retry (Retry-After honoured); 200001 (daily quota):
+ * quota_exceeded; anything else rejects the batch.
  */
 export async function sendXiaomi(
 	push: RenderedPush,
@@ -84,7 +84,8 @@ async function sendBatch(push: RenderedPush, regids: string[], ctx: SendContext<
 		const after = retryAfterSeconds(res.headers);
 		return all(after === undefined ? { kind: "retry", reason } : { kind: "retry", afterSeconds: after, reason });
 	}
-	if (code === XIAOMI_CODES.dailyQuota) return all({ kind: "retry", afterSeconds: 3600, reason });
+	// The app's daily quota is spent: not worth retrying today; counted quota_exceeded.
+	if (code === XIAOMI_CODES.dailyQuota) return all({ kind: "quota_exceeded", reason });
 	if (code === XIAOMI_CODES.allTargetsInvalid) return all({ kind: "invalid_token", reason });
 	if (res.ok && code === XIAOMI_CODES.success) {
 		const id = json?.data?.id;

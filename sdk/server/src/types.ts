@@ -24,7 +24,7 @@ export type {
 export type Plan = "free" | "standard" | "pro" | "enterprise";
 export type Scope = "send" | "read" | "manage";
 export type Platform = "ios" | "android" | "web" | "desktop" | "iot";
-export type Channel = "ws" | "apns" | "fcm" | "hms" | "xiaomi" | "webpush";
+export type Channel = "ws" | "apns" | "fcm" | "hms" | "xiaomi" | "webpush" | "oppo" | "vivo" | "honor" | "meizu";
 
 // --- apps (admin token) ---
 

@@ -196,6 +196,7 @@ describe("OpenAPI document", () => {
 		expect(routes.sort()).toEqual(
 			[
 				"POST /v1/apps",
+				"GET /v1/apps",
 				"GET /v1/apps/{appId}",
 				"POST /v1/apps/{appId}/keys",
 				"DELETE /v1/apps/{appId}/keys/{keyId}",

@@ -547,7 +547,7 @@ const cases: Case[] = [
 	// ── unknown routes and methods ──────────────────────────────────────────────────────────────
 	notFound("unknown route without credential", { method: "GET", path: "/v1/nope", auth: null }),
 	notFound("unknown version", { ...MESSAGES, path: "/v2/messages", body: toUsers(["alice"]) }),
-	notFound("users collection", { method: "GET", path: "/v1/users" }),
+	notAllowed("DELETE the users collection", { method: "DELETE", path: "/v1/users" }),
 	notFound("unknown user sub-resource", { method: "GET", path: "/v1/users/alice/friends" }),
 	notFound("too deep a path", { method: "DELETE", path: "/v1/users/alice/devices/d1/extra" }),
 	notFound("unknown admin route", { method: "GET", path: "/v1/admin", auth: admin }),
@@ -558,7 +558,7 @@ const cases: Case[] = [
 	notAllowed("GET tokens", { method: "GET", path: "/v1/users/alice/tokens" }),
 	notAllowed("DELETE all tags", { method: "DELETE", path: "/v1/tags" }),
 	notAllowed("PUT messages", { method: "PUT", path: "/v1/messages", body: toUsers(["alice"]) }),
-	notAllowed("GET the apps list", { method: "GET", path: "/v1/apps", auth: admin }),
+	notAllowed("PUT the apps list", { method: "PUT", path: "/v1/apps", auth: admin, body: {} }),
 	notAllowed("DELETE an app", { method: "DELETE", path: (fx) => `/v1/apps/${fx.appId}`, auth: admin }),
 	notAllowed("GET a key", { method: "GET", path: (fx) => `/v1/apps/${fx.appId}/keys/${fx.keyId}`, auth: admin }),
 
@@ -640,9 +640,16 @@ const cases: Case[] = [
 		body: { audience: { users: ["alice"] }, content: { ...text(), data: { blob: "d".repeat(64 * 1024) } } },
 		paths: ["content"],
 	}),
+	// Over 65,536 characters the schema stops at the body itself, before anything scans it.
 	tooLarge("text body over 64 KiB", {
 		...MESSAGES,
 		body: { audience: { users: ["alice"] }, content: text("b".repeat(64 * 1024 + 1)) },
+		paths: ["content.body"],
+	}),
+	// Fewer characters but more bytes: the serialized content is measured after the schema.
+	tooLarge("text body under 65,536 characters but over 64 KiB of UTF-8", {
+		...MESSAGES,
+		body: { audience: { users: ["alice"] }, content: text("北".repeat(30_000)) },
 		paths: ["content"],
 	}),
 	tooLarge("message body over 1 MiB", {

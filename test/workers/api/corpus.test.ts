@@ -41,6 +41,8 @@ interface Case {
 	auth: string | null;
 	body?: string;
 	contentType?: string;
+	/** A Cookie header (console sessions stand in for the credential when no Authorization is sent). */
+	cookie?: string;
 }
 
 const SEED = 20261201;
@@ -146,6 +148,13 @@ function build() {
 			["credential of 5,000 characters", `Bearer ${"x".repeat(5000)}`],
 		];
 		for (const [what, a] of bad) cases.push({ name: name(what), method: op.method, path, auth: a });
+		// Console session cookies that open nothing (unknown, malformed): never past authentication.
+		for (const [what, cookie] of [
+			["unknown console session", `warbler_session=${"A".repeat(43)}`],
+			["malformed console session", "warbler_session=%00;;=x"],
+		] as const) {
+			cases.push({ name: name(what), method: op.method, path, auth: null, cookie });
+		}
 		// Odd path parameters.
 		if (op.path.includes("{")) {
 			for (const odd of pick(
@@ -218,6 +227,7 @@ async function send(c: Case) {
 	const headers: Record<string, string> = {};
 	if (c.auth !== null) headers.authorization = c.auth;
 	if (c.contentType) headers["content-type"] = c.contentType;
+	if (c.cookie) headers.cookie = c.cookie;
 	const res = await exports.default.fetch(`${BASE}${c.path}`, { method: c.method, headers, body: c.body });
 	const text = await res.text();
 	return { status: res.status, text, type: res.headers.get("content-type") ?? "" };

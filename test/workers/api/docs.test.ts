@@ -119,14 +119,17 @@ describe("docs/api.md names exactly the routes the Worker serves", () => {
 
 /**
  * The one rule (docs/api.md: Scopes): `read` for reads, `send` for sending, `manage` for every other
- * write. The contract fixes the vendor credentials as `manage`, reads included; the Web Push public
+ * write. The contract fixes the vendor credentials and webhooks as `manage`, reads included; the Web Push public
  * key is for browsers too (any app key, or a client token).
  */
 function ruleFor(route: string): Requirement {
 	const [method, path] = route.split(" ") as [string, string];
 	if (route === "GET /v1/webpush/public-key") return "any";
 	if (path === "/v1/credentials" || path.startsWith("/v1/credentials/")) return "manage";
+	if (path === "/v1/webhooks" || path.startsWith("/v1/webhooks/")) return "manage";
 	if (method === "GET") return "read";
+	// A count, not a change: the composer's live estimate is a read sent as POST for its audience body.
+	if (route === "POST /v1/audience/estimate") return "read";
 	if (["POST /v1/messages", "DELETE /v1/messages/{id}", "POST /v1/events"].includes(route)) return "send";
 	return "manage";
 }

@@ -24,7 +24,17 @@ export function jwtPayload(token: string): Record<string, unknown> {
 	return JSON.parse(atob(b64 + "=".repeat((4 - (b64.length % 4)) % 4)));
 }
 
-export const TABLES = ["apps", "api_keys", "users", "devices", "user_tags", "messages", "audit_log"] as const;
+export const TABLES = [
+	"apps",
+	"api_keys",
+	"users",
+	"devices",
+	"user_tags",
+	"messages",
+	"audit_log",
+	"webhook_endpoints",
+	"webhook_deliveries",
+] as const;
 export type Snapshot = Record<(typeof TABLES)[number], unknown[]>;
 
 /** Rows in an order that depends only on their content (some tables have no rowid to order by). */

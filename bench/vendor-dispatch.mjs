@@ -1,0 +1,244 @@
+#!/usr/bin/env node
+/**
+ * The vendor dispatch benchmark (issue 13): pushes/s through Warbler's vendor queue against each
+ * Chinese vendor's simulator, against a plain `fetch` loop sending the same pushes in the same
+ * batch size to the same simulator in the same run; token mints per 10,000 pushes; requests per push.
+ *
+ *   node bench/vendor-dispatch.mjs [--users 1000] [--rounds 10] [--port 0]
+ *
+ * One local stack (scripts/stack.mjs, as `npm start` runs it, on its own port and state directory),
+ * one app with OPPO, vivo, Honor and Meizu credentials pointing at the stack's simulator, `users`
+ * users with one device per vendor. Warbler: `rounds` broadcasts (`audience: {all: true}`,
+ * `channels: "vendor"`) sent back to back; the clock runs from the first API call until the
+ * simulator has accepted every push of every round for that vendor. Baseline: the same number of
+ * pushes per vendor, in batches of the size Warbler's jobs had, minted and signed exactly as each
+ * vendor documents, sent one request after another per vendor (vendors in parallel, as Warbler's are).
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { freePort, startStack } from "../scripts/stack.mjs";
+
+const { values } = parseArgs({
+	options: {
+		users: { type: "string", default: "1000" },
+		rounds: { type: "string", default: "10" },
+		port: { type: "string", default: "0" },
+	},
+});
+const USERS = Number(values.users);
+const ROUNDS = Number(values.rounds);
+const VENDORS = ["oppo", "vivo", "honor", "meizu"];
+
+const persistTo = mkdtempSync(join(tmpdir(), "warbler-vendor-bench-"));
+const stack = await startStack({ port: Number(values.port) || (await freePort()), persistTo, quiet: true, demo: false });
+const sim = stack.simulatorUrl;
+const stop = async () => {
+	await stack.stop();
+	rmSync(persistTo, { recursive: true, force: true });
+};
+
+async function api(method, path, key, body) {
+	for (;;) {
+		const res = await fetch(`${stack.baseUrl}${path}`, {
+			method,
+			headers: { authorization: `Bearer ${key}`, ...(body ? { "content-type": "application/json" } : {}) },
+			body: body ? JSON.stringify(body) : undefined,
+		});
+		if (res.status === 429) {
+			await new Promise((r) => setTimeout(r, 1000 * Number(res.headers.get("retry-after") ?? 1)));
+			continue;
+		}
+		const text = await res.text();
+		if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+		return text ? JSON.parse(text) : undefined;
+	}
+}
+const simJson = async (path, init) => (await fetch(`${sim}${path}`, init)).json();
+const stats = () => simJson("/__sim/stats");
+
+async function pool(items, n, fn) {
+	let i = 0;
+	await Promise.all(
+		Array.from({ length: n }, async () => {
+			while (i < items.length) await fn(items[i++]);
+		}),
+	);
+}
+
+try {
+	const app = await api("POST", "/v1/apps", stack.adminToken, { name: "vendor-bench" });
+	const key = app.key.secret;
+	const creds = await simJson("/__sim/credentials");
+	for (const v of VENDORS) await api("PUT", `/v1/credentials/${v}`, key, creds[v]);
+	const t0 = performance.now();
+	const users = Array.from({ length: USERS }, (_, i) => `bench-${i}`);
+	await pool(users, 16, async (u) => {
+		for (const v of VENDORS) {
+			await api("POST", `/v1/users/${u}/devices`, key, { id: `${v}-phone`, platform: "android", channel: v, token: `${v}-${u}` });
+		}
+	});
+	console.error(`registered ${USERS * VENDORS.length} devices in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+	// ─── Warbler ──────────────────────────────────────────────────────────────────────────────────
+	await fetch(`${sim}/__sim/reset`, { method: "POST" });
+	const total = USERS * ROUNDS;
+	const start = performance.now();
+	for (let r = 0; r < ROUNDS; r++) {
+		await api("POST", "/v1/messages", key, {
+			audience: { all: true },
+			content: { type: "text", title: "Bench", body: `round ${r}` },
+			options: { channels: "vendor", category: "transactional", ttl_seconds: 3600 },
+		});
+	}
+	const done = {};
+	const first = {};
+	let s = await stats();
+	while (VENDORS.some((v) => done[v] === undefined)) {
+		for (const v of VENDORS) {
+			if (first[v] === undefined && s[v].sends > 0) first[v] = performance.now() - start;
+			if (done[v] === undefined && s[v].sends >= total) done[v] = performance.now() - start;
+		}
+		if (performance.now() - start > 600_000) throw new Error(`timed out: ${JSON.stringify(s)}`);
+		await new Promise((r) => setTimeout(r, 50));
+		s = await stats();
+	}
+	const warbler = {};
+	for (const v of VENDORS) {
+		const st = s[v];
+		warbler[v] = {
+			pushes: st.sends,
+			seconds: done[v] / 1000,
+			pushes_per_s: st.sends / (done[v] / 1000),
+			// From the first push the vendor saw to the last: the vendor stage alone, without the API
+			// calls and the in-app fan-out that come before it.
+			first_push_s: first[v] / 1000,
+			vendor_stage_pushes_per_s: st.sends / ((done[v] - first[v]) / 1000),
+			requests: st.requests,
+			requests_per_push: st.requests / st.sends,
+			batch: Math.round(st.sends / Math.max(1, v === "vivo" ? st.requests / 2 : st.requests)),
+			token_mints: st.token_refreshes,
+			mints_per_10k: (st.token_refreshes * 10_000) / st.sends,
+		};
+	}
+
+	// ─── Plain fetch loop ─────────────────────────────────────────────────────────────────────────
+	await fetch(`${sim}/__sim/reset`, { method: "POST" });
+	const baseline = {};
+	await Promise.all(
+		VENDORS.map(async (v) => {
+			const batch = warbler[v].batch;
+			const send = await plainSender(v, creds[v]);
+			const t = performance.now();
+			for (let sent = 0; sent < total; sent += batch) {
+				const ids = Array.from({ length: Math.min(batch, total - sent) }, (_, i) => `${v}-base-${sent + i}`);
+				await send(ids);
+			}
+			baseline[v] = { seconds: (performance.now() - t) / 1000 };
+		}),
+	);
+	const sb = await stats();
+	for (const v of VENDORS) {
+		baseline[v].pushes = sb[v].sends;
+		baseline[v].pushes_per_s = sb[v].sends / baseline[v].seconds;
+		baseline[v].requests = sb[v].requests;
+	}
+
+	console.log(JSON.stringify({ users: USERS, rounds: ROUNDS, warbler, baseline }, null, 2));
+	console.log(
+		"\n| vendor | Warbler pushes/s (API call → last push) | vendor stage pushes/s (first → last push) | fetch loop pushes/s | ratio (end to end) | ratio (vendor stage) | requests/push | batch | token mints / 10k pushes |",
+	);
+	console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+	for (const v of VENDORS) {
+		const w = warbler[v];
+		const b = baseline[v];
+		console.log(
+			`| ${v} | ${w.pushes_per_s.toFixed(0)} | ${w.vendor_stage_pushes_per_s.toFixed(0)} | ${b.pushes_per_s.toFixed(0)} | ${(w.pushes_per_s / b.pushes_per_s).toFixed(2)}× | ${(w.vendor_stage_pushes_per_s / b.pushes_per_s).toFixed(2)}× | ${w.requests_per_push.toFixed(4)} | ${w.batch} | ${w.mints_per_10k.toFixed(2)} |`,
+		);
+	}
+} finally {
+	await stop();
+}
+
+/** A minimal, correct client of each vendor's batch API: one token, then one request per batch. */
+async function plainSender(v, c) {
+	const form = (o) => new URLSearchParams(o).toString();
+	const post = async (path, body, headers) => {
+		const res = await fetch(`${sim}${path}`, { method: "POST", headers, body });
+		const json = await res.json();
+		if (!res.ok) throw new Error(`${v} ${res.status} ${JSON.stringify(json)}`);
+		return json;
+	};
+	const formType = { "content-type": "application/x-www-form-urlencoded" };
+	const jsonType = { "content-type": "application/json" };
+	if (v === "oppo") {
+		const ts = String(Date.now());
+		const sign = createHash("sha256")
+			.update(c.app_key + ts + c.master_secret)
+			.digest("hex");
+		const { data } = await post("/oppo/server/v1/auth", form({ app_key: c.app_key, sign, timestamp: ts }), formType);
+		const notification = { title: "Bench", content: "round", click_action_type: 0 };
+		return (ids) =>
+			post(
+				"/oppo/server/v1/message/notification/unicast_batch",
+				form({
+					auth_token: data.auth_token,
+					messages: JSON.stringify(ids.map((id) => ({ target_type: 2, target_value: id, notification }))),
+				}),
+				formType,
+			);
+	}
+	if (v === "vivo") {
+		const ts = Date.now();
+		const sign = createHash("md5").update(`${c.app_id}${c.app_key}${ts}${c.app_secret}`).digest("hex");
+		const { authToken } = await post(
+			"/vivo/message/auth",
+			JSON.stringify({ appId: c.app_id, appKey: c.app_key, timestamp: ts, sign }),
+			jsonType,
+		);
+		const h = { ...jsonType, authToken };
+		const msg = {
+			appId: c.app_id,
+			notifyType: 4,
+			title: "Bench",
+			content: "round",
+			skipType: 1,
+			timeToLive: 3600,
+			classification: 1,
+		};
+		return async (ids) => {
+			const { taskId } = await post("/vivo/message/saveListPayload", JSON.stringify({ ...msg, requestId: randomUUID() }), h);
+			await post(
+				"/vivo/message/pushToList",
+				JSON.stringify({ appId: c.app_id, regIds: ids, taskId, requestId: randomUUID() }),
+				h,
+			);
+		};
+	}
+	if (v === "honor") {
+		const tok = await post(
+			"/honor/auth/realms/developer/protocol/openid-connect/token",
+			form({ grant_type: "client_credentials", client_id: c.client_id, client_secret: c.client_secret }),
+			formType,
+		);
+		const h = { ...jsonType, authorization: `Bearer ${tok.access_token}` };
+		const body = { android: { notification: { title: "Bench", body: "round", clickAction: { type: 3 } } } };
+		return (ids) =>
+			post(`/honor/api/v1/${c.app_id}/sendMessage`, JSON.stringify({ ...body, token: ids }), {
+				...h,
+				timestamp: String(Date.now()),
+			});
+	}
+	// meizu
+	const messageJson = JSON.stringify({ noticeBarInfo: { title: "Bench", content: "round" } });
+	return (ids) => {
+		const params = { appId: c.app_id, pushIds: ids.join(","), messageJson };
+		const keys = Object.keys(params).sort();
+		const sign = createHash("md5")
+			.update(keys.map((k) => `${k}=${params[k]}`).join("") + c.app_secret)
+			.digest("hex");
+		return post("/meizu/garcia/api/server/push/varnished/pushByPushId", form({ ...params, sign }), formType);
+	};
+}

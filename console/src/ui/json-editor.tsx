@@ -80,8 +80,9 @@ export function CollectionEditor({
 				</table>
 			) : null}
 			{id ? (
-				current.loading ? (
-					<Loading when />
+				// Only the data of this id: right after a navigation the previous id's data is still there.
+				id !== "new" && (current.loading || (current.data as { id?: string } | undefined)?.id !== id) ? (
+					<Loading when={!current.error} />
 				) : (
 					<Editor
 						key={id}

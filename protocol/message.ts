@@ -88,6 +88,10 @@ export interface RecipientDevice {
 	outcome: "sent" | "failed" | "invalid_token" | "quota_exceeded";
 	reason: string | null;
 	at: string;
+	/** When the vendor reported arrival on the device (OPPO / HMS receipts). */
+	delivered_at?: string;
+	/** When the vendor reported a click on the notification. */
+	clicked_at?: string;
 }
 
 /** Where one recipient stands with a message (`GET /v1/messages/{id}/recipients/{userId}`). */

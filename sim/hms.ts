@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { faultDelay, PAYLOAD_LIMIT, retryAfter, type SimContext } from "./context.ts";
 import { bearer, isObject, json, parseJson, randomToken, redactHeaders, type SimRequest, type SimResponse } from "./http.ts";
+import { postReceipt } from "./receipts.ts";
 import type { Fault, Outcome } from "./state.ts";
 
 const ACCESS_TOKEN_SECONDS = 3600;
@@ -147,7 +148,20 @@ export function createHms(ctx: SimContext) {
 			const summary = { success: tokens.length - illegal.size, failure: illegal.size, illegal_tokens: [...illegal] };
 			return finish(result(200, "80100000", JSON.stringify(summary)), outcomeOf(200));
 		}
-		return finish(result(200, "80000000", "Success"), outcomeOf(200));
+		const ok = result(200, "80000000", "Success");
+		if (fault?.kind !== "no_receipt") sendReceipt(message, tokens, (ok.json as { requestId: string }).requestId);
+		return finish(ok, outcomeOf(200));
+	}
+
+	/** A delivery receipt to the URL "configured in AppGallery Connect", for messages with a bi_tag. */
+	function sendReceipt(message: Record<string, unknown> | undefined, tokens: string[], requestId: string) {
+		const url = ctx.state.receiptUrls.hms;
+		const android = isObject(message?.android) ? message.android : {};
+		if (!url || typeof android.bi_tag !== "string") return;
+		const timestamp = Date.now();
+		postReceipt(ctx, "hms", url, {
+			statuses: tokens.map((token) => ({ biTag: android.bi_tag, appid: creds.app_id, token, status: 0, timestamp, requestId })),
+		});
 	}
 
 	return { token, send };

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { faultDelay, retryAfter, type SimContext } from "./context.ts";
 import { header, isObject, json, randomToken, redactHeaders, type SimRequest, type SimResponse } from "./http.ts";
+import { postReceipt } from "./receipts.ts";
 import type { Fault, Outcome } from "./state.ts";
 
 const TOKEN_MS = 24 * 3600 * 1000;
@@ -146,9 +147,30 @@ export function createOppo(ctx: SimContext) {
 		record((r) =>
 			invalid.has(r)
 				? { status: 200, ok: false, reason: "10000", ...(fault ? { fault: fault.kind } : {}) }
-				: { status: 200, ok: true, ...(fault?.kind === "slow" ? { fault: fault.kind } : {}) },
+				: { status: 200, ok: true, ...(fault?.kind === "slow" || fault?.kind === "no_receipt" ? { fault: fault.kind } : {}) },
 		);
+		if (fault?.kind !== "no_receipt") sendReceipts(list, data);
 		return answer(OPPO_SIM_CODES.ok, "", data);
+	}
+
+	/** One receipt post per message that asked for one (call_back_url), for its accepted targets. */
+	function sendReceipts(list: Record<string, unknown>[], data: { registrationId: string; messageId?: string }[]) {
+		list.forEach((m, i) => {
+			const n = isObject(m.notification) ? m.notification : {};
+			const sent = data[i];
+			if (typeof n.call_back_url !== "string" || !sent?.messageId) return;
+			postReceipt(ctx, "oppo", n.call_back_url, [
+				{
+					messageId: sent.messageId,
+					appId: creds.app_key,
+					taskId: sent.messageId,
+					registrationIds: sent.registrationId,
+					eventTime: String(Date.now()),
+					param: typeof n.call_back_parameter === "string" ? n.call_back_parameter : "",
+					eventType: "push_arrive",
+				},
+			]);
+		});
 	}
 
 	return { auth, unicastBatch };

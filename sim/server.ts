@@ -174,6 +174,8 @@ function buildRoutes(ctx: SimContext): Route[] {
 				return { status: 204 };
 			},
 		},
+		// The receipt URL a vendor console holds (HMS AppGallery Connect): {url}, or {url: null} to clear.
+		{ method: "PUT", pattern: /^\/__sim\/receipts\/(hms)$/, handler: (req, [channel]) => setReceiptUrl(ctx, req, channel ?? "") },
 		{ method: "GET", pattern: /^\/__sim\/faults$/, handler: () => json(200, ctx.state.faults) },
 		{ method: "POST", pattern: /^\/__sim\/faults$/, handler: (req) => addFault(ctx, req) },
 		{
@@ -191,6 +193,7 @@ function buildRoutes(ctx: SimContext): Route[] {
 				ctx.state.clearDeliveries();
 				ctx.state.resetStats();
 				ctx.state.faults = [];
+				ctx.state.receiptUrls = {};
 				return { status: 204 };
 			},
 		},
@@ -206,6 +209,21 @@ function buildRoutes(ctx: SimContext): Route[] {
 				}),
 		},
 	];
+}
+
+function setReceiptUrl(ctx: SimContext, req: SimRequest, channel: string): SimResponse {
+	let body: unknown;
+	try {
+		body = JSON.parse(req.body.toString("utf8"));
+	} catch {
+		return json(400, { error: "body must be JSON {url}" });
+	}
+	const url = isObject(body) ? body.url : undefined;
+	if (url !== null && (typeof url !== "string" || !/^https?:\/\//.test(url)))
+		return json(400, { error: "url must be an http(s) URL or null" });
+	if (url === null) delete ctx.state.receiptUrls.hms;
+	else if (channel === "hms") ctx.state.receiptUrls.hms = url;
+	return { status: 204 };
 }
 
 /** `GET /__sim/deliveries?channel=&token=&wait_ms=&count=`: long-polls up to wait_ms for count matches. */

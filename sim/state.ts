@@ -16,7 +16,9 @@ export type FaultKind =
 	/** APNs only: answer 429 TooManyProviderTokenUpdates. */
 	| "too_many_provider_token_updates"
 	/** The vendor's daily-quota answer (OPPO 33, vivo 10070, Honor 80300011, Xiaomi 200001; Meizu 518). */
-	| "quota";
+	| "quota"
+	/** OPPO/HMS: the push succeeds but no receipt is posted (sim/receipts.ts). */
+	| "no_receipt";
 export const FAULT_KINDS: readonly FaultKind[] = [
 	"429",
 	"500",
@@ -28,6 +30,7 @@ export const FAULT_KINDS: readonly FaultKind[] = [
 	"auth",
 	"too_many_provider_token_updates",
 	"quota",
+	"no_receipt",
 ];
 /** Kinds that describe one token (in a batch they mark that token, not the whole request). */
 export const TOKEN_KINDS: ReadonlySet<FaultKind> = new Set<FaultKind>(["410", "unregistered", "bad_token"]);
@@ -84,6 +87,9 @@ export interface ChannelStats {
 	auth_failures: number;
 	/** APNs only: new provider JWTs issued less than 20 minutes after the previous one. */
 	too_fast_token_refreshes?: number;
+	/** OPPO/HMS: receipts posted (answered 2xx) and receipts whose post failed (sim/receipts.ts). */
+	receipts_sent?: number;
+	receipt_failures?: number;
 }
 
 const MAX_DELIVERIES = 20_000;
@@ -92,6 +98,8 @@ export class SimState {
 	deliveries: Delivery[] = [];
 	faults: Fault[] = [];
 	stats: Record<SimChannel, ChannelStats> = freshStats();
+	/** Receipt URLs configured in the vendor's console (HMS AppGallery Connect), by channel. */
+	receiptUrls: Partial<Record<SimChannel, string>> = {};
 	private nextId = 1;
 	private waiters = new Set<() => void>();
 

@@ -17,6 +17,7 @@ import { docsRoutes } from "./routes/docs.js";
 import { keyRoutes } from "./routes/keys.js";
 import { messageRoutes } from "./routes/messages.js";
 import { planRoutes } from "./routes/plans.js";
+import { receiptRoutes } from "./routes/receipts.js";
 import { scheduleRoutes } from "./routes/schedules.js";
 import { settingsRoutes } from "./routes/settings.js";
 import { statsRoutes } from "./routes/stats.js";
@@ -89,6 +90,8 @@ export function createApp() {
 	userSearchRoutes(api);
 	audienceRoutes(api);
 	consoleRoutes(api);
+	// Vendor receipts: no app key (the URL's HMAC token is the credential), JSON like every body.
+	receiptRoutes(api);
 
 	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {
 		type: "http",

@@ -31,6 +31,13 @@ export interface PushOptions {
 	category?: string;
 	/** Epoch ms the payload is rendered at, for relative TTLs (defaults to Date.now(); set it in tests). */
 	now?: number;
+	/**
+	 * Where the vendor posts delivery/click receipts (core/receipts/token.ts), when the deployment has
+	 * PUBLIC_BASE_URL and the vendor has per-message receipts; builders without receipts ignore it.
+	 */
+	receiptUrl?: string;
+	/** HMS: receipts are configured in AppGallery Connect, a message only tags itself (bi_tag). */
+	receipts?: boolean;
 }
 
 /** A Web Push subscription as the browser gives it (`PushSubscription.toJSON()`), stored on the device. */

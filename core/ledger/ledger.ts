@@ -2,7 +2,7 @@ import type { MessageStatus, RecipientStatus } from "../../protocol/message.js";
 import type { ResolveJob } from "../fanout/jobs.js";
 import { META_SCHEMA, MetaTable } from "../objects/meta.js";
 import { emptyCounts, type ShardCounts } from "../shard/api.js";
-import type { ChannelCounts, JobResult, LedgerSummary, VendorOutcome, VendorResult } from "./types.js";
+import type { ChannelCounts, JobResult, LedgerSummary, ReceiptUpdate, VendorOutcome, VendorResult } from "./types.js";
 
 /**
  * One broadcast's status and exact counts. Shards report absolute counts of their recipients
@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS failed (user_id TEXT PRIMARY KEY, reason TEXT) WITHOU
 CREATE TABLE IF NOT EXISTS vendor (
   user_id TEXT NOT NULL, device_id TEXT NOT NULL, channel TEXT NOT NULL,
   outcome TEXT NOT NULL, reason TEXT, at INTEGER NOT NULL,
+  token TEXT, delivered_at INTEGER, clicked_at INTEGER,
   PRIMARY KEY (user_id, device_id, channel)
 );
 `;
@@ -60,8 +61,31 @@ export class Ledger {
 		this.sql = sql;
 		this.sql.exec(SCHEMA);
 		this.meta = new MetaTable(this.sql);
+		this.receiptColumns();
 		const stored = this.meta.get("state");
 		this.state = stored ? (JSON.parse(stored) as LedgerState) : this.legacyState();
+	}
+
+	/**
+	 * Vendor receipts (core/receipts/) need the token pushed to and when it arrived / was clicked, on
+	 * the same row as the outcome: no extra write per device. Ledgers created before get the columns
+	 * (a schema read on each start, no write once they exist).
+	 */
+	private receiptColumns(): void {
+		const have = new Set(
+			this.sql
+				.exec<{ name: string }>("SELECT name FROM pragma_table_info('vendor')")
+				.toArray()
+				.map((r) => r.name),
+		);
+		for (const [col, type] of [
+			["token", "TEXT"],
+			["delivered_at", "INTEGER"],
+			["clicked_at", "INTEGER"],
+		] as const) {
+			if (!have.has(col)) this.sql.exec(`ALTER TABLE vendor ADD COLUMN ${col} ${type}`);
+		}
+		this.sql.exec("CREATE INDEX IF NOT EXISTS vendor_token ON vendor (channel, token) WHERE token IS NOT NULL");
 	}
 
 	/** A ledger written before its state was one row (local data from earlier 0.2 builds). */
@@ -235,19 +259,50 @@ export class Ledger {
 		let fresh = 0;
 		for (const r of results) {
 			fresh += this.sql.exec(
-				"INSERT OR IGNORE INTO vendor (user_id, device_id, channel, outcome, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
+				"INSERT OR IGNORE INTO vendor (user_id, device_id, channel, outcome, reason, at, token) VALUES (?, ?, ?, ?, ?, ?, ?)",
 				r.userId,
 				r.deviceId,
 				channel,
 				r.outcome,
 				r.reason ?? null,
 				now,
+				r.token ?? null,
 			).rowsWritten;
 		}
 		if (fresh === 0) return false;
 		this.state.statsRev = (this.state.statsRev ?? 0) + 1;
 		this.save();
 		return true;
+	}
+
+	/**
+	 * Vendor receipts of this message's devices on one channel (one call per receipt post). A device's
+	 * first arrival / click stands, so a repeated receipt changes nothing; a click implies arrival.
+	 * Tokens this message was not pushed to are ignored. Returns how many rows changed.
+	 */
+	recordReceipts(channel: string, receipts: ReceiptUpdate[]): number {
+		let changed = 0;
+		for (const r of receipts) {
+			if (r.kind === "clicked") {
+				changed += this.sql.exec(
+					"UPDATE vendor SET clicked_at = ? WHERE channel = ? AND token = ? AND outcome = 'sent' AND clicked_at IS NULL",
+					r.at,
+					channel,
+					r.token,
+				).rowsWritten;
+			}
+			changed += this.sql.exec(
+				"UPDATE vendor SET delivered_at = ? WHERE channel = ? AND token = ? AND outcome = 'sent' AND delivered_at IS NULL",
+				r.at,
+				channel,
+				r.token,
+			).rowsWritten;
+		}
+		if (changed > 0) {
+			this.state.statsRev = (this.state.statsRev ?? 0) + 1;
+			this.save();
+		}
+		return changed;
 	}
 
 	/** What statistics have not seen yet, if anything. */
@@ -265,16 +320,35 @@ export class Ledger {
 	}
 
 	/** Each vendor device's outcome for one recipient. */
-	vendorOutcomes(
-		userId: string,
-	): { device_id: string; channel: string; outcome: VendorOutcome; reason: string | null; at: string }[] {
+	vendorOutcomes(userId: string): {
+		device_id: string;
+		channel: string;
+		outcome: VendorOutcome;
+		reason: string | null;
+		at: string;
+		delivered_at?: string;
+		clicked_at?: string;
+	}[] {
 		return this.sql
-			.exec<{ device_id: string; channel: string; outcome: VendorOutcome; reason: string | null; at: number }>(
-				"SELECT device_id, channel, outcome, reason, at FROM vendor WHERE user_id = ? ORDER BY channel, device_id",
+			.exec<{
+				device_id: string;
+				channel: string;
+				outcome: VendorOutcome;
+				reason: string | null;
+				at: number;
+				delivered_at: number | null;
+				clicked_at: number | null;
+			}>(
+				"SELECT device_id, channel, outcome, reason, at, delivered_at, clicked_at FROM vendor WHERE user_id = ? ORDER BY channel, device_id",
 				userId,
 			)
 			.toArray()
-			.map((r) => ({ ...r, at: new Date(r.at).toISOString() }));
+			.map(({ delivered_at, clicked_at, ...r }) => ({
+				...r,
+				at: new Date(r.at).toISOString(),
+				...(delivered_at !== null ? { delivered_at: new Date(delivered_at).toISOString() } : {}),
+				...(clicked_at !== null ? { clicked_at: new Date(clicked_at).toISOString() } : {}),
+			}));
 	}
 
 	private byChannel(): ChannelCounts {
@@ -286,7 +360,37 @@ export class Ledger {
 			c[r.outcome] = r.n;
 			out[r.channel] = c;
 		}
+		// Receipts: only channels that had any, so counts without receipts keep their shape.
+		for (const r of this.sql.exec<{ channel: string; d: number; k: number }>(
+			"SELECT channel, count(delivered_at) AS d, count(clicked_at) AS k FROM vendor WHERE delivered_at IS NOT NULL GROUP BY channel",
+		)) {
+			const c = out[r.channel];
+			if (!c) continue;
+			c.delivered = r.d;
+			c.clicked = r.k;
+		}
 		return out;
+	}
+
+	/** Vendor outcomes of several recipients at once (a page of the recipients listing). */
+	vendorOutcomesOf(userIds: readonly string[]): Record<string, ReturnType<Ledger["vendorOutcomes"]>> {
+		const out: Record<string, ReturnType<Ledger["vendorOutcomes"]>> = {};
+		for (const u of userIds) {
+			const devices = this.vendorOutcomes(u);
+			if (devices.length) out[u] = devices;
+		}
+		return out;
+	}
+
+	/** Recipients the fan-out could not reach, by user id, from `offset` (the end of a recipients listing). */
+	failedPage(offset: number, limit: number): { user_id: string; reason: string | null }[] {
+		return this.sql
+			.exec<{ user_id: string; reason: string | null }>(
+				"SELECT user_id, reason FROM failed ORDER BY user_id LIMIT ? OFFSET ?",
+				limit,
+				offset,
+			)
+			.toArray();
 	}
 
 	/** A recipient the fan-out could not reach (their shard's view answers for everyone else). */

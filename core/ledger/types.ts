@@ -9,9 +9,29 @@ export interface VendorResult {
 	deviceId: string;
 	outcome: VendorOutcome;
 	reason?: string;
+	/** The vendor token pushed to: kept only where receipts are on, so a receipt finds its device. */
+	token?: string;
 }
 
-export type ChannelCounts = Record<string, { sent: number; failed: number; invalid_token: number; quota_exceeded: number }>;
+export type ChannelCounts = Record<
+	string,
+	{
+		sent: number;
+		failed: number;
+		invalid_token: number;
+		quota_exceeded: number;
+		/** Vendor receipts (core/receipts/): devices that reported arrival / a click; absent when none did. */
+		delivered?: number;
+		clicked?: number;
+	}
+>;
+
+/** One vendor receipt for a device of this message, by the token it was pushed to. */
+export interface ReceiptUpdate {
+	token: string;
+	kind: "delivered" | "clicked";
+	at: number;
+}
 
 export interface JobResult {
 	userId: string;

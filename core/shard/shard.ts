@@ -358,22 +358,54 @@ export class Shard {
 		const now = Date.now();
 		for (const e of this.partsOf(messageId)) {
 			const t = e.t.find((x) => x.u === uid);
-			if (!t) continue;
-			const user = this.store.user(uid)!;
-			const status = targetStatus(e, t, user, this.positions(uid), now);
-			const view: InboxRecipientView = { user_id: userId, status };
-			const flags = this.flags(t, user);
-			const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
-			if (flags.delivered) view.delivered_at = iso(t.w ? e.at : (reachedAt(user.dlog, t.s) ?? e.at));
-			if (flags.acked) {
-				const at = reachedAt(user.alog, t.s);
-				if (at !== undefined) view.acked_at = iso(at);
-			}
-			if (t.op !== undefined) view.opened_at = iso(t.op);
-			if (t.cl !== undefined) view.clicked_at = iso(t.cl);
-			return view;
+			if (t) return this.viewOf(e, t, now);
 		}
 		return null;
+	}
+
+	/** Several users' views of one message (a page of a `users` message's recipients). */
+	async recipientsOf(at: ShardAddress, messageId: string, userIds: string[]): Promise<InboxRecipientView[]> {
+		const views = await Promise.all(userIds.map((u) => this.recipient(at, messageId, u)));
+		return views.filter((v): v is InboxRecipientView => v !== null);
+	}
+
+	/**
+	 * One page of a message's recipients in this shard, in the order of their numbers here; `after`
+	 * is the last number served (-1 to start). A growth renumbers the users it moves, so a listing
+	 * that spans one may miss or repeat them.
+	 */
+	async recipientsPage(
+		at: ShardAddress,
+		messageId: string,
+		after: number,
+		limit: number,
+	): Promise<{ views: InboxRecipientView[]; last: number | null }> {
+		await this.enter(at);
+		const now = Date.now();
+		const targets: [Target, EntryBody][] = [];
+		for (const e of this.partsOf(messageId)) for (const t of e.t) if (t.u > after) targets.push([t, e]);
+		targets.sort((a, b) => a[0].u - b[0].u);
+		const page = targets.slice(0, limit);
+		return {
+			views: page.map(([t, e]) => this.viewOf(e, t, now)),
+			last: targets.length > limit ? (page.at(-1)?.[0].u ?? null) : null,
+		};
+	}
+
+	private viewOf(e: EntryBody, t: Target, now: number): InboxRecipientView {
+		const user = this.store.user(t.u);
+		const status = targetStatus(e, t, user, this.positions(t.u), now);
+		const view: InboxRecipientView = { user_id: user?.id ?? "", status };
+		const flags = this.flags(t, user);
+		const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+		if (flags.delivered) view.delivered_at = iso(t.w ? e.at : (reachedAt(user?.dlog ?? [], t.s) ?? e.at));
+		if (flags.acked) {
+			const at = reachedAt(user?.alog ?? [], t.s);
+			if (at !== undefined) view.acked_at = iso(at);
+		}
+		if (t.op !== undefined) view.opened_at = iso(t.op);
+		if (t.cl !== undefined) view.clicked_at = iso(t.cl);
+		return view;
 	}
 
 	/** Exact counts of a message over its recipients in this shard (a caller asks every shard it reaches). */

@@ -14,6 +14,9 @@ export const STAT_FIELDS = [
 	"failed",
 	"invalid_token",
 	"quota_exceeded",
+	/** Pushes the vendor reported as arrived / clicked (vendor receipts, where a vendor sends them). */
+	"vendor_delivered",
+	"vendor_clicked",
 	"expired",
 	"capped",
 	"dropped",

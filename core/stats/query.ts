@@ -132,12 +132,24 @@ async function ledgerPerHour(env: Env, appId: string, from: number, to: number):
 				WHERE s.app_id = ${appId} AND s.message_id >= ${lo} AND s.message_id < ${hi} AND s.failed > 0
 				GROUP BY hour, cat`,
 		),
-		d.all<{ hour: number; cat: string; channel: string; sent: number; failed: number; invalid: number; quota: number }>(
+		d.all<{
+			hour: number;
+			cat: string;
+			channel: string;
+			sent: number;
+			failed: number;
+			invalid: number;
+			quota: number;
+			delivered: number;
+			clicked: number;
+		}>(
 			sql`SELECT ${HOUR} AS hour, ${CATEGORY} AS cat, c.key AS channel,
 				sum(coalesce(json_extract(c.value, '$.sent'), 0)) AS sent,
 				sum(coalesce(json_extract(c.value, '$.failed'), 0)) AS failed,
 				sum(coalesce(json_extract(c.value, '$.invalid_token'), 0)) AS invalid,
-				sum(coalesce(json_extract(c.value, '$.quota_exceeded'), 0)) AS quota
+				sum(coalesce(json_extract(c.value, '$.quota_exceeded'), 0)) AS quota,
+				sum(coalesce(json_extract(c.value, '$.delivered'), 0)) AS delivered,
+				sum(coalesce(json_extract(c.value, '$.clicked'), 0)) AS clicked
 				FROM message_ledger_stats s JOIN messages m ON m.app_id = s.app_id AND m.id = s.message_id,
 				json_each(s.by_channel) c
 				WHERE s.app_id = ${appId} AND s.message_id >= ${lo} AND s.message_id < ${hi}
@@ -157,7 +169,14 @@ async function ledgerPerHour(env: Env, appId: string, from: number, to: number):
 			cat: String(r.cat),
 			channel: r.channel,
 			// Failed counts every push that did not go out for a vendor error or a dead token.
-			counts: { sent: r.sent, failed: r.failed + r.invalid, invalid_token: r.invalid, quota_exceeded: r.quota },
+			counts: {
+				sent: r.sent,
+				failed: r.failed + r.invalid,
+				invalid_token: r.invalid,
+				quota_exceeded: r.quota,
+				vendor_delivered: r.delivered,
+				vendor_clicked: r.clicked,
+			},
 		})),
 	];
 }

@@ -4,7 +4,7 @@ import { db } from "../../core/db/client.js";
 import { messageLedgerStats, messages } from "../../core/db/schema.js";
 import type { ResolveJob } from "../../core/fanout/jobs.js";
 import { Ledger } from "../../core/ledger/ledger.js";
-import type { JobResult, LedgerSummary, VendorResult } from "../../core/ledger/types.js";
+import type { JobResult, LedgerSummary, ReceiptUpdate, VendorResult } from "../../core/ledger/types.js";
 import type { ShardCounts } from "../../core/shard/api.js";
 import { emitMessageCompleted } from "../../core/webhooks/message-completed.js";
 import type { MessageStatus } from "../../protocol/message.js";
@@ -163,8 +163,23 @@ export class MessageLedger extends DurableObject<Env> {
 		if (this.ledger.recordVendor(channel, results)) await this.statsSoon();
 	}
 
+	/** Vendor receipts of one post for this message (workers/routes/receipts.ts). */
+	async recordReceipts(channel: string, receipts: ReceiptUpdate[]): Promise<number> {
+		const changed = this.ledger.recordReceipts(channel, receipts);
+		if (changed > 0) await this.statsSoon();
+		return changed;
+	}
+
 	vendorOutcomes(userId: string): ReturnType<Ledger["vendorOutcomes"]> {
 		return this.ledger.vendorOutcomes(userId);
+	}
+
+	vendorOutcomesOf(userIds: string[]): ReturnType<Ledger["vendorOutcomesOf"]> {
+		return this.ledger.vendorOutcomesOf(userIds);
+	}
+
+	failedPage(offset: number, limit: number): ReturnType<Ledger["failedPage"]> {
+		return this.ledger.failedPage(offset, limit);
 	}
 
 	recipient(userId: string): ReturnType<Ledger["recipient"]> {

@@ -40,6 +40,19 @@ export class UserShard extends DurableObject<Env> {
 		return this.shard.recipient(at, messageId, userId);
 	}
 
+	recipientsOf(at: ShardAddress, messageId: string, userIds: string[]): Promise<InboxRecipientView[]> {
+		return this.shard.recipientsOf(at, messageId, userIds);
+	}
+
+	recipientsPage(
+		at: ShardAddress,
+		messageId: string,
+		after: number,
+		limit: number,
+	): Promise<{ views: InboxRecipientView[]; last: number | null }> {
+		return this.shard.recipientsPage(at, messageId, after, limit);
+	}
+
 	counts(at: ShardAddress, messageId: string): Promise<ShardCounts> {
 		return this.shard.countsAt(at, messageId);
 	}

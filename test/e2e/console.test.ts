@@ -341,6 +341,27 @@ describe("the console in a browser", () => {
 		await expect(page.getByTestId("compose-result").count()).resolves.toBe(0);
 	});
 
+	it("pages a broadcast's recipients in the message detail", async () => {
+		const users = Array.from({ length: 25 }, (_, i) => `bcast-${String(i).padStart(2, "0")}`);
+		expect((await api("POST", "/v1/tags/console-bcast/users", app.key, { add: users })).status).toBe(200);
+		const sent = await api("POST", "/v1/messages", app.key, {
+			audience: { tags: { any: ["console-bcast"] } },
+			content: { type: "text", title: "Broadcast" },
+		});
+		expect(sent.status).toBe(202);
+		await page.goto(`${baseUrl}/console/messages/${sent.body.id}`);
+		const rows = page.locator("[data-testid=recipients] tbody tr");
+		await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(20);
+		const first = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-user")));
+		await page.getByRole("button", { name: "Next page", exact: true }).click();
+		await expect.poll(() => rows.count()).toBe(5);
+		const second = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-user")));
+		expect([...first, ...second].sort()).toEqual(users);
+		await page.getByRole("button", { name: "Previous page", exact: true }).click();
+		await expect.poll(() => rows.count()).toBe(20);
+		expect(problems.list).toEqual([]);
+	});
+
 	it("finds users by id prefix and opens a profile", async () => {
 		await open(page, "users");
 		await page.getByLabel("Find users by ID").fill("console-");

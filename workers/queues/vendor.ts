@@ -13,6 +13,7 @@ import { renderFor, userProfiles } from "../../core/fanout/deliver.js";
 import type { VendorResult } from "../../core/ledger/types.js";
 import { ledgerFor } from "../../core/objects/ledger.js";
 import { accessTokens } from "../../core/objects/vendor-tokens.js";
+import { isReceiptChannel, type ReceiptKeys, receiptUrl } from "../../core/receipts/token.js";
 import { errorText } from "../../core/util/errors.js";
 import { emitWebhookEvent } from "../../core/webhooks/emit.js";
 import { emitVendorResults } from "../../core/webhooks/recipient-events.js";
@@ -103,8 +104,11 @@ async function sendVendorJob(env: Env, queued: VendorJob) {
 		tokens: accessTokens(env, job.appId),
 		fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init),
 	};
+	// Vendor receipts (core/receipts/): one HMAC per job, not per target; off without PUBLIC_BASE_URL.
+	const receipts = await receiptOptions(env, job);
+	const options = receipts ? { ...spec.options, ...receipts } : spec.options;
 	if (!spec.template) {
-		await settle(env, job, await channel.send(channel.build(spec.content, spec.options, creds), job.targets, ctx));
+		await settle(env, job, await channel.send(channel.build(spec.content, options, creds), job.targets, ctx), !!receipts);
 		return;
 	}
 	// A template message renders per recipient: one send per user, each with their own payload.
@@ -112,15 +116,22 @@ async function sendVendorJob(env: Env, queued: VendorJob) {
 	const outcomes = await Promise.all(
 		job.targets.map(async (target) => {
 			const content = renderFor(spec, target.userId, profiles.get(target.userId));
-			const [outcome] = await channel.send(channel.build(content, spec.options, creds), [target], ctx);
+			const [outcome] = await channel.send(channel.build(content, options, creds), [target], ctx);
 			return outcome ?? { kind: "retry" as const, reason: "no outcome from sender" };
 		}),
 	);
-	await settle(env, job, outcomes);
+	await settle(env, job, outcomes, !!receipts);
+}
+
+/** The receipt fields of this job's pushes, when the deployment takes receipts for its channel. */
+async function receiptOptions(env: Env, job: VendorJob): Promise<{ receiptUrl: string; receipts: true } | undefined> {
+	if (!isReceiptChannel(job.channel)) return undefined;
+	const url = await receiptUrl(env as unknown as ReceiptKeys, job.channel, job.appId);
+	return url ? { receiptUrl: url, receipts: true } : undefined;
 }
 
 /** Records final outcomes, disables dead tokens, and re-queues only the targets that can recover. */
-async function settle(env: Env, job: VendorJob, outcomes: SendOutcome[]) {
+async function settle(env: Env, job: VendorJob, outcomes: SendOutcome[], keepTokens = false) {
 	const final: VendorResult[] = [];
 	const retry: PushTarget[] = [];
 	let retryAfter = 0;
@@ -129,7 +140,8 @@ async function settle(env: Env, job: VendorJob, outcomes: SendOutcome[]) {
 	job.targets.forEach((target, i) => {
 		const o = outcomes[i] ?? { kind: "retry", reason: "no outcome from sender" };
 		const base = { userId: target.userId, deviceId: target.deviceId };
-		if (o.kind === "ok") final.push({ ...base, outcome: "sent" });
+		// With receipts on, the ledger keeps the token so a receipt (which names tokens) finds the device.
+		if (o.kind === "ok") final.push({ ...base, outcome: "sent", ...(keepTokens && target.token ? { token: target.token } : {}) });
 		else if (o.kind === "invalid_token") {
 			final.push({ ...base, outcome: "invalid_token", reason: o.reason });
 			invalid.push({ target, reason: o.reason });

@@ -17,6 +17,7 @@ import { auditEntry, nowIso } from "../../core/db/audit.js";
 import { db } from "../../core/db/client.js";
 import { credentials } from "../../core/db/schema.js";
 import { vendorTokensFor } from "../../core/objects/vendor-tokens.js";
+import { type ReceiptKeys, receiptUrl as receiptUrlFor } from "../../core/receipts/token.js";
 import { parseBearer } from "../http/auth.js";
 import type { Api } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
@@ -47,6 +48,14 @@ const CredentialView = z
 			expires_at: z.string().nullable(),
 			last_error: z.string().nullable(),
 		}),
+		receipt_url: z
+			.string()
+			.optional()
+			.openapi({
+				description:
+					"OPPO and HMS, when the deployment sets PUBLIC_BASE_URL: where the vendor posts delivery receipts. " +
+					"OPPO gets it with every push; for HMS enter it in AppGallery Connect (docs/api.md: Vendor receipts).",
+			}),
 	})
 	.openapi("Credentials");
 
@@ -121,9 +130,11 @@ export function credentialRoutes(api: Api) {
 
 	api.openapi(getRoute, async (c) => {
 		const { channel } = c.req.valid("param");
-		const row = await findCredentialRow(c.env, c.get("caller").appId, channel);
+		const appId = c.get("caller").appId;
+		const row = await findCredentialRow(c.env, appId, channel);
 		if (!row) throw notFound(`${channel} credentials`);
-		return c.json(credentialView(row), 200);
+		const receiptUrl = await receiptUrlFor(c.env as unknown as ReceiptKeys, channel, appId);
+		return c.json({ ...credentialView(row), ...(receiptUrl ? { receipt_url: receiptUrl } : {}) }, 200);
 	});
 
 	api.openapi(deleteRoute, async (c) => {

@@ -2,10 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { acceptMessage } from "../../core/messages/accept.js";
 import { funnelOf } from "../../core/messages/funnel.js";
 import { listMessages } from "../../core/messages/log.js";
+import { listRecipients } from "../../core/messages/recipients.js";
 import { findMessage, messageSummary, recall, recipientOf } from "../../core/messages/view.js";
 import type { Api } from "../http/context.js";
 import { appKeyRoute } from "../http/route.js";
-import { decodeCursor, encodeCursor, json, jsonBody, standardErrors } from "../schemas/common.js";
+import { Cursor, decodeCursor, encodeCursor, json, jsonBody, pageLimit, standardErrors } from "../schemas/common.js";
 import { MessageLogPage, MessageLogQuery } from "../schemas/message-log.js";
 import {
 	Accepted,
@@ -46,6 +47,16 @@ const getMessage = createRoute({
 	summary: "A message with its status and exact counts",
 	request: { params: MessageIdParam },
 	responses: { 200: json(MessageView, "The message."), ...standardErrors },
+});
+
+const listRecipientsRoute = createRoute({
+	...appKeyRoute(TAG, "get", "/v1/messages/{id}/recipients", "read"),
+	summary: "A message's recipients, paged, each with its status and vendor outcomes",
+	request: { params: MessageIdParam, query: z.strictObject({ cursor: Cursor, limit: pageLimit(50, 200).optional() }) },
+	responses: {
+		200: json(z.object({ recipients: z.array(RecipientViewSchema), next_cursor: z.string().nullable() }), "A page."),
+		...standardErrors,
+	},
 });
 
 const getRecipient = createRoute({
@@ -113,6 +124,13 @@ export function messageRoutes(api: Api) {
 			},
 			200,
 		);
+	});
+
+	api.openapi(listRecipientsRoute, async (c) => {
+		const row = await findMessage(c.env, c.get("caller").appId, c.req.valid("param").id);
+		const q = c.req.valid("query");
+		const page = await listRecipients(c.env, row, decodeCursor(q.cursor), q.limit ?? 50);
+		return c.json({ recipients: page.recipients, next_cursor: page.next ? encodeCursor(page.next) : null }, 200);
 	});
 
 	api.openapi(getRecipient, async (c) => {

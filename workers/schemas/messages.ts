@@ -27,6 +27,16 @@ const ChannelCount = z.object({
 		.number()
 		.int()
 		.openapi({ description: "Not sent: over the vendor's daily quota or allowed hours (Warbler's or the vendor's own answer)." }),
+	delivered: z
+		.number()
+		.int()
+		.optional()
+		.openapi({ description: "Devices whose arrival the vendor reported (OPPO, HMS receipts); absent until a receipt came." }),
+	clicked: z
+		.number()
+		.int()
+		.optional()
+		.openapi({ description: "Devices whose click the vendor reported; present with `delivered`." }),
 });
 
 export const Counts = z.object({
@@ -72,6 +82,11 @@ export const RecipientViewSchema = z
 					outcome: z.enum(["sent", "failed", "invalid_token", "quota_exceeded"]),
 					reason: z.string().nullable(),
 					at: z.string(),
+					delivered_at: z
+						.string()
+						.optional()
+						.openapi({ description: "When the vendor reported arrival on the device (receipts)." }),
+					clicked_at: z.string().optional().openapi({ description: "When the vendor reported a click (receipts)." }),
 				}),
 			)
 			.openapi({ description: "Each vendor device's outcome for this message." }),

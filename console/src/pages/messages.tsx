@@ -98,20 +98,24 @@ interface Recipient {
 	devices: { device_id: string; channel: string; outcome: string; reason: string | null }[];
 }
 
-/** A direct message's recipients, a page at a time, each with where it stands and its vendor devices' outcomes. */
-function Recipients({ id, users }: { id: string; users: string[] }) {
-	const [pageIndex, setPageIndex] = useState(0);
-	const slice = users.slice(pageIndex * RECIPIENTS_PAGE, (pageIndex + 1) * RECIPIENTS_PAGE);
+/**
+ * A message's recipients (direct or broadcast), a page at a time from the paged listing, each with
+ * where it stands and its vendor devices' outcomes. Earlier pages' cursors are kept for "previous".
+ */
+function Recipients({ id, total }: { id: string; total: number }) {
+	const [cursors, setCursors] = useState<(string | null)[]>([null]);
+	const pageIndex = cursors.length - 1;
+	const cursor = cursors[pageIndex];
 	const rows = useAsync(
 		() =>
-			bounded(slice, 4, (u) =>
-				api<Recipient>("GET", `/v1/messages/${enc(id)}/recipients/${enc(u)}`).catch(
-					(): Recipient => ({ user_id: u, status: "", devices: [] }),
-				),
+			api<{ recipients: Recipient[]; next_cursor: string | null }>(
+				"GET",
+				`/v1/messages/${enc(id)}/recipients?limit=${RECIPIENTS_PAGE}${cursor ? `&cursor=${enc(cursor)}` : ""}`,
 			),
-		[id, pageIndex],
+		[id, cursor],
 	);
-	const pages = Math.ceil(users.length / RECIPIENTS_PAGE);
+	const next = rows.data?.next_cursor ?? null;
+	const pages = Math.max(pageIndex + (next ? 2 : 1), Math.ceil(total / RECIPIENTS_PAGE));
 	return (
 		<Card title="messages.recipients">
 			<Loading when={rows.loading} />
@@ -127,7 +131,7 @@ function Recipients({ id, users }: { id: string; users: string[] }) {
 							</tr>
 						</thead>
 						<tbody>
-							{rows.data.map((r) => (
+							{rows.data.recipients.map((r) => (
 								<tr key={r.user_id} data-user={r.user_id}>
 									<td>
 										<code>{r.user_id}</code>
@@ -149,13 +153,13 @@ function Recipients({ id, users }: { id: string; users: string[] }) {
 					</table>
 				</div>
 			) : null}
-			{pages > 1 ? (
+			{pageIndex > 0 || next ? (
 				<div class="row">
-					<button type="button" class="secondary" disabled={pageIndex === 0} onClick={() => setPageIndex(pageIndex - 1)}>
+					<button type="button" class="secondary" disabled={pageIndex === 0} onClick={() => setCursors(cursors.slice(0, -1))}>
 						{t("common.previous")}
 					</button>
 					<span>{t("common.pageOf", { page: pageIndex + 1, pages })}</span>
-					<button type="button" class="secondary" disabled={pageIndex + 1 >= pages} onClick={() => setPageIndex(pageIndex + 1)}>
+					<button type="button" class="secondary" disabled={!next} onClick={() => setCursors([...cursors, next])}>
 						{t("common.next")}
 					</button>
 				</div>
@@ -386,9 +390,7 @@ function MessageDetailView({ id }: { id: string }) {
 							<p class="muted">{t("messages.noChannels")}</p>
 						)}
 					</Card>
-					{Array.isArray((m.audience as { users?: unknown })?.users) ? (
-						<Recipients id={id} users={(m.audience as { users: string[] }).users} />
-					) : null}
+					<Recipients id={id} total={m.counts?.targeted ?? 0} />
 					<Card title="messages.recipient">
 						<form
 							class="row"

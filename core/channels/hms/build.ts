@@ -15,6 +15,8 @@ export const HMS_MAX_PAYLOAD = 4096;
  */
 export function buildHmsPayload(content: MessageContent, options: PushOptions): RenderedPush {
 	const message: Record<string, unknown> = { data: JSON.stringify(customData(content, options)) };
+	// Receipts: the URL lives in AppGallery Connect; `android.bi_tag` comes back as each status's
+	// biTag (Huawei "Message Receipt" API), so it carries the message id.
 	const android: Record<string, unknown> = {
 		urgency: options.priority === "high" ? "HIGH" : "NORMAL",
 		ttl: `${ttlSeconds(options)}s`,
@@ -34,6 +36,7 @@ export function buildHmsPayload(content: MessageContent, options: PushOptions): 
 		if (options.group) notification.group = options.group;
 		android.notification = notification;
 	}
+	if (options.receipts) android.bi_tag = options.messageId;
 	message.android = android;
 
 	const passthrough = passthroughOf(content, "hms");

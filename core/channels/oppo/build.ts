@@ -20,6 +20,8 @@ const MAX_CONTENT_CHARS = 200;
 const MAX_OFFLINE_TTL = 10 * 24 * 3600;
 /** What Warbler holds the notification object (with action_parameters) to: the same 4 KiB as the others. */
 export const OPPO_MAX_PAYLOAD = 4096;
+const MAX_CALLBACK_URL = 200;
+const MAX_CALLBACK_PARAM = 50;
 
 /**
  * The `notification` of one `unicast_batch` message (OPPO "单点推送", "消息体内容定义"): title,
@@ -53,6 +55,12 @@ export function buildOppoPayload(
 	notification.notify_level = cls === "transactional" ? 2 : 1;
 	const channelId = channelIdFor(credentials.channel_ids, options.category);
 	if (channelId) notification.channel_id = channelId;
+	// Receipts (OPPO "消息回执说明"): call_back_url ≤ 200 characters, call_back_parameter ≤ 50 — the
+	// message id, so a receipt finds its ledger (the device comes from the receipt's registrationIds).
+	if (options.receiptUrl && options.receiptUrl.length <= MAX_CALLBACK_URL && options.messageId.length <= MAX_CALLBACK_PARAM) {
+		notification.call_back_url = options.receiptUrl;
+		notification.call_back_parameter = options.messageId;
+	}
 	const passthrough = passthroughOf(content, "oppo");
 	const merged = passthrough ? deepMerge(notification, passthrough) : notification;
 	return { body: { notification: merged, silent: options.silent }, headers: {}, size: jsonSize(merged) };

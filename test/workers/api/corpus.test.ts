@@ -76,7 +76,12 @@ function typesOf(s: SchemaObject | undefined): Set<string> | undefined {
 		}
 		return all;
 	}
-	if (r.allOf) return typesOf(r.allOf[0]);
+	if (r.allOf) {
+		// A nullable reference is written `{allOf: [{$ref}, {type: ["object", "null"]}]}`: null is one of its types.
+		const t = typesOf(r.allOf[0]);
+		if (t && (r.nullable || r.allOf.slice(1).some((a) => typesOf(a)?.has("null")))) t.add("null");
+		return t;
+	}
 	if (r.enum) return new Set(r.enum.map((v) => (v === null ? "null" : typeof v)));
 	if (r.const !== undefined) return new Set([typeof r.const]);
 	const t = r.type === undefined ? undefined : Array.isArray(r.type) ? r.type : [r.type];

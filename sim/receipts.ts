@@ -1,0 +1,35 @@
+/**
+ * Vendor receipts the way the vendors post them (formats and sources: core/receipts/parse.ts), a
+ * short while after a push they accepted, like a device reporting arrival:
+ *
+ * - OPPO: to the message's `notification.call_back_url`, a JSON array of
+ *   `{messageId, appId, taskId, registrationIds, eventTime, param, eventType: "push_arrive"}`.
+ * - HMS: to the URL set in AppGallery Connect (here: `PUT /__sim/receipts/hms {url}`), for messages
+ *   with `android.bi_tag`, `{"statuses": [{biTag, appid, token, status: 0, timestamp, requestId}]}`.
+ *
+ * A `no_receipt` fault (`POST /__sim/faults`) makes the matching push send none. Posts that fail are
+ * counted in the stats (`receipt_failures`), never retried.
+ */
+import type { SimContext } from "./context.ts";
+import { sleep } from "./http.ts";
+
+export const RECEIPT_DELAY_MS = 150;
+
+export function postReceipt(ctx: SimContext, channel: "oppo" | "hms", url: string, body: unknown): void {
+	void (async () => {
+		await sleep(RECEIPT_DELAY_MS);
+		const stats = ctx.state.stats[channel];
+		try {
+			const res = await fetch(url, {
+				method: "POST",
+				headers: { "content-type": "application/json" },
+				body: JSON.stringify(body),
+			});
+			await res.arrayBuffer();
+			if (res.ok) stats.receipts_sent = (stats.receipts_sent ?? 0) + 1;
+			else stats.receipt_failures = (stats.receipt_failures ?? 0) + 1;
+		} catch {
+			stats.receipt_failures = (stats.receipt_failures ?? 0) + 1;
+		}
+	})();
+}

@@ -1,0 +1,150 @@
+/**
+ * Vendor receipts on the real Worker, Durable Objects and D1: the token is the only credential (a
+ * wrong token, app or channel is the same 404), malformed bodies are 400s, a receipt marks its
+ * device once however often it comes, and another app's messages are never touched.
+ */
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { receiptToken } from "../../../core/receipts/token.js";
+import { call, newApp, send } from "../http.js";
+
+const BASE = "http://warbler.test";
+
+async function postReceipt(channel: string, appId: string, token: string, body: unknown, contentType = "application/json") {
+	return send(`${BASE}/v1/receipts/${channel}/${appId}/${token}`, {
+		method: "POST",
+		headers: { "content-type": contentType },
+		body: typeof body === "string" ? body : JSON.stringify(body),
+	});
+}
+
+/** A message with one OPPO and one HMS device marked `sent` in its ledger, as the vendor queue records them. */
+async function sentMessage(key: string, appId: string, user: string) {
+	const res = await call("POST", "/v1/messages", key, {
+		audience: { users: [user] },
+		content: { type: "text", title: "hi", body: "there" },
+		options: { channels: "ws" },
+	});
+	expect(res.status, res.text).toBe(202);
+	const id = res.body.id as string;
+	const ledger = env.LEDGER.get(env.LEDGER.idFromName(`${appId}/${id}`));
+	await ledger.recordVendor("oppo", [{ userId: user, deviceId: "reno", outcome: "sent", token: `CN_tok-${id}` }]);
+	await ledger.recordVendor("hms", [{ userId: user, deviceId: "mate", outcome: "sent", token: `hms-${id}` }]);
+	return id;
+}
+
+const oppoArrival = (messageId: string, regId: string) => [
+	{
+		messageId: "oppo-msg-1",
+		appId: "oppo-app",
+		taskId: "oppo-msg-1",
+		registrationIds: regId,
+		eventTime: String(Date.now()),
+		param: messageId,
+		eventType: "push_arrive",
+	},
+];
+
+const byChannel = async (key: string, id: string) => (await call("GET", `/v1/messages/${id}`, key)).body.counts.by_channel;
+
+describe("POST /v1/receipts/{channel}/{appId}/{token}", () => {
+	it("a wrong token, app or channel is the same 404, and nothing is counted", async () => {
+		const a = await newApp();
+		const b = await newApp();
+		const id = await sentMessage(a.key, a.appId, "u1");
+		const good = await receiptToken(env, "oppo", a.appId);
+		const body = oppoArrival(id, `CN_tok-${id}`);
+		const answers = [
+			await postReceipt("oppo", a.appId, `${good.slice(0, -1)}${good.endsWith("A") ? "B" : "A"}`, body),
+			await postReceipt("oppo", b.appId, good, body),
+			await postReceipt("oppo", "no-such-app", good, body),
+			await postReceipt("xiaomi", a.appId, await receiptToken(env, "xiaomi", a.appId), body),
+			await postReceipt("hms", a.appId, good, { statuses: [] }),
+		];
+		for (const r of answers) {
+			expect(r.status, r.text).toBe(404);
+			expect(r.body).toEqual({ error: { code: "not_found", message: "No such receipt endpoint." } });
+		}
+		expect((await byChannel(a.key, id)).oppo.delivered).toBeUndefined();
+	});
+
+	it("malformed bodies are 400s", async () => {
+		const a = await newApp();
+		const oppo = await receiptToken(env, "oppo", a.appId);
+		const hms = await receiptToken(env, "hms", a.appId);
+		const cases: [string, string, unknown][] = [
+			["oppo", oppo, "{not json"],
+			["oppo", oppo, { statuses: [] }],
+			["oppo", oppo, [{ param: "x" }]],
+			["oppo", oppo, [{ registrationIds: 7 }]],
+			["hms", hms, []],
+			["hms", hms, { statuses: [{ biTag: "m", status: "0" }] }],
+			["hms", hms, { statuses: "all" }],
+			["hms", hms, ""],
+		];
+		for (const [channel, token, body] of cases) {
+			const r = await postReceipt(channel, a.appId, token, body);
+			expect(r.status, `${channel} ${JSON.stringify(body)}: ${r.text}`).toBe(400);
+			expect(r.body.error.code).toBe("invalid_request");
+		}
+		const tooMany = Array.from({ length: 1001 }, () => ({ registrationIds: "x", param: "m" }));
+		expect((await postReceipt("oppo", a.appId, oppo, tooMany)).status).toBe(400);
+	});
+
+	it("OPPO and HMS arrivals count once per device, with delivered_at on the recipient's device", async () => {
+		const a = await newApp();
+		const id = await sentMessage(a.key, a.appId, "u1");
+		const oppo = await receiptToken(env, "oppo", a.appId);
+		const hms = await receiptToken(env, "hms", a.appId);
+		for (let i = 0; i < 3; i++) {
+			const r = await postReceipt("oppo", a.appId, oppo, oppoArrival(id, `CN_tok-${id}`));
+			expect(r.status, r.text).toBe(200);
+			expect(r.body).toEqual({ code: 0, message: "success" });
+		}
+		const status = { biTag: id, appid: "10000", token: `hms-${id}`, status: 0, timestamp: Date.now(), requestId: "r1" };
+		const h = await postReceipt("hms", a.appId, hms, { statuses: [status, status, { ...status, status: 2, token: "other" }] });
+		expect(h.status, h.text).toBe(200);
+		expect(h.body).toEqual({ errno: "0", errmsg: "success" });
+		const counts = await byChannel(a.key, id);
+		expect(counts.oppo).toEqual({ sent: 1, failed: 0, invalid_token: 0, quota_exceeded: 0, delivered: 1, clicked: 0 });
+		expect(counts.hms).toMatchObject({ sent: 1, delivered: 1, clicked: 0 });
+		const view = await call("GET", `/v1/messages/${id}/recipients/u1`, a.key);
+		expect(view.status, view.text).toBe(200);
+		const devices = view.body.devices as { device_id: string; delivered_at?: string; clicked_at?: string }[];
+		for (const d of devices) {
+			expect(d.delivered_at, d.device_id).toMatch(/^\d{4}-\d\d-\d\dT/);
+			expect(d.clicked_at).toBeUndefined();
+		}
+		expect(JSON.stringify(view.body)).not.toContain(`tok-${id}`);
+	});
+
+	it("receipts naming another app's message, an unknown message or a token never pushed to change nothing", async () => {
+		const a = await newApp();
+		const b = await newApp();
+		const idA = await sentMessage(a.key, a.appId, "u1");
+		const idB = await sentMessage(b.key, b.appId, "u1");
+		const tokenA = await receiptToken(env, "oppo", a.appId);
+		const body = [
+			...oppoArrival(idB, `CN_tok-${idB}`), // B's message and device, through A's URL
+			...oppoArrival("msg_does_not_exist", `CN_tok-${idA}`),
+			...oppoArrival(idA, "CN_never-pushed"),
+		];
+		const r = await postReceipt("oppo", a.appId, tokenA, body);
+		expect(r.status, r.text).toBe(200);
+		expect((await byChannel(a.key, idA)).oppo.delivered).toBeUndefined();
+		expect((await byChannel(b.key, idB)).oppo.delivered).toBeUndefined();
+	});
+
+	it("a click (a vendor that reports them) counts clicked once and implies arrival", async () => {
+		const a = await newApp();
+		const id = await sentMessage(a.key, a.appId, "u1");
+		const ledger = env.LEDGER.get(env.LEDGER.idFromName(`${a.appId}/${id}`));
+		const at = Date.now();
+		expect(await ledger.recordReceipts("oppo", [{ token: `CN_tok-${id}`, kind: "clicked", at }])).toBe(2);
+		expect(await ledger.recordReceipts("oppo", [{ token: `CN_tok-${id}`, kind: "clicked", at: at + 5 }])).toBe(0);
+		expect((await byChannel(a.key, id)).oppo).toMatchObject({ delivered: 1, clicked: 1 });
+		const view = await call("GET", `/v1/messages/${id}/recipients/u1`, a.key);
+		const reno = (view.body.devices as { device_id: string; clicked_at?: string }[]).find((d) => d.device_id === "reno");
+		expect(reno?.clicked_at).toBe(new Date(at).toISOString());
+	});
+});

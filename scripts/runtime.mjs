@@ -14,6 +14,7 @@ import { readdirSync } from "node:fs";
 import { basename, join } from "node:path";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
 import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { staticFiles } from "./static-files.mjs";
 
 const { root, port, persistDir, bundleDir, entry, vars } = JSON.parse(process.env.WARBLER_RUNTIME ?? "{}");
 
@@ -44,7 +45,9 @@ function modulesOf(dir, entry, rules) {
 }
 
 const { workerOptions } = unstable_getMiniflareWorkerOptions(join(root, "wrangler.toml"));
-const { modulesRules = [], bindings = {}, rootPath: _rootPath, ...rest } = workerOptions;
+const { modulesRules = [], bindings = {}, rootPath: _rootPath, assets, serviceBindings = {}, ...rest } = workerOptions;
+// The console's static assets through their binding only, not a router before every request (static-files.mjs).
+const assetBinding = assets ? { [assets.binding]: staticFiles(assets.directory) } : {};
 const mf = new Miniflare(
 	convertV4MiniflareOptions({
 		...rest,
@@ -56,6 +59,7 @@ const mf = new Miniflare(
 		modules: modulesOf(bundleDir, entry, modulesRules),
 		modulesRoot: bundleDir,
 		bindings: { ...bindings, ...vars },
+		serviceBindings: { ...serviceBindings, ...assetBinding },
 	}),
 );
 

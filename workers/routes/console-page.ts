@@ -34,8 +34,14 @@ const SHELL: Record<Locale, { title: string; loading: string; noscript: string }
 };
 
 async function page(c: Context<HonoEnv>): Promise<Response> {
-	// A file the assets layer does not have is missing, not a page of the app.
-	if (c.req.path.startsWith("/console/assets/")) throw new AppError("not_found", `No such file ${c.req.path}.`);
+	// On Cloudflare the assets layer serves files before the Worker runs; the local runtime reaches them
+	// through the binding (scripts/static-files.mjs). A file neither has is missing, not a page of the app.
+	if (c.req.path.startsWith("/console/assets/")) {
+		const file = await c.env.ASSETS.fetch(c.req.raw);
+		if (file.ok) return file;
+		await file.body?.cancel();
+		throw new AppError("not_found", `No such file ${c.req.path}.`);
+	}
 	const res = await c.env.ASSETS.fetch(new URL("/console/index.html", c.req.url));
 	if (!res.ok) {
 		await res.body?.cancel();

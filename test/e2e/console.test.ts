@@ -174,6 +174,14 @@ describe("the console in a browser", () => {
 					{ timeout: 20_000 },
 				)
 				.toBe("1");
+			// The log filters by recipient: this user finds the message, another user does not.
+			const filters = page.locator("form.filters");
+			await filters.getByLabel("User ID", { exact: true }).fill("someone-else");
+			await filters.locator("button[type=submit]").click();
+			await page.getByText("No messages match.", { exact: true }).waitFor();
+			await filters.getByLabel("User ID", { exact: true }).fill("console-ws");
+			await filters.locator("button[type=submit]").click();
+			await row.waitFor();
 			await row.locator("a").click();
 			await page.getByTestId("funnel").waitFor();
 			await expect(page.locator('[data-testid=funnel] li[data-field="targeted"] strong').innerText()).resolves.toBe("1");
@@ -191,7 +199,7 @@ describe("the console in a browser", () => {
 
 	it("the live device panel connects through the client SDK and shows a message sent from Compose", async () => {
 		await page.locator(".top button", { hasText: "Live device" }).click();
-		await page.getByLabel("User ID", { exact: true }).last().fill("console-live");
+		await page.locator("#live").getByLabel("User ID", { exact: true }).fill("console-live");
 		await page.locator("#live").getByRole("button", { name: "Connect", exact: true }).click();
 		await page.locator('[data-testid=live-state][data-state="connected"]').waitFor({ timeout: 15_000 });
 		await open(page, "compose");

@@ -182,6 +182,8 @@ function MessageLog() {
 		template_id: "",
 		schedule_id: "",
 		automation_id: "",
+		user_id: "",
+		tag: "",
 	});
 	const [applied, setApplied] = useState(filters);
 	const [cursor, setCursor] = useState<string | undefined>();
@@ -239,6 +241,8 @@ function MessageLog() {
 				/>
 				<Field label="messages.schedule" value={filters.schedule_id} onValue={set("schedule_id")} />
 				<Field label="messages.automation" value={filters.automation_id} onValue={set("automation_id")} />
+				<Field label="messages.user" value={filters.user_id} onValue={set("user_id")} />
+				<Field label="messages.tag" value={filters.tag} onValue={set("tag")} />
 				<button type="submit" class="primary">
 					{t("common.search")}
 				</button>

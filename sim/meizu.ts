@@ -6,7 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import { faultDelay, retryAfter, type SimContext } from "./context.ts";
-import { isObject, json, redactHeaders, type SimRequest, type SimResponse } from "./http.ts";
+import { isObject, json, randomToken, redactHeaders, type SimRequest, type SimResponse } from "./http.ts";
+import { postReceipt } from "./receipts.ts";
 import type { Fault, Outcome } from "./state.ts";
 
 const MAX_PUSH_IDS = 1000;
@@ -112,6 +113,20 @@ export function createMeizu(ctx: SimContext) {
 			}
 		}
 		const value = illegal.size ? { [MEIZU_SIM_CODES.illegalPushId]: [...illegal] } : {};
+		// An arrival receipt for the accepted pushIds when the notification asked for one (core/receipts/parse.ts).
+		const extra = isObject(message) && isObject(message.extra) ? message.extra : undefined;
+		if (kind === "varnished" && typeof extra?.callback === "string" && fault?.kind !== "no_receipt") {
+			const msgId = `NS${randomToken(10, "hex")}`;
+			const cb = {
+				[`${msgId}-1`]: {
+					param: typeof extra["callback.param"] === "string" ? extra["callback.param"] : "",
+					type: 1,
+					targets: pushIds.filter((p) => !illegal.has(p)),
+				},
+			};
+			const form = new URLSearchParams({ cb: JSON.stringify(cb), access_token: randomToken(16, "hex") });
+			postReceipt(ctx, "meizu", extra.callback, form);
+		}
 		return finish(answer(MEIZU_SIM_CODES.ok, "", value), (id) =>
 			illegal.has(id) ? { status: 200, ok: false, reason: MEIZU_SIM_CODES.illegalPushId } : { status: 200, ok: true },
 		);

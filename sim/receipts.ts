@@ -6,6 +6,10 @@
  *   `{messageId, appId, taskId, registrationIds, eventTime, param, eventType: "push_arrive"}`.
  * - HMS: to the URL set in AppGallery Connect (here: `PUT /__sim/receipts/hms {url}`), for messages
  *   with `android.bi_tag`, `{"statuses": [{biTag, appid, token, status: 0, timestamp, requestId}]}`.
+ * - Xiaomi: to the push's `extra.callback`, form-encoded `data` = JSON
+ *   `{"<xiaomi msg id>": {param, type: 1, targets: "regId1,regId2", jobkey, barStatus, timestamp}}`.
+ * - Meizu: to the notification's `extra.callback` (the URL registered in the Flyme console),
+ *   form-encoded `cb` = JSON `{"<msgId>-1": {param, type: 1, targets: [pushId…]}}` and `access_token`.
  *
  * A `no_receipt` fault (`POST /__sim/faults`) makes the matching push send none. Posts that fail are
  * counted in the stats (`receipt_failures`), never retried.
@@ -15,15 +19,17 @@ import { sleep } from "./http.ts";
 
 export const RECEIPT_DELAY_MS = 150;
 
-export function postReceipt(ctx: SimContext, channel: "oppo" | "hms", url: string, body: unknown): void {
+/** `body` is posted as JSON, or form-encoded when it is a URLSearchParams (Xiaomi, Meizu). */
+export function postReceipt(ctx: SimContext, channel: "oppo" | "hms" | "xiaomi" | "meizu", url: string, body: unknown): void {
 	void (async () => {
 		await sleep(RECEIPT_DELAY_MS);
 		const stats = ctx.state.stats[channel];
+		const form = body instanceof URLSearchParams;
 		try {
 			const res = await fetch(url, {
 				method: "POST",
-				headers: { "content-type": "application/json" },
-				body: JSON.stringify(body),
+				headers: { "content-type": form ? "application/x-www-form-urlencoded" : "application/json" },
+				body: form ? body.toString() : JSON.stringify(body),
 			});
 			await res.arrayBuffer();
 			if (res.ok) stats.receipts_sent = (stats.receipts_sent ?? 0) + 1;

@@ -17,7 +17,7 @@ export type FaultKind =
 	| "too_many_provider_token_updates"
 	/** The vendor's daily-quota answer (OPPO 33, vivo 10070, Honor 80300011, Xiaomi 200001; Meizu 518). */
 	| "quota"
-	/** OPPO/HMS: the push succeeds but no receipt is posted (sim/receipts.ts). */
+	/** OPPO/HMS/Xiaomi/Meizu: the push succeeds but no receipt is posted (sim/receipts.ts). */
 	| "no_receipt";
 export const FAULT_KINDS: readonly FaultKind[] = [
 	"429",
@@ -87,7 +87,7 @@ export interface ChannelStats {
 	auth_failures: number;
 	/** APNs only: new provider JWTs issued less than 20 minutes after the previous one. */
 	too_fast_token_refreshes?: number;
-	/** OPPO/HMS: receipts posted (answered 2xx) and receipts whose post failed (sim/receipts.ts). */
+	/** OPPO/HMS/Xiaomi/Meizu: receipts posted (answered 2xx) and receipts whose post failed (sim/receipts.ts). */
 	receipts_sent?: number;
 	receipt_failures?: number;
 }

@@ -5,6 +5,7 @@
  */
 import { faultDelay, PAYLOAD_LIMIT, retryAfter, type SimContext } from "./context.ts";
 import { header, json, randomToken, redactHeaders, type SimRequest, type SimResponse } from "./http.ts";
+import { postReceipt } from "./receipts.ts";
 import type { Fault, Outcome } from "./state.ts";
 
 const MAX_REGIDS = 1000;
@@ -119,6 +120,21 @@ export function createXiaomi(ctx: SimContext) {
 		}
 		const data: Record<string, string> = { id: `scm${randomToken(10, "hex")}` };
 		if (badRegids.size > 0) data.bad_regids = [...badRegids].join(",");
+		// An arrival receipt for the accepted regids when the push asked for one (core/receipts/parse.ts).
+		const callback = fields["extra.callback"];
+		if (callback && fault?.kind !== "no_receipt" && Number(fields["extra.callback.type"] ?? "3") & 1) {
+			const receipt = {
+				[data.id as string]: {
+					param: fields["extra.callback.param"] ?? "",
+					type: 1,
+					targets: regids.filter((r) => !badRegids.has(r)).join(","),
+					jobkey: fields["extra.jobkey"] ?? "",
+					barStatus: "Enable",
+					timestamp: Date.now(),
+				},
+			};
+			postReceipt(ctx, "xiaomi", callback, new URLSearchParams({ data: JSON.stringify(receipt) }));
+		}
 		return finish(
 			json(200, {
 				result: "ok",

@@ -90,7 +90,8 @@ export function createApp() {
 	userSearchRoutes(api);
 	audienceRoutes(api);
 	consoleRoutes(api);
-	// Vendor receipts: no app key (the URL's HMAC token is the credential), JSON like every body.
+	// Vendor receipts: no app key (the URL's HMAC token is the credential); JSON, or the form Xiaomi and
+	// Meizu post (workers/http/body.ts).
 	receiptRoutes(api);
 
 	api.openAPIRegistry.registerComponent("securitySchemes", "adminToken", {

@@ -1,3 +1,4 @@
+import { nestingDepth } from "../util/json-depth.js";
 import { z } from "../zod.js";
 import type { ReceiptChannel } from "./token.js";
 
@@ -16,6 +17,25 @@ import type { ReceiptChannel } from "./token.js";
  *   `{"statuses": [{biTag, appid, token, status, timestamp, requestId}]}` (up to 1,000), `biTag` as
  *   sent in the message, `status` 0 = delivered (other codes: not installed, notifications off, …).
  *   The answer is JSON `{errno, errmsg}`. Push Kit sends no click receipts.
+ * - Xiaomi (Mi Push): the push carries extras `callback` (our URL), `callback.param` (≤ 64 bytes:
+ *   the message id) and `callback.type` (bitmask, 1 arrival, 2 click, 3 both; Xiaomi support in
+ *   blog.csdn.net/zhou_Tian/article/details/108751167, whose receiver also shows the transport: a POST
+ *   with Content-Type application/x-www-form-urlencoded and one field `data`). `data` is a JSON object
+ *   keyed by Xiaomi's message id, each value `{param, type, targets: "regId1,regId2", jobkey,
+ *   barStatus, timestamp}`; `type` 1 = arrived, 2 = clicked, 16/32/64/128 = not delivered (invalid
+ *   target, push disabled, filtered, over quota). Sources: doopush/doopush
+ *   api/internal/services/callback_service.go (ProcessXiaomiCallback), and two Go receivers found by
+ *   code search (repositories not named by the index): one reads `form.Get("data")` into
+ *   `map[string]{param, type, targets, jobkey, barStatus}`, one (`MipushCallbackData`) transcribes
+ *   Xiaomi's field table (type codes, comma-separated targets, `timestamp` = arrival on the device).
+ *   `callback.param` ≤ 64 bytes: pkg.go.dev/github.com/iswangwenbin/pushapi/xiaomipush (Callback).
+ *   Xiaomi documents no answer body: the HTTP 200 is the acknowledgement.
+ * - Meizu (Flyme push, github.com/MEIZUPUSH/PushAPI README "消息送达与回执", commit a39667d): the
+ *   notification's `extra` `{callback (≤ 128 bytes, registered in the console's 回执管理),
+ *   callback.param (≤ 64 bytes), callback.type (1, 2, 3)}`; Meizu POSTs form-encoded `cb` (JSON) and
+ *   `access_token`; `cb` is keyed `"<msgId>-<type>"`, each value `{param, type, targets: [pushId…]}`
+ *   with no time (so "when Warbler got it"). An open issue there (MEIZUPUSH/PushAPI#9) reports the
+ *   post arriving as application/json: the same fields as a JSON object are accepted too.
  */
 
 export type ReceiptKind = "delivered" | "clicked";
@@ -64,13 +84,114 @@ export const HmsReceiptBody = z.object({
 		.max(MAX_RECEIPT_EVENTS),
 });
 
-export const RECEIPT_BODIES = { oppo: OppoReceiptBody, hms: HmsReceiptBody } as const;
+/**
+ * Xiaomi and Meizu post a form whose one field holds JSON; the body reader hands it over as
+ * `{field: value}` (workers/http/body.ts). The embedded JSON is a string here (or already an object
+ * when the vendor posts JSON) and is checked entry by entry by `parseReceiptBody`.
+ */
+const Embedded = z.union([z.string().max(1024 * 1024), z.record(z.string(), z.unknown())]);
+export const XiaomiReceiptForm = z.object({ data: Embedded });
+export const MeizuReceiptForm = z.object({ cb: Embedded, access_token: Text.optional() });
+
+const TypeCode = z.union([
+	z.number().int(),
+	z
+		.string()
+		.regex(/^\d{1,9}$/)
+		.transform(Number),
+]);
+const XiaomiEntry = z.object({
+	param: Text.optional(),
+	type: TypeCode,
+	targets: Text,
+	jobkey: z.union([Text, z.number()]).optional(),
+	barStatus: Text.optional(),
+	timestamp: Time,
+});
+const MeizuEntry = z.object({
+	param: Text.optional(),
+	type: TypeCode,
+	targets: z.array(Text).max(MAX_RECEIPT_EVENTS),
+});
+type XiaomiReceipt = z.infer<typeof XiaomiEntry>;
+type MeizuReceipt = z.infer<typeof MeizuEntry>;
+
+/** A validated body: the vendor's own shape, Xiaomi's and Meizu's embedded JSON as a list of entries. */
+export type ReceiptBody =
+	| { channel: "oppo"; body: z.infer<typeof OppoReceiptBody> }
+	| { channel: "hms"; body: z.infer<typeof HmsReceiptBody> }
+	| { channel: "xiaomi"; body: XiaomiReceipt[] }
+	| { channel: "meizu"; body: MeizuReceipt[] };
+
+export interface ReceiptIssue {
+	code: string;
+	path: PropertyKey[];
+	message: string;
+}
+
+/** Deeper embedded JSON is refused before parsing it (the same bound as the API's body reader). */
+const MAX_EMBEDDED_DEPTH = 64;
+
+/** Validates a receipt body of `channel`; for Xiaomi and Meizu also the JSON in the form field. */
+export function parseReceiptBody(
+	channel: ReceiptChannel,
+	raw: unknown,
+): { success: true; data: ReceiptBody } | { success: false; issues: ReceiptIssue[] } {
+	const fail = (issues: readonly { code: string; path: PropertyKey[]; message: string }[], prefix: PropertyKey[] = []) => ({
+		success: false as const,
+		issues: issues.map((i) => ({ code: i.code, path: [...prefix, ...i.path], message: i.message })),
+	});
+	if (channel === "oppo" || channel === "hms") {
+		const r = channel === "oppo" ? OppoReceiptBody.safeParse(raw) : HmsReceiptBody.safeParse(raw);
+		if (!r.success) return fail(r.error.issues);
+		return { success: true, data: { channel, body: r.data } as ReceiptBody };
+	}
+	const form = channel === "xiaomi" ? XiaomiReceiptForm.safeParse(raw) : MeizuReceiptForm.safeParse(raw);
+	if (!form.success) return fail(form.error.issues);
+	const field = channel === "xiaomi" ? "data" : "cb";
+	const embedded = (form.data as Record<string, unknown>)[field];
+	let value: unknown = embedded;
+	if (typeof embedded === "string") {
+		const bad = (message: string) => fail([{ code: "custom", path: [], message }], [field]);
+		if (nestingDepth(embedded) > MAX_EMBEDDED_DEPTH) return bad(`nested deeper than ${MAX_EMBEDDED_DEPTH} levels`);
+		try {
+			value = JSON.parse(embedded);
+		} catch {
+			return bad("not a JSON object");
+		}
+	}
+	if (typeof value !== "object" || value === null || Array.isArray(value)) {
+		return fail([{ code: "custom", path: [], message: "not a JSON object" }], [field]);
+	}
+	// Keyed by the vendor's message id (Meizu: "<msgId>-<type>"); the keys themselves are not needed.
+	const entries = Object.entries(value).filter(([k]) => k !== "__proto__");
+	if (entries.length > MAX_RECEIPT_EVENTS) {
+		return fail([{ code: "custom", path: [], message: `more than ${MAX_RECEIPT_EVENTS} entries` }], [field]);
+	}
+	const out: unknown[] = [];
+	for (const [key, entry] of entries) {
+		const r = channel === "xiaomi" ? XiaomiEntry.safeParse(entry) : MeizuEntry.safeParse(entry);
+		if (!r.success) return fail(r.error.issues, [field, key]);
+		out.push(r.data);
+	}
+	return { success: true, data: { channel, body: out } as ReceiptBody };
+}
 
 /** What each vendor expects back on success (anything else makes some vendors retry). */
 export const RECEIPT_ANSWERS: Record<ReceiptChannel, unknown> = {
 	oppo: { code: 0, message: "success" },
 	hms: { errno: "0", errmsg: "success" },
+	// Neither documents an answer body: the HTTP 200 is the acknowledgement.
+	xiaomi: {},
+	meizu: {},
 };
+
+/** Xiaomi/Meizu `type`: 1 arrived, 2 clicked (3 = both, as in callback.type); other codes are not deliveries. */
+function kindOf(type: number): ReceiptKind | undefined {
+	if (type & 2) return "clicked";
+	if (type & 1) return "delivered";
+	return undefined;
+}
 
 function when(t: number | string | undefined, now: number): number {
 	const n = typeof t === "string" ? Number(t) : t;
@@ -80,10 +201,21 @@ function when(t: number | string | undefined, now: number): number {
 }
 
 /** The events of a validated body; receipts that name no message of ours (no param/biTag) are skipped. */
-export function receiptEvents(channel: ReceiptChannel, body: unknown, now = Date.now()): ReceiptEvent[] {
+export function receiptEvents(parsed: ReceiptBody, now = Date.now()): ReceiptEvent[] {
 	const out: ReceiptEvent[] = [];
-	if (channel === "oppo") {
-		for (const r of body as z.infer<typeof OppoReceiptBody>) {
+	if (parsed.channel === "xiaomi" || parsed.channel === "meizu") {
+		for (const r of parsed.body) {
+			const kind = kindOf(r.type);
+			if (!r.param || !kind) continue;
+			const targets = typeof r.targets === "string" ? r.targets.split(",") : r.targets;
+			const at = "timestamp" in r ? when(r.timestamp, now) : now;
+			for (const token of targets) {
+				const t = token.trim();
+				if (t) out.push({ messageId: r.param, token: t, kind, at });
+			}
+		}
+	} else if (parsed.channel === "oppo") {
+		for (const r of parsed.body) {
 			if (!r.param) continue;
 			const kind: ReceiptKind = r.eventType && /click/i.test(r.eventType) ? "clicked" : "delivered";
 			for (const token of r.registrationIds.split(",")) {
@@ -92,7 +224,7 @@ export function receiptEvents(channel: ReceiptChannel, body: unknown, now = Date
 			}
 		}
 	} else {
-		for (const s of (body as z.infer<typeof HmsReceiptBody>).statuses) {
+		for (const s of parsed.body.statuses) {
 			if (!s.biTag || s.status !== 0) continue;
 			out.push({ messageId: s.biTag, token: s.token, kind: "delivered", at: when(s.timestamp, now) });
 		}

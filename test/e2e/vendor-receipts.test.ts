@@ -1,6 +1,7 @@
 /**
  * Vendor receipts end to end: a local stack of its own whose PUBLIC_BASE_URL points at itself (the
- * shared stack runs without receipts), pushing to the OPPO and HMS simulators. OPPO gets the receipt
+ * shared stack runs without receipts), pushing to the OPPO, HMS, Xiaomi and Meizu simulators (the
+ * last two post form-encoded receipts to the URL each push carries). OPPO gets the receipt
  * URL with each push and posts an arrival; HMS posts to the URL "configured in AppGallery Connect"
  * (the simulator's PUT /__sim/receipts/hms), learnt from GET /v1/credentials/hms. The message's
  * `by_channel.<vendor>.delivered` becomes 1 and stays 1; a push whose receipt never comes counts none.
@@ -12,16 +13,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type Stack, startStack } from "../../scripts/stack.mjs";
 import { apiAt } from "./helpers.js";
 
-const RECEIPT_VENDORS = ["oppo", "hms"] as const;
+const RECEIPT_VENDORS = ["oppo", "hms", "xiaomi", "meizu"] as const;
 
-describe("vendor receipts (OPPO, HMS) on a stack with PUBLIC_BASE_URL", () => {
+describe("vendor receipts (OPPO, HMS, Xiaomi, Meizu) on a stack with PUBLIC_BASE_URL", () => {
 	let stack: Stack;
 	let persistTo: string;
 	let api: ReturnType<typeof apiAt>;
 	let key: string;
 	let sim: string;
 	const stamp = Date.now().toString(36);
-	const tokens = { oppo: `CN_oppo-r-${stamp}`, hms: `hms-r-${stamp}` };
+	const tokens = { oppo: `CN_oppo-r-${stamp}`, hms: `hms-r-${stamp}`, xiaomi: `xm-r-${stamp}`, meizu: `mz-r-${stamp}` };
 
 	const simJson = async (method: string, path: string, body?: unknown) => {
 		const res = await fetch(`${sim}${path}`, {
@@ -105,6 +106,16 @@ describe("vendor receipts (OPPO, HMS) on a stack with PUBLIC_BASE_URL", () => {
 		}[];
 		expect(oppo?.payload.notification.call_back_url).toMatch(new RegExp(`^${stack.baseUrl}/v1/receipts/oppo/`));
 		expect(oppo?.payload.notification.call_back_parameter).toBe(id);
+		// Xiaomi's form fields and Meizu's messageJson.extra (both posted back form-encoded).
+		const [xiaomi] = (await simJson("GET", `/__sim/deliveries?token=${tokens.xiaomi}-ming`)) as {
+			payload: Record<string, string>;
+		}[];
+		expect(xiaomi?.payload["extra.callback"]).toMatch(new RegExp(`^${stack.baseUrl}/v1/receipts/xiaomi/`));
+		expect(xiaomi?.payload["extra.callback.param"]).toBe(id);
+		const [meizu] = (await simJson("GET", `/__sim/deliveries?token=${tokens.meizu}-ming`)) as {
+			payload: { message: { extra?: Record<string, unknown> } };
+		}[];
+		expect(meizu?.payload.message.extra?.["callback.param"]).toBe(id);
 		const view = await api("GET", `/v1/messages/${id}/recipients/ming`, key);
 		for (const d of view.body.devices as { channel: string; delivered_at?: string }[]) {
 			expect(d.delivered_at, d.channel).toMatch(/^\d{4}-\d\d-\d\dT/);

@@ -5,11 +5,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildHmsPayload } from "../../core/channels/hms/index.js";
+import { buildMeizuPayload } from "../../core/channels/meizu/index.js";
 import { buildOppoPayload } from "../../core/channels/oppo/index.js";
 import type { PushOptions } from "../../core/channels/types.js";
 import { buildVivoPayload } from "../../core/channels/vivo/index.js";
 import { buildXiaomiPayload } from "../../core/channels/xiaomi/index.js";
-import { byMessage, HmsReceiptBody, OppoReceiptBody, receiptEvents } from "../../core/receipts/parse.js";
+import { byMessage, HmsReceiptBody, OppoReceiptBody, parseReceiptBody, receiptEvents } from "../../core/receipts/parse.js";
 import { receiptToken, receiptUrl, verifyReceiptToken } from "../../core/receipts/token.js";
 
 const content = { type: "text", title: "Order shipped", body: "On its way" } as const;
@@ -56,9 +57,37 @@ describe("builders: callback fields", () => {
 
 	it("vendors whose receipt format is not supported get no callback fields", () => {
 		const opts = { ...base, receiptUrl: URL_, receipts: true };
-		const xiaomi = buildXiaomiPayload(content, opts, { package_name: "dev.warbler.demo" }).body;
-		expect(Object.keys(xiaomi).filter((k) => k.includes("callback"))).toEqual([]);
 		expect(JSON.stringify(buildVivoPayload(content, opts).body)).not.toContain("callback");
+	});
+
+	it("Xiaomi sets extra.callback, callback.param (the message id) and callback.type 3 only with a receipt URL", () => {
+		const creds = { package_name: "dev.warbler.demo" };
+		const on = buildXiaomiPayload(content, { ...base, receiptUrl: URL_ }, creds).body as Record<string, string>;
+		expect(on).toMatchObject({
+			"extra.callback": URL_,
+			"extra.callback.param": base.messageId,
+			"extra.callback.type": "3",
+		});
+		const silent = buildXiaomiPayload(content, { ...base, silent: true, receiptUrl: URL_ }, creds).body as Record<string, string>;
+		expect(silent["extra.callback.param"]).toBe(base.messageId);
+		const off = buildXiaomiPayload(content, base, creds).body as Record<string, string>;
+		expect(Object.keys(off).filter((k) => k.includes("callback"))).toEqual([]);
+		// callback.param is at most 64 bytes: a longer id asks for no receipt.
+		const long = buildXiaomiPayload(content, { ...base, messageId: "m".repeat(65), receiptUrl: URL_ }, creds).body;
+		expect(Object.keys(long).filter((k) => k.includes("callback"))).toEqual([]);
+	});
+
+	it("Meizu sets messageJson.extra on notifications only, within its limits (URL ≤ 128, param ≤ 64 bytes)", () => {
+		const extra = (o: PushOptions) => (buildMeizuPayload(content, o).body.messageJson as Record<string, unknown>).extra;
+		expect(extra({ ...base, receiptUrl: URL_ })).toEqual({
+			callback: URL_,
+			"callback.param": base.messageId,
+			"callback.type": 3,
+		});
+		expect(extra(base)).toBeUndefined();
+		expect(extra({ ...base, silent: true, receiptUrl: URL_ })).toBeUndefined();
+		expect(extra({ ...base, receiptUrl: `https://push.example.com/${"x".repeat(104)}` })).toBeUndefined();
+		expect(extra({ ...base, messageId: "m".repeat(65), receiptUrl: URL_ })).toBeUndefined();
 	});
 });
 
@@ -89,7 +118,10 @@ describe("receipt token and URL", () => {
 		expect(url).toBe(`https://push.example.com/v1/receipts/oppo/app_1/${await receiptToken(KEYS, "oppo", "app_1")}`);
 		expect(await receiptUrl({ ENCRYPTION_KEY: "k" }, "oppo", "app_1")).toBeUndefined();
 		expect(await receiptUrl({ ...KEYS, PUBLIC_BASE_URL: " " }, "oppo", "app_1")).toBeUndefined();
-		expect(await receiptUrl(KEYS, "xiaomi", "app_1")).toBeUndefined();
+		expect(await receiptUrl(KEYS, "vivo", "app_1")).toBeUndefined();
+		expect(await receiptUrl(KEYS, "xiaomi", "app_1")).toBe(
+			`https://push.example.com/v1/receipts/xiaomi/app_1/${await receiptToken(KEYS, "xiaomi", "app_1")}`,
+		);
 		expect((url ?? "").length).toBeLessThanOrEqual(200);
 	});
 });
@@ -108,7 +140,7 @@ describe("vendor bodies → events", () => {
 			},
 			{ messageId: "o2", registrationIds: "r3", eventTime: 1700000000 },
 		]);
-		expect(receiptEvents("oppo", body, 5)).toEqual([
+		expect(receiptEvents({ channel: "oppo", body }, 5)).toEqual([
 			{ messageId: "m1", token: "r1", kind: "delivered", at: 1700000000000 },
 			{ messageId: "m1", token: "r2", kind: "delivered", at: 1700000000000 },
 		]);
@@ -123,11 +155,63 @@ describe("vendor bodies → events", () => {
 				{ biTag: "m2", token: "t4", status: 0 },
 			],
 		});
-		const events = receiptEvents("hms", body, 42);
+		const events = receiptEvents({ channel: "hms", body }, 42);
 		expect(events).toEqual([
 			{ messageId: "m1", token: "t1", kind: "delivered", at: 1700000000123 },
 			{ messageId: "m2", token: "t4", kind: "delivered", at: 42 },
 		]);
 		expect([...byMessage(events).keys()]).toEqual(["m1", "m2"]);
+	});
+	it("Xiaomi: the JSON in `data`, one event per target; type 1 arrival, 2 click, other codes and no param skipped", () => {
+		const data = {
+			xm1: { param: "m1", type: 1, targets: "r1,r2", jobkey: "", barStatus: "Enable", timestamp: 1700000000123 },
+			xm2: { param: "m1", type: 2, targets: "r1", barStatus: "Enable", timestamp: 1700000000 },
+			xm3: { param: "m2", type: 16, targets: "r9", errorCode: 1 },
+			xm4: { type: 1, targets: "r5" },
+			xm5: { param: "m3", type: "1", targets: " r6 , " },
+		};
+		const parsed = parseReceiptBody("xiaomi", { data: JSON.stringify(data) });
+		if (!parsed.success) throw new Error(JSON.stringify(parsed.issues));
+		expect(receiptEvents(parsed.data, 7)).toEqual([
+			{ messageId: "m1", token: "r1", kind: "delivered", at: 1700000000123 },
+			{ messageId: "m1", token: "r2", kind: "delivered", at: 1700000000123 },
+			{ messageId: "m1", token: "r1", kind: "clicked", at: 1700000000000 },
+			{ messageId: "m3", token: "r6", kind: "delivered", at: 7 },
+		]);
+	});
+
+	it("Meizu: the JSON in `cb` keyed msgId-type, targets an array, no time (when it came)", () => {
+		const cb = {
+			"NS1-1": { param: "m1", type: 1, targets: ["p1", "p2"] },
+			"NS1-2": { param: "m1", type: 2, targets: ["p2"] },
+			"NS2-1": { type: 1, targets: ["p3"] },
+		};
+		for (const body of [{ cb: JSON.stringify(cb), access_token: "t" }, { cb }]) {
+			const parsed = parseReceiptBody("meizu", body);
+			if (!parsed.success) throw new Error(JSON.stringify(parsed.issues));
+			expect(receiptEvents(parsed.data, 9)).toEqual([
+				{ messageId: "m1", token: "p1", kind: "delivered", at: 9 },
+				{ messageId: "m1", token: "p2", kind: "delivered", at: 9 },
+				{ messageId: "m1", token: "p2", kind: "clicked", at: 9 },
+			]);
+		}
+	});
+
+	it("Xiaomi/Meizu: a field that is not a JSON object of valid entries is a validation issue on that field", () => {
+		const issues = (channel: "xiaomi" | "meizu", body: unknown) => {
+			const r = parseReceiptBody(channel, body);
+			return r.success ? [] : r.issues.map((i) => i.path.join("."));
+		};
+		expect(issues("xiaomi", { data: "{not json" })).toEqual(["data"]);
+		expect(issues("xiaomi", { data: "[1]" })).toEqual(["data"]);
+		expect(issues("xiaomi", { data: `${"[".repeat(70)}${"]".repeat(70)}` })).toEqual(["data"]);
+		expect(issues("xiaomi", { data: JSON.stringify({ x: { param: "m", type: 1, targets: ["r"] } }) })).toEqual([
+			"data.x.targets",
+		]);
+		expect(issues("xiaomi", {})).toEqual(["data"]);
+		expect(issues("meizu", { cb: JSON.stringify({ "a-1": { param: "m", type: "one", targets: [] } }) })).toEqual(["cb.a-1.type"]);
+		expect(issues("meizu", { data: "{}" })).toEqual(["cb"]);
+		const many = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`k${i}`, { type: 1, targets: "r" }]));
+		expect(issues("xiaomi", { data: JSON.stringify(many) })).toEqual(["data"]);
 	});
 });

@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { detailPath } from "../../core/util/detail-path.js";
+import { nestingDepth } from "../../core/util/json-depth.js";
 import { AppError } from "./errors.js";
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -19,7 +20,7 @@ export const jsonBody: MiddlewareHandler = async (c, next) => {
 	if (method !== "POST" && method !== "PUT" && method !== "PATCH") return next();
 	const declared = Number(c.req.header("content-length") ?? "0");
 	if (declared > MAX_BODY_BYTES) throw tooLarge();
-	const text = await readCapped(c.req.raw.body);
+	const text = formAsJson(c.req.path, c.req.header("content-type"), await readCapped(c.req.raw.body));
 	let normalized = "{}";
 	if (text.trim() !== "") {
 		if (nestingDepth(text) > MAX_JSON_DEPTH) {
@@ -46,24 +47,17 @@ export const jsonBody: MiddlewareHandler = async (c, next) => {
 	return next();
 };
 
-/** The deepest nesting of arrays and objects in a JSON text, strings skipped; linear and iterative. */
-export function nestingDepth(text: string): number {
-	let depth = 0;
-	let max = 0;
-	let inString = false;
-	for (let i = 0; i < text.length; i++) {
-		const ch = text.charCodeAt(i);
-		if (inString) {
-			if (ch === 0x5c)
-				i++; // backslash: skip the escaped character
-			else if (ch === 0x22) inString = false;
-		} else if (ch === 0x22) inString = true;
-		else if (ch === 0x5b || ch === 0x7b) {
-			depth++;
-			if (depth > max) max = depth;
-		} else if (ch === 0x5d || ch === 0x7d) depth--;
-	}
-	return max;
+/**
+ * Vendor receipts are posted by the vendors, and Xiaomi and Meizu post forms (one field holding
+ * JSON: core/receipts/parse.ts): on /v1/receipts/ only, a form body that is not JSON text becomes the
+ * JSON object of its fields (last value wins), checked below like any body. Elsewhere every body
+ * stays JSON whatever its Content-Type.
+ */
+function formAsJson(path: string, contentType: string | undefined, text: string): string {
+	if (!path.startsWith("/v1/receipts/") || !/^application\/x-www-form-urlencoded/i.test(contentType ?? "")) return text;
+	const start = text.trimStart()[0];
+	if (start === undefined || start === "{" || start === "[") return text;
+	return JSON.stringify(Object.fromEntries(new URLSearchParams(text)));
 }
 
 /** A string holding half of a UTF-16 surrogate pair: no UTF-8 text can carry it. */

@@ -53,8 +53,9 @@ const CredentialView = z
 			.optional()
 			.openapi({
 				description:
-					"OPPO and HMS, when the deployment sets PUBLIC_BASE_URL: where the vendor posts delivery receipts. " +
-					"OPPO gets it with every push; for HMS enter it in AppGallery Connect (docs/api.md: Vendor receipts).",
+					"OPPO, HMS, Xiaomi and Meizu, when the deployment sets PUBLIC_BASE_URL: where the vendor posts delivery " +
+					"receipts. OPPO and Xiaomi get it with every push (Meizu too, once registered in its console's 回执管理); " +
+					"for HMS enter it in AppGallery Connect (docs/api.md: Vendor receipts).",
 			}),
 	})
 	.openapi("Credentials");

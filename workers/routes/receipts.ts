@@ -6,10 +6,12 @@ import { ledgerFor } from "../../core/objects/ledger.js";
 import {
 	byMessage,
 	HmsReceiptBody,
+	MeizuReceiptForm,
 	OppoReceiptBody,
+	parseReceiptBody,
 	RECEIPT_ANSWERS,
-	RECEIPT_BODIES,
 	receiptEvents,
+	XiaomiReceiptForm,
 } from "../../core/receipts/parse.js";
 import { isReceiptChannel, type ReceiptKeys, verifyReceiptToken } from "../../core/receipts/token.js";
 import type { Api } from "../http/context.js";
@@ -21,7 +23,7 @@ import { json, jsonBody, standardErrors } from "../schemas/common.js";
 export const MAX_RECEIPT_MESSAGES = 90;
 
 const ReceiptParams = z.object({
-	channel: z.string().max(16).openapi({ description: "`oppo` or `hms`." }),
+	channel: z.string().max(16).openapi({ description: "`oppo`, `hms`, `xiaomi` or `meizu`." }),
 	appId: z.string().max(64),
 	token: z.string().max(64).openapi({ description: "The receipt token of the app and channel (never an app key)." }),
 });
@@ -30,13 +32,22 @@ const postReceipts = createRoute({
 	method: "post",
 	path: "/v1/receipts/{channel}/{appId}/{token}",
 	tags: ["Receipts"],
-	summary: "Vendor delivery/click receipts (posted by OPPO and Huawei Push Kit, not by apps)",
+	summary: "Vendor delivery/click receipts (posted by OPPO, Huawei Push Kit, Xiaomi and Meizu, not by apps)",
 	description:
 		"The URL is the credential: `token` is an HMAC of the channel and app by this deployment (PUBLIC_BASE_URL, " +
-		"docs/api.md: Vendor receipts). A wrong token, app or channel is the same 404. Receipts count once per device.",
-	request: { params: ReceiptParams, ...jsonBody(z.union([OppoReceiptBody, HmsReceiptBody])) },
+		"docs/api.md: Vendor receipts). A wrong token, app or channel is the same 404. Receipts count once per device. " +
+		"OPPO and HMS post JSON; Xiaomi (`data`) and Meizu (`cb`) post application/x-www-form-urlencoded with JSON in one field.",
+	// Only JSON is declared: the body reader turns Xiaomi's and Meizu's forms into `{field: value}`
+	// before any validator runs (a declared form media type would add a second, form-only validator).
+	request: {
+		params: ReceiptParams,
+		...jsonBody(z.union([OppoReceiptBody, HmsReceiptBody, XiaomiReceiptForm, MeizuReceiptForm])),
+	},
 	responses: {
-		200: json(z.record(z.string(), z.unknown()), 'What the vendor expects: OPPO `{code: 0}`, HMS `{errno: "0"}`.'),
+		200: json(
+			z.record(z.string(), z.unknown()),
+			'What the vendor expects: OPPO `{code: 0}`, HMS `{errno: "0"}`, Xiaomi and Meizu `{}` (the 200 is the acknowledgement).',
+		),
 		400: standardErrors[400],
 		404: standardErrors[404],
 		413: standardErrors[413],
@@ -50,9 +61,10 @@ export function receiptRoutes(api: Api) {
 		const denied = new AppError("not_found", "No such receipt endpoint.");
 		if (!isReceiptChannel(channel)) throw denied;
 		if (!(await verifyReceiptToken(c.env as unknown as ReceiptKeys, channel, appId, token))) throw denied;
-		const parsed = RECEIPT_BODIES[channel].safeParse(c.req.valid("json"));
-		if (!parsed.success) throw validationError(parsed.error.issues, "json");
-		const groups = byMessage(receiptEvents(channel, parsed.data));
+		// The body reader turned a vendor form into JSON (workers/http/body.ts), so "json" holds either.
+		const parsed = parseReceiptBody(channel, c.req.valid("json"));
+		if (!parsed.success) throw validationError(parsed.issues, "json");
+		const groups = byMessage(receiptEvents(parsed.data));
 		if (groups.size > MAX_RECEIPT_MESSAGES) {
 			throw new AppError("invalid_request", `A receipt post may name at most ${MAX_RECEIPT_MESSAGES} messages.`, [
 				{ path: "", message: `more than ${MAX_RECEIPT_MESSAGES} messages` },

@@ -27,11 +27,9 @@ const ChannelCount = z.object({
 		.number()
 		.int()
 		.openapi({ description: "Not sent: over the vendor's daily quota or allowed hours (Warbler's or the vendor's own answer)." }),
-	delivered: z
-		.number()
-		.int()
-		.optional()
-		.openapi({ description: "Devices whose arrival the vendor reported (OPPO, HMS receipts); absent until a receipt came." }),
+	delivered: z.number().int().optional().openapi({
+		description: "Devices whose arrival the vendor reported (OPPO, HMS, Xiaomi, Meizu receipts); absent until a receipt came.",
+	}),
 	clicked: z
 		.number()
 		.int()

@@ -15,6 +15,8 @@ import type { PushOptions, RenderedPush } from "../types.js";
 import type { XiaomiCredentials } from "./credentials.js";
 
 export const XIAOMI_MAX_PAYLOAD = 4096;
+/** `extra.callback.param` is at most 64 bytes (core/receipts/parse.ts has the receipt sources). */
+const MAX_CALLBACK_PARAM_BYTES = 64;
 /** Xiaomi: title shorter than 50 characters, description shorter than 128. */
 const MAX_TITLE_CHARS = 49;
 const MAX_DESCRIPTION_CHARS = 127;
@@ -58,6 +60,13 @@ export function buildXiaomiPayload(
 			fields["extra.notification_style_type"] = "2";
 			fields["extra.notification_bigPic_uri"] = image;
 		}
+	}
+	// Receipts (core/receipts/parse.ts): arrival and click (callback.type 3) posted to our URL, with the
+	// message id as callback.param so a receipt finds its ledger; the device comes from `targets`.
+	if (options.receiptUrl && byteLength(options.messageId) <= MAX_CALLBACK_PARAM_BYTES) {
+		fields["extra.callback"] = options.receiptUrl;
+		fields["extra.callback.param"] = options.messageId;
+		fields["extra.callback.type"] = "3";
 	}
 	const passthrough = passthroughOf(content, "xiaomi");
 	if (passthrough) mergeFields(fields, passthrough);

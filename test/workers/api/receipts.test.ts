@@ -45,6 +45,28 @@ const oppoArrival = (messageId: string, regId: string) => [
 	},
 ];
 
+/** A message with one Xiaomi and one Meizu device marked `sent`. */
+async function sentFormMessage(key: string, appId: string, user: string) {
+	const res = await call("POST", "/v1/messages", key, {
+		audience: { users: [user] },
+		content: { type: "text", title: "hi", body: "there" },
+		options: { channels: "ws" },
+	});
+	expect(res.status, res.text).toBe(202);
+	const id = res.body.id as string;
+	const ledger = env.LEDGER.get(env.LEDGER.idFromName(`${appId}/${id}`));
+	await ledger.recordVendor("xiaomi", [{ userId: user, deviceId: "mi", outcome: "sent", token: `xm-${id}` }]);
+	await ledger.recordVendor("meizu", [{ userId: user, deviceId: "mx", outcome: "sent", token: `mz-${id}` }]);
+	return id;
+}
+
+/** Xiaomi's post: form field `data` = JSON keyed by Xiaomi's message id. */
+const xiaomiForm = (entries: Record<string, unknown>) => new URLSearchParams({ data: JSON.stringify(entries) }).toString();
+/** Meizu's post: form fields `cb` (JSON keyed "<msgId>-<type>") and `access_token`. */
+const meizuForm = (entries: Record<string, unknown>) =>
+	new URLSearchParams({ cb: JSON.stringify(entries), access_token: "at" }).toString();
+const FORM = "application/x-www-form-urlencoded";
+
 const byChannel = async (key: string, id: string) => (await call("GET", `/v1/messages/${id}`, key)).body.counts.by_channel;
 
 describe("POST /v1/receipts/{channel}/{appId}/{token}", () => {
@@ -58,7 +80,7 @@ describe("POST /v1/receipts/{channel}/{appId}/{token}", () => {
 			await postReceipt("oppo", a.appId, `${good.slice(0, -1)}${good.endsWith("A") ? "B" : "A"}`, body),
 			await postReceipt("oppo", b.appId, good, body),
 			await postReceipt("oppo", "no-such-app", good, body),
-			await postReceipt("xiaomi", a.appId, await receiptToken(env, "xiaomi", a.appId), body),
+			await postReceipt("vivo", a.appId, await receiptToken(env, "vivo", a.appId), body),
 			await postReceipt("hms", a.appId, good, { statuses: [] }),
 		];
 		for (const r of answers) {
@@ -146,5 +168,94 @@ describe("POST /v1/receipts/{channel}/{appId}/{token}", () => {
 		const view = await call("GET", `/v1/messages/${id}/recipients/u1`, a.key);
 		const reno = (view.body.devices as { device_id: string; clicked_at?: string }[]).find((d) => d.device_id === "reno");
 		expect(reno?.clicked_at).toBe(new Date(at).toISOString());
+	});
+	it("Xiaomi and Meizu post forms: arrivals and clicks count once per device, on by_channel and the device view", async () => {
+		const a = await newApp();
+		const id = await sentFormMessage(a.key, a.appId, "u1");
+		const xiaomi = await receiptToken(env, "xiaomi", a.appId);
+		const meizu = await receiptToken(env, "meizu", a.appId);
+		const ts = Date.now() - 1000;
+		const arrival = { param: id, type: 1, targets: `xm-${id},xm-unknown`, jobkey: "", barStatus: "Enable", timestamp: ts };
+		for (let i = 0; i < 2; i++) {
+			const r = await postReceipt("xiaomi", a.appId, xiaomi, xiaomiForm({ scm1: arrival, scm2: { ...arrival, type: 16 } }), FORM);
+			expect(r.status, r.text).toBe(200);
+			expect(r.body).toEqual({});
+		}
+		const m = await postReceipt(
+			"meizu",
+			a.appId,
+			meizu,
+			meizuForm({ "NS1-1": { param: id, type: 1, targets: [`mz-${id}`] } }),
+			FORM,
+		);
+		expect(m.status, m.text).toBe(200);
+		let counts = await byChannel(a.key, id);
+		expect(counts.xiaomi).toEqual({ sent: 1, failed: 0, invalid_token: 0, quota_exceeded: 0, delivered: 1, clicked: 0 });
+		expect(counts.meizu).toMatchObject({ sent: 1, delivered: 1, clicked: 0 });
+		// Clicks: Xiaomi type 2 in its form, Meizu as a JSON object (MEIZUPUSH/PushAPI#9 reports JSON posts).
+		const c1 = await postReceipt("xiaomi", a.appId, xiaomi, xiaomiForm({ scm1: { ...arrival, type: 2 } }), FORM);
+		expect(c1.status, c1.text).toBe(200);
+		const c2 = await postReceipt("meizu", a.appId, meizu, { cb: { "NS1-2": { param: id, type: 2, targets: [`mz-${id}`] } } });
+		expect(c2.status, c2.text).toBe(200);
+		counts = await byChannel(a.key, id);
+		expect(counts.xiaomi).toMatchObject({ delivered: 1, clicked: 1 });
+		expect(counts.meizu).toMatchObject({ delivered: 1, clicked: 1 });
+		const view = await call("GET", `/v1/messages/${id}/recipients/u1`, a.key);
+		const devices = view.body.devices as { device_id: string; delivered_at?: string; clicked_at?: string }[];
+		const mi = devices.find((d) => d.device_id === "mi");
+		expect(mi?.delivered_at).toBe(new Date(ts).toISOString());
+		expect(mi?.clicked_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+		expect(devices.find((d) => d.device_id === "mx")?.clicked_at).toMatch(/^\d{4}-\d\d-\d\dT/);
+	});
+
+	it("Xiaomi and Meizu: malformed forms are 400s, other apps' messages untouched, a wrong token 404", async () => {
+		const a = await newApp();
+		const b = await newApp();
+		const idA = await sentFormMessage(a.key, a.appId, "u1");
+		const idB = await sentFormMessage(b.key, b.appId, "u1");
+		const xiaomi = await receiptToken(env, "xiaomi", a.appId);
+		const meizu = await receiptToken(env, "meizu", a.appId);
+		const cases: [string, string, string][] = [
+			["xiaomi", xiaomi, "data=%7Bnot+json"],
+			["xiaomi", xiaomi, "data=%5B1%5D"],
+			["xiaomi", xiaomi, "other=1"],
+			["xiaomi", xiaomi, ""],
+			["xiaomi", xiaomi, xiaomiForm({ x: { param: "m", type: 1, targets: ["array"] } })],
+			["xiaomi", xiaomi, "data=%7B%22__proto__%22%3A%7B%7D%7D&__proto__=1"],
+			["meizu", meizu, meizuForm({ "a-1": { param: "m", type: 1, targets: "not-an-array" } })],
+			["meizu", meizu, "cb=nope"],
+		];
+		for (const [channel, token, body] of cases) {
+			const r = await postReceipt(channel, a.appId, token, body, FORM);
+			expect(r.status, `${channel} ${body}: ${r.text}`).toBe(400);
+			expect(r.body.error.code).toBe("invalid_request");
+		}
+		// B's message and device through A's URL; A's message with a token never pushed to.
+		const other = await postReceipt(
+			"xiaomi",
+			a.appId,
+			xiaomi,
+			xiaomiForm({ s1: { param: idB, type: 1, targets: `xm-${idB}` }, s2: { param: idA, type: 1, targets: "xm-never" } }),
+			FORM,
+		);
+		expect(other.status, other.text).toBe(200);
+		const wrong = await postReceipt(
+			"meizu",
+			b.appId,
+			meizu,
+			meizuForm({ "a-1": { param: idB, type: 1, targets: [`mz-${idB}`] } }),
+			FORM,
+		);
+		expect(wrong.status).toBe(404);
+		expect((await byChannel(a.key, idA)).xiaomi.delivered).toBeUndefined();
+		expect((await byChannel(b.key, idB)).xiaomi.delivered).toBeUndefined();
+		expect((await byChannel(b.key, idB)).meizu.delivered).toBeUndefined();
+		// Elsewhere a form body is still not JSON.
+		const msg = await send(`${BASE}/v1/messages`, {
+			method: "POST",
+			headers: { authorization: `Bearer ${a.key}`, "content-type": FORM },
+			body: "audience=all",
+		});
+		expect(msg.status).toBe(400);
 	});
 });

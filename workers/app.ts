@@ -61,7 +61,7 @@ export function createApp() {
 		return res;
 	});
 
-	api.use("/v1/apps", adminAuth);
+	// `/v1/x/*` matches `/v1/x` itself too (one registration, one check).
 	api.use("/v1/apps/*", adminAuth);
 	api.use("/v1/admin/*", adminAuth);
 	for (const base of APP_KEY_ROUTES) {

@@ -305,10 +305,15 @@ export class Ledger {
 		return changed;
 	}
 
+	/** Whether statistics have not seen the latest vendor outcomes and failures (no query). */
+	statsPending(): boolean {
+		return (this.state.statsRev ?? 0) > (this.state.statsCopied ?? 0);
+	}
+
 	/** What statistics have not seen yet, if anything. */
 	statsCopy(): LedgerStatsCopy | null {
 		const rev = this.state.statsRev ?? 0;
-		if (rev <= (this.state.statsCopied ?? 0)) return null;
+		if (!this.statsPending()) return null;
 		const failed = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM failed").one().n;
 		return { rev, failed, byChannel: this.byChannel() };
 	}
@@ -380,6 +385,11 @@ export class Ledger {
 			if (devices.length) out[u] = devices;
 		}
 		return out;
+	}
+
+	/** Which of these users the fan-out could not reach. */
+	failedAmong(userIds: readonly string[]): string[] {
+		return userIds.filter((u) => this.recipient(u) !== null);
 	}
 
 	/** Recipients the fan-out could not reach, by user id, from `offset` (the end of a recipients listing). */

@@ -21,7 +21,8 @@ export interface RecipientsPage {
 /**
  * One page of a message's recipients with their status and vendor outcomes: a `users` message in
  * the order of its audience (one call per shard per page), a broadcast shard by shard, then the
- * recipients whose shard could not be reached. Each page also costs one call to the ledger.
+ * recipients whose shard could not be reached. Each page also costs one call to the ledger (vendor
+ * outcomes), and one more when it reaches recipients the fan-out could not reach.
  */
 export async function listRecipients(
 	env: Env,
@@ -44,7 +45,8 @@ export async function listRecipients(
 			g.stub.recipientsOf({ appId: row.appId, shard: g.name }, row.id, g.users),
 		);
 		for (const v of perShard.flat()) found.set(v.user_id, v);
-		const failed = new Set((await ledger.failedPage(0, 10_000)).map((f) => f.user_id));
+		const missing = users.filter((u) => !found.has(u));
+		const failed = new Set(missing.length ? await ledger.failedAmong(missing) : []);
 		for (const u of users) {
 			const v = found.get(u);
 			if (v) views.push(v);

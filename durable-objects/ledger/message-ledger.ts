@@ -70,7 +70,7 @@ export class MessageLedger extends DurableObject<Env> {
 
 	/** An alarm soon if statistics have something to copy (an earlier alarm stays). */
 	private async statsSoon(): Promise<void> {
-		if (!this.ledger.statsCopy()) return;
+		if (!this.ledger.statsPending()) return;
 		const due = Date.now() + STATS_COPY_MS;
 		const at = await this.ctx.storage.getAlarm();
 		if (at === null || at > due) await this.ctx.storage.setAlarm(due);
@@ -176,6 +176,10 @@ export class MessageLedger extends DurableObject<Env> {
 
 	vendorOutcomesOf(userIds: string[]): ReturnType<Ledger["vendorOutcomesOf"]> {
 		return this.ledger.vendorOutcomesOf(userIds);
+	}
+
+	failedAmong(userIds: string[]): string[] {
+		return this.ledger.failedAmong(userIds);
 	}
 
 	failedPage(offset: number, limit: number): ReturnType<Ledger["failedPage"]> {

@@ -19,12 +19,7 @@ import { rateLimitHeaders } from "./ratelimit-headers.js";
  * tighter policy: `RateLimit-Policy: "per-key";q=10;w=1`, `RateLimit: "per-key";r=3;t=1`,
  * `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset`; a 429 also carries `Retry-After`.
  */
-const metered = new WeakSet<Request>();
-
 export const meterRequests: MiddlewareHandler<HonoEnv> = async (c, next) => {
-	// Registered for `/v1/x` and `/v1/x/*`, and Hono matches both for `/v1/x`: meter a request once.
-	if (metered.has(c.req.raw)) return next();
-	metered.add(c.req.raw);
 	const caller = c.get("caller");
 	const limits = caller.app?.plan?.limits;
 	const isSend = c.req.method === "POST" && c.req.path === "/v1/messages";

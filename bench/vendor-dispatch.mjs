@@ -15,7 +15,7 @@
  * vendor documents, sent one request after another per vendor (vendors in parallel, as Warbler's are).
  */
 import { createHash, randomUUID } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -26,12 +26,16 @@ const { values } = parseArgs({
 		users: { type: "string", default: "1000" },
 		rounds: { type: "string", default: "10" },
 		port: { type: "string", default: "0" },
+		timeline: { type: "boolean", default: false },
+		concurrency: { type: "string", default: "1" },
+		profile: { type: "string" },
 	},
 });
 const USERS = Number(values.users);
 const ROUNDS = Number(values.rounds);
 const VENDORS = ["oppo", "vivo", "honor", "meizu"];
 
+if (values.profile) process.env.WARBLER_INSPECTOR_PORT = String(await freePort());
 const persistTo = mkdtempSync(join(tmpdir(), "warbler-vendor-bench-"));
 const stack = await startStack({ port: Number(values.port) || (await freePort()), persistTo, quiet: true, demo: false });
 const sim = stack.simulatorUrl;
@@ -85,26 +89,43 @@ try {
 	// ─── Warbler ──────────────────────────────────────────────────────────────────────────────────
 	await fetch(`${sim}/__sim/reset`, { method: "POST" });
 	const total = USERS * ROUNDS;
+	const cpuBefore = values.timeline ? processCpu() : undefined;
+	const profiler = values.profile ? await startProfiler(Number(process.env.WARBLER_INSPECTOR_PORT)) : undefined;
 	const start = performance.now();
-	for (let r = 0; r < ROUNDS; r++) {
-		await api("POST", "/v1/messages", key, {
-			audience: { all: true },
-			content: { type: "text", title: "Bench", body: `round ${r}` },
-			options: { channels: "vendor", category: "transactional", ttl_seconds: 3600 },
-		});
-	}
-	const done = {};
-	const first = {};
+	const startedAt = Date.now();
+	const timeline = [];
+	await pool(
+		Array.from({ length: ROUNDS }, (_, r) => r),
+		Number(values.concurrency),
+		async (r) => {
+			if (values.timeline) timeline.push(`${(performance.now() - start).toFixed(0)} ms: POST round ${r}`);
+			await api("POST", "/v1/messages", key, {
+				audience: { all: true },
+				content: { type: "text", title: "Bench", body: `round ${r}` },
+				options: { channels: "vendor", category: "transactional", ttl_seconds: 3600 },
+			});
+		},
+	);
+	// The simulator stamps its first and latest accepted push per vendor (same process, same clock).
 	let s = await stats();
-	while (VENDORS.some((v) => done[v] === undefined)) {
-		for (const v of VENDORS) {
-			if (first[v] === undefined && s[v].sends > 0) first[v] = performance.now() - start;
-			if (done[v] === undefined && s[v].sends >= total) done[v] = performance.now() - start;
-		}
-		if (performance.now() - start > 600_000) throw new Error(`timed out: ${JSON.stringify(s)}`);
+	while (VENDORS.some((v) => s[v].sends < total)) {
+		if (Date.now() - startedAt > 600_000) throw new Error(`timed out: ${JSON.stringify(s)}`);
 		await new Promise((r) => setTimeout(r, 50));
 		s = await stats();
+		if (values.timeline)
+			timeline.push(`${(performance.now() - start).toFixed(0)} ms: ${VENDORS.map((v) => s[v].sends).join(" ")}`);
 	}
+	const done = Object.fromEntries(VENDORS.map((v) => [v, s[v].last_send_at - startedAt]));
+	const first = Object.fromEntries(VENDORS.map((v) => [v, s[v].first_send_at - startedAt]));
+	if (values.timeline) {
+		console.error(timeline.join("\n"));
+		const after = processCpu();
+		for (const [name, ms] of Object.entries(after)) {
+			const used = ms - (cpuBefore[name] ?? 0);
+			if (used > 50) console.error(`cpu ${(used / 1000).toFixed(2)} s: ${name}`);
+		}
+	}
+	if (profiler) await profiler.stop(values.profile);
 	const warbler = {};
 	for (const v of VENDORS) {
 		const st = s[v];
@@ -241,4 +262,53 @@ async function plainSender(v, c) {
 			.digest("hex");
 		return post("/meizu/garcia/api/server/push/varnished/pushByPushId", form({ ...params, sign }), formType);
 	};
+}
+
+/** V8's CPU profiler on workerd through its inspector (Chrome DevTools protocol), for --profile. */
+async function startProfiler(port) {
+	const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json();
+	const target = targets.find((t) => /warbler/.test(t.title ?? t.url ?? "")) ?? targets[0];
+	const ws = new WebSocket(target.webSocketDebuggerUrl);
+	await new Promise((r, j) => {
+		ws.onopen = r;
+		ws.onerror = j;
+	});
+	let id = 0;
+	const pending = new Map();
+	ws.onmessage = (e) => {
+		const m = JSON.parse(e.data);
+		if (m.id && pending.has(m.id)) pending.get(m.id)(m.result);
+	};
+	const call = (method, params = {}) =>
+		new Promise((r) => {
+			pending.set(++id, r);
+			ws.send(JSON.stringify({ id, method, params }));
+		});
+	await call("Profiler.enable");
+	await call("Profiler.setSamplingInterval", { interval: 200 });
+	await call("Profiler.start");
+	return {
+		async stop(file) {
+			const { profile } = await call("Profiler.stop");
+			const { writeFileSync } = await import("node:fs");
+			writeFileSync(file, JSON.stringify(profile));
+			ws.close();
+			console.error(`profile of ${targets.length} target(s) [${target.title}] written to ${file}`);
+		},
+	};
+}
+
+/** CPU seconds used so far by each process name (Linux /proc), to see where a run's time went. */
+function processCpu() {
+	const out = {};
+	for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+		try {
+			const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+			const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+			const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+			const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, 2).join(" ").slice(-60);
+			out[`${name} ${pid} ${cmd}`] = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+		} catch {}
+	}
+	return out;
 }

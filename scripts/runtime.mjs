@@ -60,6 +60,8 @@ const mf = new Miniflare(
 		modulesRoot: bundleDir,
 		bindings: { ...bindings, ...vars },
 		serviceBindings: { ...serviceBindings, ...assetBinding },
+		// Profiling only (bench/vendor-dispatch.mjs --profile): V8's inspector on workerd.
+		...(process.env.WARBLER_INSPECTOR_PORT ? { inspectorPort: Number(process.env.WARBLER_INSPECTOR_PORT) } : {}),
 	}),
 );
 

@@ -10,6 +10,8 @@
  *   `{"<xiaomi msg id>": {param, type: 1, targets: "regId1,regId2", jobkey, barStatus, timestamp}}`.
  * - Meizu: to the notification's `extra.callback` (the URL registered in the Flyme console),
  *   form-encoded `cb` = JSON `{"<msgId>-1": {param, type: 1, targets: [pushId…]}}` and `access_token`.
+ * - vivo: to a single push's `extra.callback`, JSON `{"<taskId>": {param, targets: "regId",
+ *   ackTime, ackType: "0"}}` (vivo has receipts for `/message/send` only, none for pushToList).
  *
  * A `no_receipt` fault (`POST /__sim/faults`) makes the matching push send none. Posts that fail are
  * counted in the stats (`receipt_failures`), never retried.
@@ -20,7 +22,12 @@ import { sleep } from "./http.ts";
 export const RECEIPT_DELAY_MS = 150;
 
 /** `body` is posted as JSON, or form-encoded when it is a URLSearchParams (Xiaomi, Meizu). */
-export function postReceipt(ctx: SimContext, channel: "oppo" | "hms" | "xiaomi" | "meizu", url: string, body: unknown): void {
+export function postReceipt(
+	ctx: SimContext,
+	channel: "oppo" | "hms" | "xiaomi" | "meizu" | "vivo",
+	url: string,
+	body: unknown,
+): void {
 	void (async () => {
 		await sleep(RECEIPT_DELAY_MS);
 		const stats = ctx.state.stats[channel];

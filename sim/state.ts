@@ -17,7 +17,7 @@ export type FaultKind =
 	| "too_many_provider_token_updates"
 	/** The vendor's daily-quota answer (OPPO 33, vivo 10070, Honor 80300011, Xiaomi 200001; Meizu 518). */
 	| "quota"
-	/** OPPO/HMS/Xiaomi/Meizu: the push succeeds but no receipt is posted (sim/receipts.ts). */
+	/** OPPO/HMS/Xiaomi/Meizu/vivo: the push succeeds but no receipt is posted (sim/receipts.ts). */
 	| "no_receipt";
 export const FAULT_KINDS: readonly FaultKind[] = [
 	"429",
@@ -87,9 +87,12 @@ export interface ChannelStats {
 	auth_failures: number;
 	/** APNs only: new provider JWTs issued less than 20 minutes after the previous one. */
 	too_fast_token_refreshes?: number;
-	/** OPPO/HMS/Xiaomi/Meizu: receipts posted (answered 2xx) and receipts whose post failed (sim/receipts.ts). */
+	/** OPPO/HMS/Xiaomi/Meizu/vivo: receipts posted (answered 2xx) and receipts whose post failed (sim/receipts.ts). */
 	receipts_sent?: number;
 	receipt_failures?: number;
+	/** Epoch ms of the first and the latest accepted token (benchmarks time the vendor stage with them). */
+	first_send_at?: number;
+	last_send_at?: number;
 }
 
 const MAX_DELIVERIES = 20_000;
@@ -108,8 +111,12 @@ export class SimState {
 		this.deliveries.push(delivery);
 		if (this.deliveries.length > MAX_DELIVERIES) this.deliveries.splice(0, this.deliveries.length - MAX_DELIVERIES);
 		const s = this.stats[entry.channel];
-		if (entry.outcome.ok) s.sends++;
-		else if (entry.outcome.reason !== "validate_only") s.failures++;
+		if (entry.outcome.ok) {
+			s.sends++;
+			const now = Date.now();
+			s.first_send_at ??= now;
+			s.last_send_at = now;
+		} else if (entry.outcome.reason !== "validate_only") s.failures++;
 		for (const wake of [...this.waiters]) wake();
 		return delivery;
 	}

@@ -3,11 +3,13 @@
  * timestamp, sign = md5(appId + appKey + timestamp + appSecret)} → authToken valid 24 h (at most 10
  * calls a second per app); `/message/send` (one regId), `/message/saveListPayload` (→ taskId) and
  * `/message/pushToList` (2–1,000 regIds), each with the `authToken` header and `appId` in the body.
- * Answers `{result, desc, …}` with HTTP 200 like vivo.
+ * Answers `{result, desc, …}` with HTTP 200 like vivo. A single push with `extra.callback` (≤ 128
+ * characters; `callback.param` ≤ 64) gets an arrival receipt posted there (sim/receipts.ts).
  */
 import { createHash } from "node:crypto";
 import { faultDelay, retryAfter, type SimContext } from "./context.ts";
 import { header, isObject, json, parseJson, randomToken, redactHeaders, type SimRequest, type SimResponse } from "./http.ts";
+import { postReceipt } from "./receipts.ts";
 import type { Fault, Outcome } from "./state.ts";
 
 const TOKEN_MS = 24 * 3600 * 1000;
@@ -144,6 +146,11 @@ export function createVivo(ctx: SimContext) {
 		if (gone) return fail(answer(VIVO_SIM_CODES.regIdInvalid, "regId不合法"), fault);
 		const taskId = randomToken(8, "hex");
 		record(req, [regId], body, () => ({ status: 200, ok: true, ...(fault ? { fault: fault.kind } : {}) }));
+		const extra = isObject(body.extra) ? body.extra : undefined;
+		if (typeof extra?.callback === "string" && fault?.kind !== "no_receipt") {
+			const receipt = { param: extra["callback.param"] ?? "", targets: regId, ackTime: Date.now(), ackType: "0" };
+			postReceipt(ctx, "vivo", extra.callback, { [taskId]: receipt });
+		}
 		return answer(VIVO_SIM_CODES.ok, "请求成功", { taskId });
 	}
 
@@ -217,6 +224,14 @@ function checkMessage(b: Record<string, unknown>): string | undefined {
 		for (const v of Object.values(b.clientCustomMap)) if (typeof v !== "string") return "clientCustomMap的值必须是字符串";
 	}
 	if (typeof b.requestId !== "string" || !b.requestId || b.requestId.length > 64) return "requestId不合法";
+	if (b.extra !== undefined) {
+		if (!isObject(b.extra)) return "extra不合法";
+		const { callback, "callback.param": param } = b.extra;
+		if (callback !== undefined && (typeof callback !== "string" || callback.length > 128))
+			return "extra.callback不合法(最多128个字符)";
+		if (param !== undefined && (typeof param !== "string" || param.length > 64))
+			return "extra.callback.param不合法(最多64个字符)";
+	}
 	if (Buffer.byteLength(JSON.stringify(b)) > 4096) return "消息体超过4096字节";
 	return undefined;
 }

@@ -1,41 +1,39 @@
-import { and, eq, inArray, ne } from "drizzle-orm";
 import { channelFor } from "../channels/registry.js";
-import type { PushTarget, VendorChannelId } from "../channels/types.js";
-import { db } from "../db/client.js";
-import { devices } from "../db/schema.js";
+import type { PushTarget, VendorChannelId, WebPushSubscriptionJson } from "../channels/types.js";
 import type { VendorJob } from "./jobs.js";
 
-/** Active vendor devices of these users, grouped by channel. Disabled tokens are never sent to again. */
+/** Users per statement: D1 binds at most 100 parameters (one is the app id). */
+const USERS_PER_STATEMENT = 90;
+
+type DeviceRow = [userId: string, id: string, channel: string, token: string | null, subscription: string | null];
+
+/**
+ * Active vendor devices of these users, grouped by channel. Disabled tokens are never sent to again.
+ * Plain statements with array rows, side by side: a fan-out job reads up to 1,000 users' devices
+ * here, and drizzle's per-row mapping cost more CPU than the query (measured, bench:vendors).
+ */
 export async function vendorTargets(env: Env, appId: string, userIds: readonly string[]) {
 	const byChannel = new Map<VendorChannelId, PushTarget[]>();
-	const d = db(env);
-	for (let i = 0; i < userIds.length; i += 90) {
-		const rows = await d
-			.select({
-				userId: devices.userId,
-				id: devices.id,
-				channel: devices.channel,
-				token: devices.token,
-				subscription: devices.subscription,
-			})
-			.from(devices)
-			.where(
-				and(
-					eq(devices.appId, appId),
-					inArray(devices.userId, userIds.slice(i, i + 90)),
-					ne(devices.channel, "ws"),
-					eq(devices.status, "active"),
-				),
+	const chunks: string[][] = [];
+	for (let i = 0; i < userIds.length; i += USERS_PER_STATEMENT) chunks.push(userIds.slice(i, i + USERS_PER_STATEMENT));
+	const results = await Promise.all(
+		chunks.map((chunk) =>
+			env.DB.prepare(
+				`SELECT user_id, id, channel, token, subscription FROM devices
+				 WHERE app_id = ? AND user_id IN (${chunk.map(() => "?").join(",")}) AND channel <> 'ws' AND status = 'active'`,
 			)
-			.all();
-		for (const r of rows) {
-			const channel = r.channel as VendorChannelId;
-			const target: PushTarget = { userId: r.userId, deviceId: r.id };
-			if (r.token) target.token = r.token;
-			if (r.subscription) target.subscription = r.subscription;
-			const list = byChannel.get(channel) ?? [];
+				.bind(appId, ...chunk)
+				.raw<DeviceRow>(),
+		),
+	);
+	for (const rows of results) {
+		for (const [userId, id, channel, token, subscription] of rows) {
+			const target: PushTarget = { userId, deviceId: id };
+			if (token) target.token = token;
+			if (subscription) target.subscription = JSON.parse(subscription) as WebPushSubscriptionJson;
+			const list = byChannel.get(channel as VendorChannelId) ?? [];
 			list.push(target);
-			byChannel.set(channel, list);
+			byChannel.set(channel as VendorChannelId, list);
 		}
 	}
 	return byChannel;

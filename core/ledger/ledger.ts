@@ -15,13 +15,14 @@ ${META_SCHEMA}
 CREATE TABLE IF NOT EXISTS jobs (job_key TEXT PRIMARY KEY, at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS shards (name TEXT PRIMARY KEY, counts TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS failed (user_id TEXT PRIMARY KEY, reason TEXT) WITHOUT ROWID;
--- Final vendor outcome per device: absolute, so a repeated report changes nothing.
+-- Final vendor outcome per device: absolute, so a repeated report changes nothing. WITHOUT ROWID:
+-- one B-tree per row written instead of a table and its key's index (ledgers made before keep theirs).
 CREATE TABLE IF NOT EXISTS vendor (
   user_id TEXT NOT NULL, device_id TEXT NOT NULL, channel TEXT NOT NULL,
   outcome TEXT NOT NULL, reason TEXT, at INTEGER NOT NULL,
   token TEXT, delivered_at INTEGER, clicked_at INTEGER,
   PRIMARY KEY (user_id, device_id, channel)
-);
+) WITHOUT ROWID;
 `;
 
 const COUNT_FIELDS = ["targeted", "delivered", "acked", "opened", "clicked", "expired", "recalled", "capped", "dropped"] as const;
@@ -253,22 +254,21 @@ export class Ledger {
 		};
 	}
 
-	/** Final vendor outcomes of one push job. A device's first final outcome stands. True if any was new. */
+	/**
+	 * Final vendor outcomes of one push job. A device's first final outcome stands. True if any was new.
+	 * One statement for the whole job (up to 1,000 devices) through json_each: a statement per device
+	 * cost about 12 ms of CPU per 1,000 (the JS-to-SQLite crossing, not the rows).
+	 */
 	recordVendor(channel: string, results: VendorResult[]): boolean {
-		const now = Date.now();
-		let fresh = 0;
-		for (const r of results) {
-			fresh += this.sql.exec(
-				"INSERT OR IGNORE INTO vendor (user_id, device_id, channel, outcome, reason, at, token) VALUES (?, ?, ?, ?, ?, ?, ?)",
-				r.userId,
-				r.deviceId,
-				channel,
-				r.outcome,
-				r.reason ?? null,
-				now,
-				r.token ?? null,
-			).rowsWritten;
-		}
+		if (results.length === 0) return false;
+		const rows = results.map((r) => [r.userId, r.deviceId, r.outcome, r.reason ?? null, r.token ?? null]);
+		const fresh = this.sql.exec(
+			`INSERT OR IGNORE INTO vendor (user_id, device_id, channel, outcome, reason, at, token)
+			 SELECT value->>0, value->>1, ?, value->>2, value->>3, ?, value->>4 FROM json_each(?)`,
+			channel,
+			Date.now(),
+			JSON.stringify(rows),
+		).rowsWritten;
 		if (fresh === 0) return false;
 		this.state.statsRev = (this.state.statsRev ?? 0) + 1;
 		this.save();

@@ -36,6 +36,22 @@ import type { ReceiptChannel } from "./token.js";
  *   `access_token`; `cb` is keyed `"<msgId>-<type>"`, each value `{param, type, targets: [pushId…]}`
  *   with no time (so "when Warbler got it"). An open issue there (MEIZUPUSH/PushAPI#9) reports the
  *   post arriving as application/json: the same fields as a JSON object are accepted too.
+ * - vivo (push server API 2.9.2 "高级特性 extra", mirrored at app.applebyme.cn/cloud/appshangjia/2017.html):
+ *   a single push (`/message/send`, formal messages only) carries `extra.callback` (our URL, ≤ 128
+ *   characters) and `extra.callback.param` (≤ 64: the message id); vivo's Java server SDK checks
+ *   both limits in `Validation.validateSingleMessage` (com.vivo.push.sdk.server, decompiled copies
+ *   found by code search). vivo POSTs JSON keyed by its taskId, each value `{param, targets:
+ *   "regId1,regId2", ackTime, ackType}`: doopush/doopush api/internal/services/callback_service.go
+ *   (ProcessVivoCallback: `ackType` "0" = arrival, `ackTime` a number) and a second, independent
+ *   receiver found by code search (QappMsgCallbackServiceImpl.dealVivoMsgCallBack: `param`, comma-
+ *   separated `targets`, every receipt an arrival). A receipt without `ackType` counts as an arrival;
+ *   any other `ackType` is not one. vivo documents no answer body: the HTTP 200 is the
+ *   acknowledgement. vivo's newer receipts (console-registered URL, `extra.callback.id`, since
+ *   2023-01; help.aliyun.com/en/document_detail/2859996.html) replace these once enabled there.
+ * - Honor: not supported. Its receipts are configured in the Honor console (应用回执), but the only
+ *   public description of the body found is one open-source receiver (doopush: `{statuses: [{token,
+ *   biTag, status, timestamp, requestId}]}`, status 40000002 = delivered), with no vendor document
+ *   to confirm the fields or codes.
  */
 
 export type ReceiptKind = "delivered" | "clicked";
@@ -113,15 +129,26 @@ const MeizuEntry = z.object({
 	type: TypeCode,
 	targets: z.array(Text).max(MAX_RECEIPT_EVENTS),
 });
+/** One vivo receipt, keyed by vivo's taskId in the posted object. */
+const VivoEntry = z.object({
+	param: Text.optional(),
+	targets: Text,
+	ackTime: Time,
+	ackType: z.union([z.string().max(16), z.number()]).optional(),
+});
+/** vivo posts a JSON object keyed by its taskId (checked entry by entry, at most MAX_RECEIPT_EVENTS). */
+export const VivoReceiptBody = z.record(z.string().max(256), VivoEntry);
 type XiaomiReceipt = z.infer<typeof XiaomiEntry>;
 type MeizuReceipt = z.infer<typeof MeizuEntry>;
+type VivoReceipt = z.infer<typeof VivoEntry>;
 
-/** A validated body: the vendor's own shape, Xiaomi's and Meizu's embedded JSON as a list of entries. */
+/** A validated body: the vendor's own shape; Xiaomi's and Meizu's embedded JSON and vivo's object as lists of entries. */
 export type ReceiptBody =
 	| { channel: "oppo"; body: z.infer<typeof OppoReceiptBody> }
 	| { channel: "hms"; body: z.infer<typeof HmsReceiptBody> }
 	| { channel: "xiaomi"; body: XiaomiReceipt[] }
-	| { channel: "meizu"; body: MeizuReceipt[] };
+	| { channel: "meizu"; body: MeizuReceipt[] }
+	| { channel: "vivo"; body: VivoReceipt[] };
 
 export interface ReceiptIssue {
 	code: string;
@@ -132,27 +159,31 @@ export interface ReceiptIssue {
 /** Deeper embedded JSON is refused before parsing it (the same bound as the API's body reader). */
 const MAX_EMBEDDED_DEPTH = 64;
 
-/** Validates a receipt body of `channel`; for Xiaomi and Meizu also the JSON in the form field. */
-export function parseReceiptBody(
-	channel: ReceiptChannel,
-	raw: unknown,
-): { success: true; data: ReceiptBody } | { success: false; issues: ReceiptIssue[] } {
-	const fail = (issues: readonly { code: string; path: PropertyKey[]; message: string }[], prefix: PropertyKey[] = []) => ({
+type ParseResult = { success: true; data: ReceiptBody } | { success: false; issues: ReceiptIssue[] };
+
+function failWith(issues: readonly { code: string; path: PropertyKey[]; message: string }[], prefix: PropertyKey[] = []) {
+	return {
 		success: false as const,
 		issues: issues.map((i) => ({ code: i.code, path: [...prefix, ...i.path], message: i.message })),
-	});
+	};
+}
+
+/** Validates a receipt body of `channel`; for Xiaomi and Meizu also the JSON in the form field. */
+export function parseReceiptBody(channel: ReceiptChannel, raw: unknown): ParseResult {
 	if (channel === "oppo" || channel === "hms") {
 		const r = channel === "oppo" ? OppoReceiptBody.safeParse(raw) : HmsReceiptBody.safeParse(raw);
-		if (!r.success) return fail(r.error.issues);
+		if (!r.success) return failWith(r.error.issues);
 		return { success: true, data: { channel, body: r.data } as ReceiptBody };
 	}
+	// vivo's body is itself the object of entries; no form field around it.
+	if (channel === "vivo") return parseEntries(channel, raw, []);
 	const form = channel === "xiaomi" ? XiaomiReceiptForm.safeParse(raw) : MeizuReceiptForm.safeParse(raw);
-	if (!form.success) return fail(form.error.issues);
+	if (!form.success) return failWith(form.error.issues);
 	const field = channel === "xiaomi" ? "data" : "cb";
 	const embedded = (form.data as Record<string, unknown>)[field];
 	let value: unknown = embedded;
 	if (typeof embedded === "string") {
-		const bad = (message: string) => fail([{ code: "custom", path: [], message }], [field]);
+		const bad = (message: string) => failWith([{ code: "custom", path: [], message }], [field]);
 		if (nestingDepth(embedded) > MAX_EMBEDDED_DEPTH) return bad(`nested deeper than ${MAX_EMBEDDED_DEPTH} levels`);
 		try {
 			value = JSON.parse(embedded);
@@ -160,18 +191,24 @@ export function parseReceiptBody(
 			return bad("not a JSON object");
 		}
 	}
+	return parseEntries(channel, value, [field]);
+}
+
+/** An object of entries keyed by the vendor's message or task id (Meizu: "<msgId>-<type>"), each checked. */
+function parseEntries(channel: "xiaomi" | "meizu" | "vivo", value: unknown, prefix: PropertyKey[]): ParseResult {
 	if (typeof value !== "object" || value === null || Array.isArray(value)) {
-		return fail([{ code: "custom", path: [], message: "not a JSON object" }], [field]);
+		return failWith([{ code: "custom", path: [], message: "not a JSON object" }], prefix);
 	}
-	// Keyed by the vendor's message id (Meizu: "<msgId>-<type>"); the keys themselves are not needed.
+	// The keys themselves are not needed.
 	const entries = Object.entries(value).filter(([k]) => k !== "__proto__");
 	if (entries.length > MAX_RECEIPT_EVENTS) {
-		return fail([{ code: "custom", path: [], message: `more than ${MAX_RECEIPT_EVENTS} entries` }], [field]);
+		return failWith([{ code: "custom", path: [], message: `more than ${MAX_RECEIPT_EVENTS} entries` }], prefix);
 	}
+	const schema = channel === "xiaomi" ? XiaomiEntry : channel === "meizu" ? MeizuEntry : VivoEntry;
 	const out: unknown[] = [];
 	for (const [key, entry] of entries) {
-		const r = channel === "xiaomi" ? XiaomiEntry.safeParse(entry) : MeizuEntry.safeParse(entry);
-		if (!r.success) return fail(r.error.issues, [field, key]);
+		const r = schema.safeParse(entry);
+		if (!r.success) return failWith(r.error.issues, [...prefix, key]);
 		out.push(r.data);
 	}
 	return { success: true, data: { channel, body: out } as ReceiptBody };
@@ -181,9 +218,10 @@ export function parseReceiptBody(
 export const RECEIPT_ANSWERS: Record<ReceiptChannel, unknown> = {
 	oppo: { code: 0, message: "success" },
 	hms: { errno: "0", errmsg: "success" },
-	// Neither documents an answer body: the HTTP 200 is the acknowledgement.
+	// None of these documents an answer body: the HTTP 200 is the acknowledgement.
 	xiaomi: {},
 	meizu: {},
+	vivo: {},
 };
 
 /** Xiaomi/Meizu `type`: 1 arrived, 2 clicked (3 = both, as in callback.type); other codes are not deliveries. */
@@ -203,7 +241,17 @@ function when(t: number | string | undefined, now: number): number {
 /** The events of a validated body; receipts that name no message of ours (no param/biTag) are skipped. */
 export function receiptEvents(parsed: ReceiptBody, now = Date.now()): ReceiptEvent[] {
 	const out: ReceiptEvent[] = [];
-	if (parsed.channel === "xiaomi" || parsed.channel === "meizu") {
+	if (parsed.channel === "vivo") {
+		for (const r of parsed.body) {
+			// ackType "0" is an arrival; a receipt without one is too (see the sources above).
+			if (!r.param || (r.ackType !== undefined && String(r.ackType) !== "0")) continue;
+			const at = when(r.ackTime, now);
+			for (const token of r.targets.split(",")) {
+				const t = token.trim();
+				if (t) out.push({ messageId: r.param, token: t, kind: "delivered", at });
+			}
+		}
+	} else if (parsed.channel === "xiaomi" || parsed.channel === "meizu") {
 		for (const r of parsed.body) {
 			const kind = kindOf(r.type);
 			if (!r.param || !kind) continue;

@@ -1,13 +1,14 @@
 /**
  * The credential of a vendor receipt URL (`/v1/receipts/<channel>/<appId>/<token>`): vendors post
- * receipts unsigned (OPPO, Xiaomi, Meizu) or with a header secret of the app owner's own choosing (HMS), so the URL
- * itself carries an HMAC over `channel/appId` keyed by the deployment's ENCRYPTION_KEY. Only this
- * deployment can mint it; it never changes for an app and channel, so a vendor console (HMS
- * AppGallery Connect) can keep it. During a key rotation ENCRYPTION_KEY_PREVIOUS still verifies.
+ * receipts unsigned (OPPO, Xiaomi, Meizu, vivo) or with a header secret of the app owner's own
+ * choosing (HMS), so the URL itself carries an HMAC over `channel/appId` keyed by the deployment's
+ * ENCRYPTION_KEY. Only this deployment can mint it; it never changes for an app and channel, so a
+ * vendor console (HMS AppGallery Connect) can keep it. During a key rotation
+ * ENCRYPTION_KEY_PREVIOUS still verifies.
  */
 
 /** Channels whose receipts Warbler accepts (docs/api.md "Vendor receipts"; sources in core/receipts/parse.ts). */
-export const RECEIPT_CHANNELS = ["oppo", "hms", "xiaomi", "meizu"] as const;
+export const RECEIPT_CHANNELS = ["oppo", "hms", "xiaomi", "meizu", "vivo"] as const;
 export type ReceiptChannel = (typeof RECEIPT_CHANNELS)[number];
 
 export function isReceiptChannel(channel: string): channel is ReceiptChannel {

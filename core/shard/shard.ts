@@ -179,9 +179,16 @@ export class Shard {
 		const recalledAt = this.recalledAt(d.messageId);
 		if (recalledAt !== undefined) entry.rc = recalledAt;
 		const results: ShardResult[] = [];
+		// A message not held in memory has its stored parts read once for the whole delivery. Part 0 is
+		// the direct path: no other part can have reached the user.
+		let stored: EntryBody[] | undefined;
+		const storedParts = () => {
+			stored ??= d.part !== 0 ? this.store.entriesOf(d.messageId) : [];
+			return stored;
+		};
 		for (const target of d.targets) {
 			const uid = this.store.ensureUser(target.userId);
-			const earlier = this.partWith(d.messageId, uid, d.part);
+			const earlier = this.partWith(d.messageId, uid, storedParts);
 			if (earlier) {
 				results.push(this.resultFor(earlier, target.userId, now, true));
 				continue;
@@ -1165,14 +1172,12 @@ export class Shard {
 	/**
 	 * An earlier part of this message that already reached the user (a retried job, another page).
 	 * A broadcast's parts arrive together: for the few messages delivered last, the users they reached
-	 * are indexed, so each target is one lookup instead of a scan of every earlier part.
+	 * are indexed, so each target is one lookup instead of a scan of every earlier part. A message not
+	 * held in memory (expired, or before a restart) looks in its stored parts, read once per delivery.
 	 */
-	private partWith(messageId: string, uid: number, part: number): EntryBody | undefined {
+	private partWith(messageId: string, uid: number, stored: () => EntryBody[]): EntryBody | undefined {
 		const live = this.byMessage.get(messageId);
-		if (!live) {
-			const stored = part !== 0 ? this.store.entriesOf(messageId) : [];
-			return stored.find((e) => e.p >= 0 && e.t.some((t) => t.u === uid));
-		}
+		if (!live) return stored().find((e) => e.p >= 0 && e.t.some((t) => t.u === uid));
 		let index = this.reachedIndex.get(messageId);
 		if (!index) {
 			index = new Map();

@@ -1,8 +1,8 @@
 /**
  * Vendor receipts end to end: a local stack of its own whose PUBLIC_BASE_URL points at itself (the
- * shared stack runs without receipts), pushing to the OPPO, HMS, Xiaomi and Meizu simulators (the
- * last two post form-encoded receipts to the URL each push carries). OPPO gets the receipt
- * URL with each push and posts an arrival; HMS posts to the URL "configured in AppGallery Connect"
+ * shared stack runs without receipts), pushing to the OPPO, HMS, Xiaomi, Meizu and vivo simulators
+ * (Xiaomi and Meizu post form-encoded receipts to the URL each push carries, vivo JSON keyed by its
+ * taskId). OPPO gets the receipt URL with each push and posts an arrival; HMS posts to the URL "configured in AppGallery Connect"
  * (the simulator's PUT /__sim/receipts/hms), learnt from GET /v1/credentials/hms. The message's
  * `by_channel.<vendor>.delivered` becomes 1 and stays 1; a push whose receipt never comes counts none.
  */
@@ -13,16 +13,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, type Stack, startStack } from "../../scripts/stack.mjs";
 import { apiAt } from "./helpers.js";
 
-const RECEIPT_VENDORS = ["oppo", "hms", "xiaomi", "meizu"] as const;
+const RECEIPT_VENDORS = ["oppo", "hms", "xiaomi", "meizu", "vivo"] as const;
 
-describe("vendor receipts (OPPO, HMS, Xiaomi, Meizu) on a stack with PUBLIC_BASE_URL", () => {
+describe("vendor receipts (OPPO, HMS, Xiaomi, Meizu, vivo) on a stack with PUBLIC_BASE_URL", () => {
 	let stack: Stack;
 	let persistTo: string;
 	let api: ReturnType<typeof apiAt>;
 	let key: string;
 	let sim: string;
 	const stamp = Date.now().toString(36);
-	const tokens = { oppo: `CN_oppo-r-${stamp}`, hms: `hms-r-${stamp}`, xiaomi: `xm-r-${stamp}`, meizu: `mz-r-${stamp}` };
+	const tokens = {
+		oppo: `CN_oppo-r-${stamp}`,
+		hms: `hms-r-${stamp}`,
+		xiaomi: `xm-r-${stamp}`,
+		meizu: `mz-r-${stamp}`,
+		vivo: `vv-r-${stamp}`,
+	};
 
 	const simJson = async (method: string, path: string, body?: unknown) => {
 		const res = await fetch(`${sim}${path}`, {
@@ -116,6 +122,12 @@ describe("vendor receipts (OPPO, HMS, Xiaomi, Meizu) on a stack with PUBLIC_BASE
 			payload: { message: { extra?: Record<string, unknown> } };
 		}[];
 		expect(meizu?.payload.message.extra?.["callback.param"]).toBe(id);
+		// vivo's single push: extra.callback (the receipt URL) and the message id as callback.param.
+		const [vivo] = (await simJson("GET", `/__sim/deliveries?token=${tokens.vivo}-ming`)) as {
+			payload: { extra?: Record<string, string> };
+		}[];
+		expect(vivo?.payload.extra?.callback).toMatch(new RegExp(`^${stack.baseUrl}/v1/receipts/vivo/`));
+		expect(vivo?.payload.extra?.["callback.param"]).toBe(id);
 		const view = await api("GET", `/v1/messages/${id}/recipients/ming`, key);
 		for (const d of view.body.devices as { channel: string; delivered_at?: string }[]) {
 			expect(d.delivered_at, d.channel).toMatch(/^\d{4}-\d\d-\d\dT/);
@@ -132,7 +144,14 @@ describe("vendor receipts (OPPO, HMS, Xiaomi, Meizu) on a stack with PUBLIC_BASE
 			body: JSON.stringify([{ registrationIds: `${tokens.oppo}-ming`, param: id, eventType: "push_arrive" }]),
 		});
 		expect(replay.status).toBe(200);
-		expect((await counts(id)).oppo.delivered).toBe(1);
+		const vivoReplay = await fetch(vivo?.payload.extra?.callback as string, {
+			method: "POST",
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ "1": { param: id, targets: `${tokens.vivo}-ming`, ackTime: Date.now(), ackType: "0" } }),
+		});
+		expect(vivoReplay.status).toBe(200);
+		const replayed = await counts(id);
+		for (const v of RECEIPT_VENDORS) expect(replayed[v], v).toEqual(got[v]);
 	});
 
 	it("a push whose receipt never comes (no_receipt) counts sent but not delivered", async () => {

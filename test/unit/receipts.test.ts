@@ -5,13 +5,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { buildHmsPayload } from "../../core/channels/hms/index.js";
+import { buildHonorPayload } from "../../core/channels/honor/index.js";
 import { buildMeizuPayload } from "../../core/channels/meizu/index.js";
 import { buildOppoPayload } from "../../core/channels/oppo/index.js";
 import type { PushOptions } from "../../core/channels/types.js";
 import { buildVivoPayload } from "../../core/channels/vivo/index.js";
 import { buildXiaomiPayload } from "../../core/channels/xiaomi/index.js";
 import { byMessage, HmsReceiptBody, OppoReceiptBody, parseReceiptBody, receiptEvents } from "../../core/receipts/parse.js";
-import { receiptToken, receiptUrl, verifyReceiptToken } from "../../core/receipts/token.js";
+import { type ReceiptChannel, receiptToken, receiptUrl, verifyReceiptToken } from "../../core/receipts/token.js";
 
 const content = { type: "text", title: "Order shipped", body: "On its way" } as const;
 const base: PushOptions = {
@@ -55,9 +56,31 @@ describe("builders: callback fields", () => {
 		expect(off.message.android.bi_tag).toBeUndefined();
 	});
 
-	it("vendors whose receipt format is not supported get no callback fields", () => {
+	it("vivo sets extra.callback and callback.param (the message id) only with a receipt URL, within its limits", () => {
+		const extra = (o: PushOptions) => (buildVivoPayload(content, o).body.message as Record<string, unknown>).extra;
+		expect(extra({ ...base, receiptUrl: URL_ })).toEqual({ callback: URL_, "callback.param": base.messageId });
+		expect(extra(base)).toBeUndefined();
+		// callback ≤ 128 characters, callback.param ≤ 64: past either, no receipt is asked for.
+		expect(extra({ ...base, receiptUrl: `https://push.example.com/${"x".repeat(104)}` })).toBeUndefined();
+		expect(extra({ ...base, messageId: "m".repeat(65), receiptUrl: URL_ })).toBeUndefined();
+		// An app's own content.vivo.extra keeps its fields; ours are added.
+		const own = buildVivoPayload({ ...content, vivo: { extra: { "callback.id": "7145" } } }, { ...base, receiptUrl: URL_ });
+		expect((own.body.message as Record<string, unknown>).extra).toEqual({
+			"callback.id": "7145",
+			callback: URL_,
+			"callback.param": base.messageId,
+		});
+		// Never past vivo's 4,096-byte body: a message that would be is sent without the receipt.
+		const big = { ...content, data: { pad: "x".repeat(3800) } };
+		expect(buildVivoPayload(big, base).size).toBeLessThanOrEqual(4096);
+		const withUrl = buildVivoPayload(big, { ...base, receiptUrl: URL_ });
+		expect((withUrl.body.message as Record<string, unknown>).extra).toBeUndefined();
+		expect(withUrl.size).toBe(buildVivoPayload(big, base).size);
+	});
+
+	it("Honor (receipt format not confirmed) gets no receipt fields", () => {
 		const opts = { ...base, receiptUrl: URL_, receipts: true };
-		expect(JSON.stringify(buildVivoPayload(content, opts).body)).not.toContain("callback");
+		expect(JSON.stringify(buildHonorPayload(content, opts).body)).not.toMatch(/callback|biTag|bi_tag/);
 	});
 
 	it("Xiaomi sets extra.callback, callback.param (the message id) and callback.type 3 only with a receipt URL", () => {
@@ -118,13 +141,23 @@ describe("receipt token and URL", () => {
 		expect(url).toBe(`https://push.example.com/v1/receipts/oppo/app_1/${await receiptToken(KEYS, "oppo", "app_1")}`);
 		expect(await receiptUrl({ ENCRYPTION_KEY: "k" }, "oppo", "app_1")).toBeUndefined();
 		expect(await receiptUrl({ ...KEYS, PUBLIC_BASE_URL: " " }, "oppo", "app_1")).toBeUndefined();
-		expect(await receiptUrl(KEYS, "vivo", "app_1")).toBeUndefined();
+		expect(await receiptUrl(KEYS, "honor", "app_1")).toBeUndefined();
+		expect(await receiptUrl(KEYS, "vivo", "app_1")).toBe(
+			`https://push.example.com/v1/receipts/vivo/app_1/${await receiptToken(KEYS, "vivo", "app_1")}`,
+		);
 		expect(await receiptUrl(KEYS, "xiaomi", "app_1")).toBe(
 			`https://push.example.com/v1/receipts/xiaomi/app_1/${await receiptToken(KEYS, "xiaomi", "app_1")}`,
 		);
 		expect((url ?? "").length).toBeLessThanOrEqual(200);
 	});
 });
+
+/** The events of a body the parser must accept. */
+function eventsOf(channel: ReceiptChannel, body: unknown, now: number) {
+	const parsed = parseReceiptBody(channel, body);
+	if (!parsed.success) throw new Error(JSON.stringify(parsed.issues));
+	return receiptEvents(parsed.data, now);
+}
 
 describe("vendor bodies → events", () => {
 	it("OPPO: one arrival per registration id, mapped by param; receipts without param skipped", () => {
@@ -170,9 +203,7 @@ describe("vendor bodies → events", () => {
 			xm4: { type: 1, targets: "r5" },
 			xm5: { param: "m3", type: "1", targets: " r6 , " },
 		};
-		const parsed = parseReceiptBody("xiaomi", { data: JSON.stringify(data) });
-		if (!parsed.success) throw new Error(JSON.stringify(parsed.issues));
-		expect(receiptEvents(parsed.data, 7)).toEqual([
+		expect(eventsOf("xiaomi", { data: JSON.stringify(data) }, 7)).toEqual([
 			{ messageId: "m1", token: "r1", kind: "delivered", at: 1700000000123 },
 			{ messageId: "m1", token: "r2", kind: "delivered", at: 1700000000123 },
 			{ messageId: "m1", token: "r1", kind: "clicked", at: 1700000000000 },
@@ -187,14 +218,45 @@ describe("vendor bodies → events", () => {
 			"NS2-1": { type: 1, targets: ["p3"] },
 		};
 		for (const body of [{ cb: JSON.stringify(cb), access_token: "t" }, { cb }]) {
-			const parsed = parseReceiptBody("meizu", body);
-			if (!parsed.success) throw new Error(JSON.stringify(parsed.issues));
-			expect(receiptEvents(parsed.data, 9)).toEqual([
+			expect(eventsOf("meizu", body, 9)).toEqual([
 				{ messageId: "m1", token: "p1", kind: "delivered", at: 9 },
 				{ messageId: "m1", token: "p2", kind: "delivered", at: 9 },
 				{ messageId: "m1", token: "p2", kind: "clicked", at: 9 },
 			]);
 		}
+	});
+
+	it("vivo: JSON keyed by taskId, one arrival per target; ackType other than 0 and no param skipped", () => {
+		// The fields doopush's ProcessVivoCallback reads (ackTime a number, ackType "0" = arrival) and,
+		// without ackTime/ackType, the shape the second receiver reads (param, comma-separated targets).
+		const body = {
+			"1700000000001": { param: "m1", targets: "r1", ackTime: 1700000000123, ackType: "0" },
+			"1700000000002": { param: "m1", targets: "r2,r3", ackTime: 1700000000, ackType: 0 },
+			"1700000000003": { param: "m2", targets: "r4" },
+			"1700000000004": { param: "m3", targets: "r5", ackType: "1" },
+			"1700000000005": { targets: "r6", ackType: "0" },
+		};
+		expect(eventsOf("vivo", body, 11)).toEqual([
+			{ messageId: "m1", token: "r1", kind: "delivered", at: 1700000000123 },
+			{ messageId: "m1", token: "r2", kind: "delivered", at: 1700000000000 },
+			{ messageId: "m1", token: "r3", kind: "delivered", at: 1700000000000 },
+			{ messageId: "m2", token: "r4", kind: "delivered", at: 11 },
+		]);
+	});
+
+	it("vivo: a body that is not an object of valid entries is a validation issue", () => {
+		const issues = (body: unknown) => {
+			const r = parseReceiptBody("vivo", body);
+			return r.success ? [] : r.issues.map((i) => i.path.join("."));
+		};
+		expect(issues([])).toEqual([""]);
+		expect(issues("x")).toEqual([""]);
+		expect(issues({ t1: { param: "m", targets: ["r"] } })).toEqual(["t1.targets"]);
+		expect(issues({ t1: { param: "m" } })).toEqual(["t1.targets"]);
+		expect(issues({ t1: { param: "m", targets: "r", ackType: {} } })).toEqual(["t1.ackType"]);
+		const many = Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`t${i}`, { param: "m", targets: "r" }]));
+		expect(issues(many)).toEqual([""]);
+		expect(issues({})).toEqual([]);
 	});
 
 	it("Xiaomi/Meizu: a field that is not a JSON object of valid entries is a validation issue on that field", () => {

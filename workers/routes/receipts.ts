@@ -11,6 +11,7 @@ import {
 	parseReceiptBody,
 	RECEIPT_ANSWERS,
 	receiptEvents,
+	VivoReceiptBody,
 	XiaomiReceiptForm,
 } from "../../core/receipts/parse.js";
 import { isReceiptChannel, type ReceiptKeys, verifyReceiptToken } from "../../core/receipts/token.js";
@@ -23,7 +24,7 @@ import { json, jsonBody, standardErrors } from "../schemas/common.js";
 export const MAX_RECEIPT_MESSAGES = 90;
 
 const ReceiptParams = z.object({
-	channel: z.string().max(16).openapi({ description: "`oppo`, `hms`, `xiaomi` or `meizu`." }),
+	channel: z.string().max(16).openapi({ description: "`oppo`, `hms`, `xiaomi`, `meizu` or `vivo`." }),
 	appId: z.string().max(64),
 	token: z.string().max(64).openapi({ description: "The receipt token of the app and channel (never an app key)." }),
 });
@@ -32,21 +33,22 @@ const postReceipts = createRoute({
 	method: "post",
 	path: "/v1/receipts/{channel}/{appId}/{token}",
 	tags: ["Receipts"],
-	summary: "Vendor delivery/click receipts (posted by OPPO, Huawei Push Kit, Xiaomi and Meizu, not by apps)",
+	summary: "Vendor delivery/click receipts (posted by OPPO, Huawei Push Kit, Xiaomi, Meizu and vivo, not by apps)",
 	description:
 		"The URL is the credential: `token` is an HMAC of the channel and app by this deployment (PUBLIC_BASE_URL, " +
 		"docs/api.md: Vendor receipts). A wrong token, app or channel is the same 404. Receipts count once per device. " +
-		"OPPO and HMS post JSON; Xiaomi (`data`) and Meizu (`cb`) post application/x-www-form-urlencoded with JSON in one field.",
+		"OPPO, HMS and vivo post JSON; Xiaomi (`data`) and Meizu (`cb`) post application/x-www-form-urlencoded with JSON in one field.",
 	// Only JSON is declared: the body reader turns Xiaomi's and Meizu's forms into `{field: value}`
 	// before any validator runs (a declared form media type would add a second, form-only validator).
 	request: {
 		params: ReceiptParams,
-		...jsonBody(z.union([OppoReceiptBody, HmsReceiptBody, XiaomiReceiptForm, MeizuReceiptForm])),
+		// vivo before the forms: its object could otherwise pass as a form and lose its other keys.
+		...jsonBody(z.union([OppoReceiptBody, HmsReceiptBody, VivoReceiptBody, XiaomiReceiptForm, MeizuReceiptForm])),
 	},
 	responses: {
 		200: json(
 			z.record(z.string(), z.unknown()),
-			'What the vendor expects: OPPO `{code: 0}`, HMS `{errno: "0"}`, Xiaomi and Meizu `{}` (the 200 is the acknowledgement).',
+			'What the vendor expects: OPPO `{code: 0}`, HMS `{errno: "0"}`, Xiaomi, Meizu and vivo `{}` (the 200 is the acknowledgement).',
 		),
 		400: standardErrors[400],
 		404: standardErrors[404],

@@ -10,6 +10,9 @@ const MAX_CONTENT_WIDTH = 100;
 const MIN_TTL = 900;
 const MAX_TTL = 7 * 24 * 3600;
 export const VIVO_MAX_PAYLOAD = 4096;
+/** Receipt limits (vivo push server API "高级特性 extra"): callback ≤ 128 characters, callback.param ≤ 64. */
+const MAX_CALLBACK_URL_CHARS = 128;
+const MAX_CALLBACK_PARAM_CHARS = 64;
 
 /** vivo's width: two for a CJK (or other non-ASCII BMP) character, one otherwise (emoji count one). */
 export function vivoWidth(text: string): number {
@@ -37,7 +40,9 @@ export function truncateWidth(text: string, max: number): string {
  * notifyType 4 (sound and vibration), title, content, timeToLive (s, 900 s – 7 days), skipType 1
  * (open the app), networkType -1 (any), clientCustomMap (the message's data, url and id, as
  * strings), and the classification: `classification` 1 system / 0 operational and the new
- * `category` (IM, ACCOUNT, ORDER, … / NEWS, MARKETING, …). `content.vivo` is merged last.
+ * `category` (IM, ACCOUNT, ORDER, … / NEWS, MARKETING, …). `content.vivo` is merged last. With a
+ * receipt URL, `extra` {callback, callback.param: the message id} asks for an arrival receipt
+ * (core/receipts/parse.ts); vivo honours it on single pushes only.
  */
 export function buildVivoPayload(content: MessageContent, options: PushOptions): RenderedPush {
 	const { title, body } = alertText(content);
@@ -55,7 +60,16 @@ export function buildVivoPayload(content: MessageContent, options: PushOptions):
 	const category = oppoVivoCategory(options.category);
 	message.category = category ?? (cls === "transactional" ? "TODO" : "MARKETING");
 	const passthrough = passthroughOf(content, "vivo");
-	const merged = passthrough ? deepMerge(message, passthrough) : message;
+	let merged = passthrough ? deepMerge(message, passthrough) : message;
+	const url = options.receiptUrl;
+	if (url && url.length <= MAX_CALLBACK_URL_CHARS && options.messageId.length <= MAX_CALLBACK_PARAM_CHARS) {
+		const prior = merged.extra;
+		const kept = typeof prior === "object" && prior !== null && !Array.isArray(prior) ? prior : {};
+		const extra = { ...kept, callback: url, "callback.param": options.messageId };
+		const withReceipt = { ...merged, extra };
+		// A receipt never costs the push: past vivo's body limit the message goes without one.
+		if (jsonSize(withReceipt) <= VIVO_MAX_PAYLOAD) merged = withReceipt;
+	}
 	// vivo has no data-only messages: the sender refuses a silent push instead of showing it.
 	return { body: { message: merged, silent: options.silent }, headers: {}, size: jsonSize(merged) };
 }

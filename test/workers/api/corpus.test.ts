@@ -8,12 +8,14 @@
  * Every answer: no 5xx, a 4xx (nothing here is a valid request), the contract's error shape with a
  * code that matches the status; and every D1 table is exactly as it was before the corpus ran.
  */
+import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { RECEIPT_CHANNELS, type ReceiptChannel, receiptToken } from "../../../core/receipts/token.js";
 import { ERROR_STATUS } from "../../../protocol/errors.js";
 import { ADMIN, BASE, call, newApp, newKey } from "../http.js";
-import { snapshot } from "./helpers.js";
+import { snapshot, vendorSentMessage } from "./helpers.js";
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 interface SchemaObject {
@@ -238,6 +240,19 @@ async function send(c: Case) {
 	return { status: res.status, text, type: res.headers.get("content-type") ?? "" };
 }
 
+/** What is wrong with an answer to a bad request: a 5xx, a success, or not the contract's error shape. */
+function errorProblem(r: { status: number; text: string; type: string }): string | null {
+	if (r.status >= 500) return `${r.status}`;
+	if (r.status < 400) return `accepted with ${r.status}`;
+	if (!r.type.startsWith("application/json")) return `${r.status} not JSON`;
+	const body = JSON.parse(r.text) as { error?: { code?: string; message?: string } };
+	const code = body.error?.code as keyof typeof ERROR_STATUS | undefined;
+	if (!code || !(code in ERROR_STATUS)) return `${r.status} without a contract error code`;
+	if (ERROR_STATUS[code] !== r.status) return `${r.status} with code ${code}`;
+	if (!body.error?.message) return `${r.status} without a message`;
+	return null;
+}
+
 describe("a generated corpus of bad requests", () => {
 	beforeAll(async () => {
 		const { appId, key } = await newApp("corpus app");
@@ -255,20 +270,126 @@ describe("a generated corpus of bad requests", () => {
 		const failures: string[] = [];
 		for (const c of cases) {
 			const r = await send(c);
-			const problem = ((): string | null => {
-				if (r.status >= 500) return `${r.status}`;
-				if (r.status < 400) return `accepted with ${r.status}`;
-				if (!r.type.startsWith("application/json")) return `${r.status} not JSON`;
-				const body = JSON.parse(r.text) as { error?: { code?: string; message?: string } };
-				const code = body.error?.code as keyof typeof ERROR_STATUS | undefined;
-				if (!code || !(code in ERROR_STATUS)) return `${r.status} without a contract error code`;
-				if (ERROR_STATUS[code] !== r.status) return `${r.status} with code ${code}`;
-				if (!body.error?.message) return `${r.status} without a message`;
-				return null;
-			})();
+			const problem = errorProblem(r);
 			if (problem) failures.push(`${c.name} → ${problem}: ${r.text.slice(0, 160)}`);
 		}
 		expect(failures, failures.slice(0, 20).join("\n")).toEqual([]);
 		expect(await snapshot()).toEqual(before);
 	}, 120_000);
+});
+
+/**
+ * Vendor receipt posts (no app key: the URL's token is the credential, so the generated cases above
+ * stop at its 404). With a valid token, each vendor's own format gone wrong: malformed JSON, the
+ * wrong content type, too large, too deep, too many receipts or messages; and valid receipts with a
+ * wrong token, another app's id or another channel's token. Each body names a device the message
+ * was pushed to, so a wrongly accepted post would show in its counts: none may.
+ */
+describe("vendor receipt posts gone wrong (docs/api.md: Vendor receipts)", () => {
+	const FORM = "application/x-www-form-urlencoded";
+	const JSON_TYPE = "application/json";
+	const tok = (c: ReceiptChannel, id: string) => `${c}-corpus-${id}`;
+
+	/** `n` receipts in the vendor's own format for `token`, the i-th naming message `param(i)`. */
+	function receiptBody(c: ReceiptChannel, token: string, n: number, param: (i: number) => string) {
+		const now = Date.now();
+		const each = Array.from({ length: n }, (_, i) => i);
+		const keyed = (entry: (i: number) => unknown) => Object.fromEntries(each.map((i) => [`k${i}`, entry(i)]));
+		switch (c) {
+			case "oppo":
+				return {
+					type: JSON_TYPE,
+					body: JSON.stringify(
+						each.map((i) => ({ messageId: `o${i}`, registrationIds: token, eventTime: String(now), param: param(i) })),
+					),
+				};
+			case "hms":
+				return {
+					type: JSON_TYPE,
+					body: JSON.stringify({
+						statuses: each.map((i) => ({ biTag: param(i), appid: "1", token, status: 0, timestamp: now, requestId: "r" })),
+					}),
+				};
+			case "xiaomi": {
+				const data = keyed((i) => ({ param: param(i), type: 1, targets: token, timestamp: now }));
+				return { type: FORM, body: new URLSearchParams({ data: JSON.stringify(data) }).toString() };
+			}
+			case "meizu": {
+				const cb = keyed((i) => ({ param: param(i), type: 1, targets: [token] }));
+				return { type: FORM, body: new URLSearchParams({ cb: JSON.stringify(cb), access_token: "at" }).toString() };
+			}
+			case "vivo":
+				return {
+					type: JSON_TYPE,
+					body: JSON.stringify(keyed((i) => ({ param: param(i), targets: token, ackTime: now, ackType: "0" }))),
+				};
+		}
+	}
+
+	it("each is its documented 4xx in the contract's shape, never a 5xx, and counts nothing", async () => {
+		const a = await newApp("receipt corpus a");
+		const b = await newApp("receipt corpus b");
+		const id = await vendorSentMessage(
+			a,
+			"u1",
+			RECEIPT_CHANNELS.map((c) => ({ channel: c, deviceId: `d-${c}`, token: (m: string) => tok(c, m) })),
+		);
+		const failures: string[] = [];
+		let count = 0;
+		for (const c of RECEIPT_CHANNELS) {
+			const token = await receiptToken(env, c, a.appId);
+			const flipped = `${token.slice(0, -1)}${token.endsWith("A") ? "B" : "A"}`;
+			const valid = receiptBody(c, tok(c, id), 1, () => id);
+			const otherChannel = await receiptToken(env, c === "oppo" ? "hms" : "oppo", a.appId);
+			// [what, app, token, content type, body, documented status]
+			const rows: [string, string, string, string, string, number][] = [
+				["malformed JSON", a.appId, token, JSON_TYPE, '{"a":', 400],
+				// JSON vendors given a form, form vendors' form labelled JSON: neither is the vendor's format.
+				valid.type === FORM
+					? ["form labelled JSON", a.appId, token, JSON_TYPE, valid.body, 400]
+					: ["a form instead of JSON", a.appId, token, FORM, `param=${id}&targets=${tok(c, id)}`, 400],
+				["body over 1 MiB", a.appId, token, JSON_TYPE, JSON.stringify({ pad: "x".repeat(1_100_000) }), 413],
+				["JSON nested 200 deep", a.appId, token, JSON_TYPE, `${"[".repeat(200)}1${"]".repeat(200)}`, 400],
+				["1,001 receipts", a.appId, token, valid.type, receiptBody(c, tok(c, id), 1001, () => id).body, 400],
+				["91 distinct messages", a.appId, token, valid.type, receiptBody(c, tok(c, id), 91, (i) => `${id}${i}`).body, 400],
+				["a wrong token", a.appId, flipped, valid.type, valid.body, 404],
+				["another app's id with this app's token", b.appId, token, valid.type, valid.body, 404],
+				["another channel's token", a.appId, otherChannel, valid.type, valid.body, 404],
+			];
+			for (const [what, app, t, type, body, status] of rows) {
+				count++;
+				const r = await send({
+					name: what,
+					method: "POST",
+					path: `/v1/receipts/${c}/${app}/${t}`,
+					auth: null,
+					body,
+					contentType: type,
+				});
+				const problem = errorProblem(r) ?? (r.status === status ? null : `${r.status}, documented ${status}`);
+				if (problem) failures.push(`${c}: ${what} → ${problem}: ${r.text.slice(0, 160)}`);
+			}
+		}
+		expect(count).toBe(RECEIPT_CHANNELS.length * 9);
+		expect(failures, failures.join("\n")).toEqual([]);
+		const counts = (await call("GET", `/v1/messages/${id}`, a.key)).body.counts.by_channel as Record<
+			string,
+			{ sent: number; delivered?: number }
+		>;
+		for (const c of RECEIPT_CHANNELS) {
+			expect(counts[c]?.sent, c).toBe(1);
+			expect(counts[c]?.delivered, c).toBeUndefined();
+		}
+		// The templates themselves are valid: posted right, each counts its device.
+		for (const c of RECEIPT_CHANNELS) {
+			const { type, body } = receiptBody(c, tok(c, id), 1, () => id);
+			const path = `/v1/receipts/${c}/${a.appId}/${await receiptToken(env, c, a.appId)}`;
+			expect((await send({ name: c, method: "POST", path, auth: null, body, contentType: type })).status, c).toBe(200);
+		}
+		const after = (await call("GET", `/v1/messages/${id}`, a.key)).body.counts.by_channel as Record<
+			string,
+			{ delivered?: number }
+		>;
+		for (const c of RECEIPT_CHANNELS) expect(after[c]?.delivered, c).toBe(1);
+	});
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { connectRequest } from "../delivery/helpers.js";
-import type { Answer } from "../http.js";
+import { type Answer, call } from "../http.js";
 
 /** A syntactically valid Web Push subscription (65-byte P-256 point, 16-byte auth secret). */
 export function webPushSubscription(endpoint = "https://push.example.com/send/abc123") {
@@ -123,4 +123,28 @@ export function rotatedKeyEnv(): Env {
 		ENCRYPTION_KEY_VERSION: "2",
 		ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY,
 	} as Env;
+}
+
+/**
+ * A message to `user` (WebSocket only, so no vendor is called) whose ledger records each device as
+ * `sent` on its vendor channel with the token `token(messageId)`, as the vendor queue does: vendor
+ * receipts naming those tokens can then count.
+ */
+export async function vendorSentMessage(
+	app: { key: string; appId: string },
+	user: string,
+	devices: { channel: string; deviceId: string; token: (messageId: string) => string }[],
+): Promise<string> {
+	const res = await call("POST", "/v1/messages", app.key, {
+		audience: { users: [user] },
+		content: { type: "text", title: "hi", body: "there" },
+		options: { channels: "ws" },
+	});
+	expect(res.status, res.text).toBe(202);
+	const id = res.body.id as string;
+	const ledger = env.LEDGER.get(env.LEDGER.idFromName(`${app.appId}/${id}`));
+	for (const d of devices) {
+		await ledger.recordVendor(d.channel, [{ userId: user, deviceId: d.deviceId, outcome: "sent", token: d.token(id) }]);
+	}
+	return id;
 }

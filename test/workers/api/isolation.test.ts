@@ -2,9 +2,11 @@
  * Tenant isolation: app B's key acting on app A's ids never reads, changes or reveals anything of
  * A's. Reads and deletes answer 404; create-style writes land in B's own namespace.
  */
+import { env } from "cloudflare:test";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ADMIN, call, newApp, newKey, ok, type TestApp } from "../http.js";
-import { appRows, expectError, jwtPayload, openSocket, type Snapshot, snapshot, waitFor } from "./helpers.js";
+import { receiptToken } from "../../../core/receipts/token.js";
+import { ADMIN, call, newApp, newKey, ok, send, type TestApp } from "../http.js";
+import { appRows, expectError, jwtPayload, openSocket, type Snapshot, snapshot, vendorSentMessage, waitFor } from "./helpers.js";
 
 let A: TestApp;
 let B: TestApp;
@@ -202,5 +204,40 @@ describe("keys across apps (admin routes)", () => {
 		expectError(await call("GET", "/v1/tags", spare.secret), 401, "unauthorized");
 		expect((await call("GET", "/v1/tags", B.key)).status).toBe(200);
 		expect((await call("GET", "/v1/tags", A.key)).status).toBe(200);
+	});
+});
+
+describe("vendor receipts across apps", () => {
+	it("B's receipt token cannot touch A's message: B's URL ignores it, A's URL with B's token is a 404", async () => {
+		const id = await vendorSentMessage(A, "alice", [
+			{ channel: "vivo", deviceId: "x9", token: (m) => `vv-${m}` },
+			{ channel: "oppo", deviceId: "reno", token: (m) => `op-${m}` },
+		]);
+		const bodies = {
+			vivo: { t1: { param: id, targets: `vv-${id}`, ackTime: Date.now(), ackType: "0" } },
+			oppo: [{ registrationIds: `op-${id}`, param: id, eventType: "push_arrive" }],
+		};
+		const post = (channel: string, appId: string, token: string, body: unknown) =>
+			send(`http://warbler.test/v1/receipts/${channel}/${appId}/${token}`, {
+				method: "POST",
+				headers: { "content-type": "application/json" },
+				body: JSON.stringify(body),
+			});
+		const counts = async () => (await call("GET", `/v1/messages/${id}`, A.key)).body.counts.by_channel;
+		for (const channel of ["vivo", "oppo"] as const) {
+			const tokenB = await receiptToken(env, channel, B.appId);
+			// B's own URL naming A's message and A's device: accepted as B's, A's counts untouched.
+			expect((await post(channel, B.appId, tokenB, bodies[channel])).status).toBe(200);
+			// B's token on A's URL: the same 404 as any wrong token, nothing given away.
+			const wrong = await post(channel, A.appId, tokenB, bodies[channel]);
+			expectError(wrong, 404, "not_found");
+			expect(wrong.text).not.toContain(A.appId);
+			expect((await counts())[channel].delivered, channel).toBeUndefined();
+		}
+		// A's own URL: the same bodies count.
+		for (const channel of ["vivo", "oppo"] as const) {
+			expect((await post(channel, A.appId, await receiptToken(env, channel, A.appId), bodies[channel])).status).toBe(200);
+			expect((await counts())[channel].delivered, channel).toBe(1);
+		}
 	});
 });

@@ -7,6 +7,7 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { receiptToken } from "../../../core/receipts/token.js";
 import { call, newApp, send } from "../http.js";
+import { vendorSentMessage } from "./helpers.js";
 
 const BASE = "http://warbler.test";
 
@@ -19,19 +20,11 @@ async function postReceipt(channel: string, appId: string, token: string, body: 
 }
 
 /** A message with one OPPO and one HMS device marked `sent` in its ledger, as the vendor queue records them. */
-async function sentMessage(key: string, appId: string, user: string) {
-	const res = await call("POST", "/v1/messages", key, {
-		audience: { users: [user] },
-		content: { type: "text", title: "hi", body: "there" },
-		options: { channels: "ws" },
-	});
-	expect(res.status, res.text).toBe(202);
-	const id = res.body.id as string;
-	const ledger = env.LEDGER.get(env.LEDGER.idFromName(`${appId}/${id}`));
-	await ledger.recordVendor("oppo", [{ userId: user, deviceId: "reno", outcome: "sent", token: `CN_tok-${id}` }]);
-	await ledger.recordVendor("hms", [{ userId: user, deviceId: "mate", outcome: "sent", token: `hms-${id}` }]);
-	return id;
-}
+const sentMessage = (key: string, appId: string, user: string) =>
+	vendorSentMessage({ key, appId }, user, [
+		{ channel: "oppo", deviceId: "reno", token: (id) => `CN_tok-${id}` },
+		{ channel: "hms", deviceId: "mate", token: (id) => `hms-${id}` },
+	]);
 
 const oppoArrival = (messageId: string, regId: string) => [
 	{
@@ -46,19 +39,11 @@ const oppoArrival = (messageId: string, regId: string) => [
 ];
 
 /** A message with one Xiaomi and one Meizu device marked `sent`. */
-async function sentFormMessage(key: string, appId: string, user: string) {
-	const res = await call("POST", "/v1/messages", key, {
-		audience: { users: [user] },
-		content: { type: "text", title: "hi", body: "there" },
-		options: { channels: "ws" },
-	});
-	expect(res.status, res.text).toBe(202);
-	const id = res.body.id as string;
-	const ledger = env.LEDGER.get(env.LEDGER.idFromName(`${appId}/${id}`));
-	await ledger.recordVendor("xiaomi", [{ userId: user, deviceId: "mi", outcome: "sent", token: `xm-${id}` }]);
-	await ledger.recordVendor("meizu", [{ userId: user, deviceId: "mx", outcome: "sent", token: `mz-${id}` }]);
-	return id;
-}
+const sentFormMessage = (key: string, appId: string, user: string) =>
+	vendorSentMessage({ key, appId }, user, [
+		{ channel: "xiaomi", deviceId: "mi", token: (id) => `xm-${id}` },
+		{ channel: "meizu", deviceId: "mx", token: (id) => `mz-${id}` },
+	]);
 
 /** Xiaomi's post: form field `data` = JSON keyed by Xiaomi's message id. */
 const xiaomiForm = (entries: Record<string, unknown>) => new URLSearchParams({ data: JSON.stringify(entries) }).toString();
@@ -80,7 +65,7 @@ describe("POST /v1/receipts/{channel}/{appId}/{token}", () => {
 			await postReceipt("oppo", a.appId, `${good.slice(0, -1)}${good.endsWith("A") ? "B" : "A"}`, body),
 			await postReceipt("oppo", b.appId, good, body),
 			await postReceipt("oppo", "no-such-app", good, body),
-			await postReceipt("vivo", a.appId, await receiptToken(env, "vivo", a.appId), body),
+			await postReceipt("honor", a.appId, await receiptToken(env, "honor", a.appId), body),
 			await postReceipt("hms", a.appId, good, { statuses: [] }),
 		];
 		for (const r of answers) {
@@ -257,5 +242,46 @@ describe("POST /v1/receipts/{channel}/{appId}/{token}", () => {
 			body: "audience=all",
 		});
 		expect(msg.status).toBe(400);
+	});
+
+	it("vivo posts JSON keyed by taskId: an arrival counts once per device, other apps and bad bodies change nothing", async () => {
+		const a = await newApp();
+		const b = await newApp();
+		const sentVivo = (app: { key: string; appId: string }) =>
+			vendorSentMessage(app, "u1", [{ channel: "vivo", deviceId: "x9", token: (id) => `vv-${id}` }]);
+		const idA = await sentVivo(a);
+		const idB = await sentVivo(b);
+		const vivo = await receiptToken(env, "vivo", a.appId);
+		const ackTime = Date.now() - 2000;
+		const arrival = { param: idA, targets: `vv-${idA}`, ackTime, ackType: "0" };
+		for (let i = 0; i < 2; i++) {
+			const r = await postReceipt("vivo", a.appId, vivo, { "1234567890": arrival, "1234567891": { ...arrival, ackType: "1" } });
+			expect(r.status, r.text).toBe(200);
+			expect(r.body).toEqual({});
+		}
+		expect((await byChannel(a.key, idA)).vivo).toEqual({
+			sent: 1,
+			failed: 0,
+			invalid_token: 0,
+			quota_exceeded: 0,
+			delivered: 1,
+			clicked: 0,
+		});
+		const view = await call("GET", `/v1/messages/${idA}/recipients/u1`, a.key);
+		const x9 = (view.body.devices as { device_id: string; delivered_at?: string }[]).find((d) => d.device_id === "x9");
+		expect(x9?.delivered_at).toBe(new Date(ackTime).toISOString());
+		// Malformed bodies: 400, nothing counted.
+		const bad: unknown[] = [[], "{not json", { t1: { param: idB, targets: [`vv-${idB}`] } }, { t1: "x" }, { t1: { param: idB } }];
+		for (const body of bad) {
+			const r = await postReceipt("vivo", a.appId, vivo, body);
+			expect(r.status, `${JSON.stringify(body)}: ${r.text}`).toBe(400);
+			expect(r.body.error.code).toBe("invalid_request");
+		}
+		// B's message and device through A's URL is ignored; A's token on B's URL is a 404.
+		const other = await postReceipt("vivo", a.appId, vivo, { t1: { param: idB, targets: `vv-${idB}`, ackType: "0" } });
+		expect(other.status, other.text).toBe(200);
+		const wrong = await postReceipt("vivo", b.appId, vivo, { t1: { param: idB, targets: `vv-${idB}`, ackType: "0" } });
+		expect(wrong.status).toBe(404);
+		expect((await byChannel(b.key, idB)).vivo.delivered).toBeUndefined();
 	});
 });

@@ -22,6 +22,13 @@ import type { Fault, Outcome } from "./state.ts";
 
 const ACCESS_TOKEN_SECONDS = 3600;
 const MAX_TOKENS = 1000;
+/**
+ * Push Kit's codes, which Honor's API inherited (ResponceCodeProcesser of HMS-Core's server demo, see
+ * core/channels/honor/send.ts): 80100003 "Message structure error", 80200001 "Oauth authentication
+ * error", 80200003 "Oauth Token expired", 80300007 "Invalid Token", 80300008 message body too large,
+ * 80300010 "Tokens exceed the default value", 81000001 "System inner error". Honor's own table could
+ * not be read; it documents no daily-quota code that could be found.
+ */
 export const HONOR_SIM_CODES = {
 	ok: 200,
 	illegalPayload: 80100003,
@@ -30,7 +37,6 @@ export const HONOR_SIM_CODES = {
 	allTokensInvalid: 80300007,
 	tooLarge: 80300008,
 	tooManyTokens: 80300010,
-	quota: 80300011,
 	internal: 81000001,
 } as const;
 
@@ -110,6 +116,8 @@ export function createHonor(ctx: SimContext) {
 				case "429":
 				case "503":
 				case "too_many_provider_token_updates":
+				case "quota":
+					// No documented daily-quota code: traffic control is the closest answer Honor gives.
 					return fail(
 						json(
 							fault.kind === "503" ? 503 : 429,
@@ -124,8 +132,6 @@ export function createHonor(ctx: SimContext) {
 					accessTokens.delete(access);
 					stats().auth_failures++;
 					return fail(answer(401, HONOR_SIM_CODES.tokenExpired, "Oauth Token expired"), fault);
-				case "quota":
-					return fail(answer(200, HONOR_SIM_CODES.quota, "The number of messages exceeds the daily limit"), fault);
 				case "410":
 				case "unregistered":
 				case "bad_token":

@@ -1,8 +1,9 @@
 /**
  * Flyme (Meizu) push server API (as https://api-push.meizu.com): `POST
- * /garcia/api/server/push/{varnished|unvarnished}/pushByPushId`, form appId, pushIds (≤ 1,000,
+ * /garcia/api/server/push/{varnished|unvarnished}/pushByPushId`, form appId, pushIds (≤ 100,
  * comma-separated), messageJson and sign = md5(sorted "k=v" pairs concatenated + appSecret).
- * Answers `{code, message, value, redirect}` with codes as strings (MEIZUPUSH node-sdk "返回码含义").
+ * Answers `{code, message, value, redirect}` with codes as strings: MEIZUPUSH/PushAPI README (commit
+ * a39667d) "Api returnCode定义" and "map部分code定义", sources in core/channels/meizu/send.ts.
  */
 import { createHash } from "node:crypto";
 import { faultDelay, retryAfter, type SimContext } from "./context.ts";
@@ -10,10 +11,10 @@ import { isObject, json, randomToken, redactHeaders, type SimRequest, type SimRe
 import { postReceipt } from "./receipts.ts";
 import type { Fault, Outcome } from "./state.ts";
 
-const MAX_PUSH_IDS = 1000;
+/** "推送设备，一批最多不能超过100个" (MEIZUPUSH/PushAPI README since commit afe9ff0). */
+const MAX_PUSH_IDS = 100;
 export const MEIZU_SIM_CODES = {
 	ok: "200",
-	rate: "518",
 	overloaded: "519",
 	system: "1001",
 	param: "1005",
@@ -21,6 +22,8 @@ export const MEIZU_SIM_CODES = {
 	appId: "110000",
 	notSubscribed: "110002",
 	illegalPushId: "110003",
+	rate: "110010",
+	dailyLimit: "110019",
 } as const;
 
 const answer = (code: string, message: string, value: unknown = "", status = 200, headers?: Record<string, string>) =>
@@ -77,7 +80,7 @@ export function createMeizu(ctx: SimContext) {
 			return fail(answer(MEIZU_SIM_CODES.sign, "签名认证失败"));
 		}
 		if (pushIds.length === 0 || pushIds.length > MAX_PUSH_IDS)
-			return fail(answer(MEIZU_SIM_CODES.param, "pushIds must be 1-1000"));
+			return fail(answer(MEIZU_SIM_CODES.param, "pushIds must be 1-100"));
 		const problem = checkMessage(message, kind);
 		if (problem) return fail(answer(MEIZU_SIM_CODES.param, `参数错误: ${problem}`));
 
@@ -90,12 +93,13 @@ export function createMeizu(ctx: SimContext) {
 			switch (fault.kind) {
 				case "429":
 				case "too_many_provider_token_updates":
-				case "quota":
-					// Flyme documents no daily-quota code: its rate limit (518) is the closest answer.
+					// The README's "超速情况" example.
 					return fail(
-						answer(MEIZU_SIM_CODES.rate, "推送超过配置的速率", "", fault.kind === "429" ? 429 : 200, retryAfter(fault)),
+						answer(MEIZU_SIM_CODES.rate, "应用请求频率超过限制", "", fault.kind === "429" ? 429 : 200, retryAfter(fault)),
 						fault,
 					);
+				case "quota":
+					return fail(answer(MEIZU_SIM_CODES.dailyLimit, "超过该应用每天推送次数限制"), fault);
 				case "500":
 					return fail(answer(MEIZU_SIM_CODES.system, "系统错误", "", 500, retryAfter(fault)), fault);
 				case "503":

@@ -16,8 +16,10 @@ const TOKEN_MS = 24 * 3600 * 1000;
 const MAX_MESSAGES = 1000;
 const CLOCK_SKEW_MS = 10 * 60 * 1000;
 /**
- * Codes: 0, -1, -2, 11 (Invalid AuthToken), 13, 33 (daily limit) and 10000 are OPPO's; 14 (invalid
- * app key), 16 (invalid signature) and 41 (invalid arguments) follow OPPO's public code list.
+ * Every code is OPPO's (core/channels/oppo/send.ts names the sources: the "调用地址，公共参数和返回码"
+ * table, OPPO's server SDK ReturnCode, and 10000 of 单推/批量单推): 14 "Invalid App Key" and 16
+ * "Invalid Signature" answer a refused auth request, 41 "Invalid Arguments" a malformed message, 55
+ * "App Call Frequency Limit" a client sending too fast, -2 "Service in Flow Control" a busy server.
  */
 export const OPPO_SIM_CODES = {
 	ok: 0,
@@ -28,6 +30,7 @@ export const OPPO_SIM_CODES = {
 	invalidSignature: 16,
 	dailyLimit: 33,
 	invalidArguments: 41,
+	callFrequencyLimit: 55,
 	invalidRegistrationId: 10000,
 } as const;
 
@@ -107,16 +110,20 @@ export function createOppo(ctx: SimContext) {
 		if (fault) {
 			switch (fault.kind) {
 				case "429":
-				case "503":
 				case "too_many_provider_token_updates":
 					return fail(
 						answer(
-							OPPO_SIM_CODES.flowControl,
-							"Service in Flow Control",
+							OPPO_SIM_CODES.callFrequencyLimit,
+							"App Call Frequency Limit",
 							undefined,
-							fault.kind === "503" ? 503 : 429,
+							fault.kind === "429" ? 429 : 200,
 							retryAfter(fault),
 						),
+						fault,
+					);
+				case "503":
+					return fail(
+						answer(OPPO_SIM_CODES.flowControl, "Service in Flow Control", undefined, 503, retryAfter(fault)),
 						fault,
 					);
 				case "500":

@@ -16,9 +16,11 @@ const TOKEN_MS = 24 * 3600 * 1000;
 const AUTH_PER_SECOND = 10;
 const CLOCK_SKEW_MS = 10 * 60 * 1000;
 /**
- * 0, 10000 (authentication failed), 10070 (daily total exceeded), 10252 (batch payloads exceeded),
- * 10302 (regId unknown) and 10094 (appId differs from the token's) are vivo's; 10050 for any other
- * parameter problem and 10101 for a refused signature are the simulator's own choice.
+ * 10070 (daily total exceeded), 10252 (batch payloads exceeded) and 10094 (appId differs from the
+ * token's) are vivo's 2.9.2 document's, 10302 "regId 不合法" vivo's server SDK's (sources in
+ * core/channels/vivo/send.ts); 10000 for a refused token is unconfirmed (see VIVO_CODES.authFailed);
+ * 10050 (the SDK's "alias和regId 不能都为空") for any other parameter problem and 10101 for a refused
+ * signature are the simulator's own choice.
  */
 export const VIVO_SIM_CODES = {
 	ok: 0,

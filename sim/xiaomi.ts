@@ -13,7 +13,9 @@ const MAX_TTL_MS = 14 * 24 * 3600 * 1000;
 
 /**
  * Result codes. 0, 21301 (authentication failed, "Invalid application secret.") and 20301 (no valid
- * target) are Xiaomi's; 10017 for any other parameter problem is the simulator's own choice.
+ * target) are Xiaomi's; 200001 with reason "exceed quota, quota: <day's total>, have acked: <delivered>"
+ * is its daily-quota answer ("推送消息限制说明" FAQ 3.1, dev.mi.com/xiaomihyperos/documentation/detail?pId=1656);
+ * 10017 ("参数值非法") for any other parameter problem is the simulator's own choice.
  */
 export const XIAOMI_CODES = { ok: 0, auth: 21301, noValidTargets: 20301, badParameter: 10017, dailyQuota: 200001 } as const;
 
@@ -100,8 +102,7 @@ export function createXiaomi(ctx: SimContext) {
 					stats().auth_failures++;
 					return fail(error(XIAOMI_CODES.auth, "Invalid application secret.", "认证失败"), fault);
 				case "quota":
-					// Xiaomi's "daily quota of this app is used up" answer.
-					return fail(error(XIAOMI_CODES.dailyQuota, "The daily quota is used up.", "超过每日限额"), fault);
+					return fail(error(XIAOMI_CODES.dailyQuota, "exceed quota, quota: 20000, have acked: 20000", "超过每日限额"), fault);
 				case "410":
 				case "unregistered":
 				case "bad_token":

@@ -311,10 +311,37 @@ describe("senders against the simulator", () => {
 		expect(kinds(await send(id, targetsOf([tok(id), tok(id)])))).toEqual(["retry", "retry"]);
 	});
 
-	it.each(["oppo", "vivo", "honor"] as const)("%s: the vendor's daily-quota answer is quota_exceeded", async (id) => {
+	it.each([
+		["oppo", "33"],
+		["vivo", "10070"],
+		["meizu", "110019"],
+	] as const)("%s: the vendor's documented daily-quota answer (%s) is quota_exceeded", async (id, code) => {
 		await fault({ channel: id, kind: "quota" });
 		const outcomes = await send(id, targetsOf([tok(id), tok(id)]));
 		expect(kinds(outcomes)).toEqual(["quota_exceeded", "quota_exceeded"]);
+		expect(outcomes[0]).toMatchObject({ reason: expect.stringContaining(code) });
+	});
+
+	it.each([
+		["oppo", "55"],
+		["meizu", "110010"],
+	] as const)("%s: the vendor's rate-limit code (%s) in an HTTP 200 answer is retried", async (id, code) => {
+		await fault({ channel: id, kind: "too_many_provider_token_updates" });
+		const outcomes = await send(id, targetsOf([tok(id), tok(id)]));
+		expect(kinds(outcomes)).toEqual(["retry", "retry"]);
+		expect(outcomes[0]).toMatchObject({ reason: expect.stringContaining(`200 ${code}`) });
+	});
+
+	it("honor: no documented daily-quota code; its traffic-control answer is retried, never counted as quota", async () => {
+		await fault({ channel: "honor", kind: "quota" });
+		expect(kinds(await send("honor", targetsOf([tok("h"), tok("h")])))).toEqual(["retry", "retry"]);
+	});
+
+	it("meizu: at most 100 pushIds a request (150 targets are two requests), all sent", async () => {
+		const before = (await stats()).meizu.requests;
+		const outcomes = await send("meizu", targetsOf(Array.from({ length: 150 }, () => tok("m"))));
+		expect(new Set(kinds(outcomes))).toEqual(new Set(["ok"]));
+		expect((await stats()).meizu.requests - before).toBe(2);
 	});
 
 	it("xiaomi: its daily-quota code 200001 is quota_exceeded too", async () => {
@@ -332,11 +359,6 @@ describe("senders against the simulator", () => {
 			fetch,
 		});
 		expect(outcomes[0]).toMatchObject({ kind: "quota_exceeded", reason: expect.stringContaining("200001") });
-	});
-
-	it("meizu: no documented quota code; its rate answer (518) is retried", async () => {
-		await fault({ channel: "meizu", kind: "quota" });
-		expect(kinds(await send("meizu", targetsOf([tok("m"), tok("m")])))).toEqual(["retry", "retry"]);
 	});
 
 	it.each(["oppo", "vivo", "honor"] as const)(

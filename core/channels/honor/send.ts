@@ -8,19 +8,29 @@ import type { HonorCredentials } from "./credentials.js";
 export const HONOR_MAX_TOKENS = 1000;
 
 /**
- * Honor Push result codes. Honor's send API and token endpoint are confirmed from Honor's
- * "发送下行消息" guide; its response-code table ("下行消息响应码") could not be read here, so the
- * numbers below follow Push Kit's 8xxxxxxx scheme Honor inherited (200 success with
- * data.failTokens / data.expireTokens, 80200001 / 80200003 refresh the token, 80300007 all tokens
- * invalid, 81000001 internal error) and 80300011 for a spent daily quota is an assumption shared
- * with the simulator: check them against the console before relying on the quota mapping.
+ * Honor Push result codes. Honor's send API and token endpoint are confirmed from Honor's "发送下行消息"
+ * guide; its own response-code table ("下行消息响应码") could not be read here. unconfirmed for Honor:
+ * the 8xxxxxxx codes follow the Push Kit scheme Honor's API inherited, as Huawei's official demo lists them
+ * (HMS-Core/hms-push-serverdemo-java src/main/java/com/huawei/push/util/ResponceCodeProcesser.java,
+ * commit 63d96ae) and HMS-Core's FAQ on send errors (segmentfault.com/a/1190000042188975) explains
+ * them. Success is Honor's `code: 200` with `data.failTokens` / `data.expireTokens`.
+ *
+ * Honor documents no daily-quota code that could be found. 80300011, once assumed to be one, is
+ * "No permission to send high-level notification messages" in that scheme: a rejection. So no Honor
+ * answer counts quota_exceeded; an unknown code is rejected.
  */
 export const HONOR_CODES = {
+	/** Honor's success code (sendMessage answers `{code: 200, message: "success", data}`). */
 	success: 200,
+	/** Push Kit "Oauth authentication error": refresh the access token. */
 	authFailed: 80200001,
+	/** Push Kit "Oauth Token expired": refresh the access token. */
 	tokenExpired: 80200003,
+	/** Push Kit "Invalid Token" (every token of the request): the devices are gone, invalid_token. */
 	allTokensInvalid: 80300007,
-	quota: 80300011,
+	/** Push Kit "No permission to send high-level notification messages": rejected (not a quota). */
+	noHighLevelPermission: 80300011,
+	/** Push Kit "System inner error": retry. */
 	internalError: 81000001,
 } as const;
 
@@ -66,7 +76,6 @@ async function sendBatch(
 			if (res.status === 401 || code === HONOR_CODES.authFailed || code === HONOR_CODES.tokenExpired) {
 				return new AccessTokenRefused(reason);
 			}
-			if (code === HONOR_CODES.quota) return all({ kind: "quota_exceeded", reason });
 			if (isTransientStatus(res.status) || code === HONOR_CODES.internalError) {
 				const after = retryAfterSeconds(res.headers);
 				return all(after === undefined ? { kind: "retry", reason } : { kind: "retry", afterSeconds: after, reason });

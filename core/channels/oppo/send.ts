@@ -8,17 +8,34 @@ import type { OppoCredentials } from "./credentials.js";
 export const OPPO_MAX_BATCH = 1000;
 
 /**
- * OPPO return codes: public codes (调用地址，公共参数和返回码) and the per-target 10000 of 单点推送.
- * -1 service unavailable, -2 flow control: retry; 11 invalid auth_token: refresh; 13 app call
- * limited: retry in an hour; 33 daily message limit reached: quota; 10000 invalid registration_id.
+ * OPPO return codes. Where each comes from:
+ *
+ * - OPPO开放平台 "调用地址，公共参数和返回码" (open.oppomobile.com developmentDoc; a copy of the page
+ *   found by code search, repository not named by the index) and OPPO's own Java server SDK
+ *   (opush-server-sdk-1.1.0, com.oppo.push.server.ReturnCode.ErrorCode, decompiled copies found by
+ *   code search): the public codes below; the others (12 … 67: bad request, app disabled, no
+ *   permission, …) are rejected. The SDK re-mints the auth_token and repeats the call on 11 and on
+ *   nothing else (HttpClientTool.httpPostWithToken).
+ * - The same site's "单推接口 / 批量单推接口": business code 10000 "Invalid Registration_id"
+ *   (registration_id格式不正确), answered as the request's `code` by a single push and as a target's
+ *   `errorCode` in a batch's `data`.
  */
 export const OPPO_CODES = {
+	/** "Success". */
 	success: 0,
+	/** "Service Currently Unavailable" (服务不可用，此时请开发者稍候再试): retry. */
 	unavailable: -1,
+	/** "Service in Flow Control" (服务器流量控制): retry. */
 	flowControl: -2,
+	/** "Invalid AuthToken" (不合法的AuthToken): refresh the token once, as OPPO's SDK does. */
 	invalidAuthToken: 11,
+	/** "App Call Limited" (应用调用次数超限，包含调用频率超限): count or rate; retried in an hour. */
 	callLimited: 13,
+	/** "The number of messages exceeds the daily limit" (消息条数超过日限额): quota_exceeded. */
 	dailyLimit: 33,
+	/** "App Call Frequency Limit" (应用访问频率限制): flow control, retry. */
+	callFrequencyLimit: 55,
+	/** "Invalid Registration_id" (registration_id格式不正确): the device is gone, invalid_token. */
 	invalidRegistrationId: 10000,
 } as const;
 
@@ -108,7 +125,8 @@ async function sendBatch(
 			if (code === OPPO_CODES.invalidAuthToken) return new AccessTokenRefused(reason);
 			if (code === OPPO_CODES.dailyLimit) return all({ kind: "quota_exceeded", reason });
 			if (code === OPPO_CODES.callLimited) return all({ kind: "retry", afterSeconds: 3600, reason });
-			if (isTransientStatus(res.status) || code === OPPO_CODES.unavailable || code === OPPO_CODES.flowControl) {
+			const busy = code === OPPO_CODES.unavailable || code === OPPO_CODES.flowControl || code === OPPO_CODES.callFrequencyLimit;
+			if (isTransientStatus(res.status) || busy) {
 				const after = retryAfterSeconds(res.headers);
 				return all(after === undefined ? { kind: "retry", reason } : { kind: "retry", afterSeconds: after, reason });
 			}
@@ -135,6 +153,7 @@ function perTarget(regIds: string[], data: unknown): SendOutcome[] {
 		const errorCode = typeof e.errorCode === "number" ? e.errorCode : undefined;
 		if (errorCode === OPPO_CODES.invalidRegistrationId)
 			return { kind: "invalid_token", reason: "oppo 10000 invalid registration_id" };
+		// unconfirmed: OPPO documents only 10000 per target; 33 is read the same way should it appear there.
 		if (errorCode === OPPO_CODES.dailyLimit) return { kind: "quota_exceeded", reason: "oppo 33 daily limit" };
 		if (errorCode !== undefined) return { kind: "rejected", reason: `oppo errorCode ${errorCode}` };
 		return typeof e.messageId === "string" ? { kind: "ok", vendorId: e.messageId } : { kind: "ok" };

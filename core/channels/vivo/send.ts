@@ -8,18 +8,31 @@ import type { VivoCredentials } from "./credentials.js";
 export const VIVO_MAX_BATCH = 1000;
 
 /**
- * vivo result codes (server API v2.9). 0 success; 10000 authentication failed (authToken invalid
- * or expired: refresh); 10070 "发送总量超出限制" and 10252 "批量发送消息体超出限制" are the daily
- * quotas ("当天不要调用"): counted quota_exceeded; 10302 regId does not exist (single send).
- * pushToList lists targets it could not use in `invalidUsers` [{status, userid}]: status 1 (regId
- * unknown) and 2 (app uninstalled) disable the device, the others (notifications off, long offline)
- * are refused for this message only.
+ * vivo result codes. Where each comes from:
+ *
+ * - vivo push server API 2.9.2, "一.公共 1.推送超量说明" (mirrored at
+ *   app.applebyme.cn/cloud/appshangjia/2017.html and yimenapp.com/kb-yimen/12123): 10070 "发送总量超出限制"
+ *   and 10252 "批量发送消息体超出限制" are the daily quotas ("当天不要调用" the endpoint again), and
+ *   10094 answers an appId that differs from the token's.
+ * - vivo's Java server SDK (com.vivo.push.sdk.common.ExceptionStatusEnum, decompiled copies found by
+ *   code search, repository not named by the index): REGID_INVALID 10302 "regId 不合法".
+ * - pushToList's `invalidUsers` [{status, userid}]: status 1 (regId unknown) and 2 (app uninstalled)
+ *   disable the device, the others (notifications off, long offline) refuse this message only.
  */
 export const VIVO_CODES = {
+	/** "请求成功". */
 	success: 0,
+	/**
+	 * Refresh the authToken. unconfirmed: vivo's public return-code table could not be read here; the
+	 * 2.9.2 document only says an authToken expires after a day ("过期后无法使用"), and 10000 as
+	 * "authentication failed" is what integrations found by code search expect (an HTTP 401 refreshes too).
+	 */
 	authFailed: 10000,
+	/** "发送总量超出限制": the day's total is spent, quota_exceeded. */
 	dailyQuota: 10070,
+	/** "批量发送消息体超出限制": the day's list payloads are spent, quota_exceeded. */
 	batchQuota: 10252,
+	/** "regId 不合法": the device is gone, invalid_token. */
 	regIdInvalid: 10302,
 } as const;
 const GONE_STATUSES = new Set([1, 2]);

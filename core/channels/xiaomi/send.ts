@@ -4,12 +4,29 @@ import type { XiaomiCredentials } from "./credentials.js";
 
 export const XIAOMI_MAX_REGIDS = 1000;
 
-/** Xiaomi result codes worth naming: success, every target invalid, throttled/busy, daily quota spent. */
+/**
+ * Xiaomi result codes worth naming. Sources: Xiaomi's "服务端错误码参考"
+ * (dev.mi.com/xiaomihyperos/documentation/detail?pId=1560) for the table, and "推送消息限制说明"
+ * (dev.mi.com/xiaomihyperos/documentation/detail?pId=1656, FAQ 3.1) for 200001.
+ */
 export const XIAOMI_CODES = {
+	/** "成功". */
 	success: 0,
+	/**
+	 * "发送消息失败" in Xiaomi's table; answered with reason "No valid targets!" when no regid of the
+	 * request is valid, read as every target gone. unconfirmed: the table gives only the generic
+	 * meaning; the reading follows the answers Xiaomi gives to invalid regids.
+	 */
 	allTargetsInvalid: 20301,
+	/** Retry: 10002 系统繁忙, 10003 远程服务错误, 10027 应用的API调用太频繁, 10037 请求过期. */
 	retryable: new Set([10002, 10003, 10027, 10037]),
+	/**
+	 * "推送数量超过当日限制时…返回错误码200001, 原因: exceed quota" (pId=1656 FAQ 3.1): quota_exceeded.
+	 */
 	dailyQuota: 200001,
+	/** "应用当日发送消息数量过多" (the table): the day's messages are spent, quota_exceeded. */
+	dayMessageLimit: 10034,
+	/** "认证失败" (the App Secret is refused): rejected, retrying will not help. */
 	authFailed: 21301,
 } as const;
 
@@ -24,8 +41,8 @@ interface XiaomiResponse {
 /**
  * `POST /v3/message/regid`, form-encoded, `Authorization: key=<app_secret>`, up to 1,000 regids
  * joined by commas. Code 0: sent, except `data.bad_regids` (disabled); 20301: every target invalid;
- * 10002/10003/10027/10037, 429 and 5xx: retry (Retry-After honoured); 200001 (daily quota):
- * quota_exceeded; anything else rejects the batch.
+ * 10002/10003/10027/10037, 429 and 5xx: retry (Retry-After honoured); 200001 and 10034 (daily
+ * quota): quota_exceeded; anything else rejects the batch.
  */
 export async function sendXiaomi(
 	push: RenderedPush,
@@ -85,7 +102,7 @@ async function sendBatch(push: RenderedPush, regids: string[], ctx: SendContext<
 		return all(after === undefined ? { kind: "retry", reason } : { kind: "retry", afterSeconds: after, reason });
 	}
 	// The app's daily quota is spent: not worth retrying today; counted quota_exceeded.
-	if (code === XIAOMI_CODES.dailyQuota) return all({ kind: "quota_exceeded", reason });
+	if (code === XIAOMI_CODES.dailyQuota || code === XIAOMI_CODES.dayMessageLimit) return all({ kind: "quota_exceeded", reason });
 	if (code === XIAOMI_CODES.allTargetsInvalid) return all({ kind: "invalid_token", reason });
 	if (res.ok && code === XIAOMI_CODES.success) {
 		const id = json?.data?.id;

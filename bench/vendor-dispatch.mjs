@@ -4,19 +4,25 @@
  * Chinese vendor's simulator, against a plain `fetch` loop sending the same pushes in the same
  * batch size to the same simulator in the same run; token mints per 10,000 pushes; requests per push.
  *
- *   node bench/vendor-dispatch.mjs [--users 1000] [--rounds 10] [--port 0]
+ *   npm run bench:vendors -- [--users 1000] [--rounds 30] [--concurrency 1] [--timeline] [--profile F]
  *
  * One local stack (scripts/stack.mjs, as `npm start` runs it, on its own port and state directory),
  * one app with OPPO, vivo, Honor and Meizu credentials pointing at the stack's simulator, `users`
  * users with one device per vendor. Warbler: `rounds` broadcasts (`audience: {all: true}`,
- * `channels: "vendor"`) sent back to back; the clock runs from the first API call until the
- * simulator has accepted every push of every round for that vendor. Baseline: the same number of
- * pushes per vendor, in batches of the size Warbler's jobs had, minted and signed exactly as each
- * vendor documents, sent one request after another per vendor (vendors in parallel, as Warbler's are).
+ * `channels: "vendor"`), `concurrency` API calls in flight (1: back to back). Two clocks per vendor,
+ * both ending at the simulator's own stamp of its last accepted push: "end to end" starts at the
+ * first API call, "vendor stage" at the simulator's stamp of its first accepted push. Baseline: the
+ * same number of pushes per vendor, in batches of the size Warbler's jobs had, minted and signed
+ * exactly as each vendor documents, sent one request after another per vendor (vendors in
+ * parallel, as Warbler's are). Results go to bench/results/vendor-dispatch-<time>.json.
+ *
+ * --timeline prints the API calls and the simulator's counts every 50 ms, and each process's CPU
+ * seconds over the Warbler phase (Linux /proc); --profile writes a V8 CPU profile of workerd's
+ * isolate over the same phase (open it in Chrome DevTools).
  */
 import { createHash, randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, startStack } from "../scripts/stack.mjs";
@@ -24,7 +30,7 @@ import { freePort, startStack } from "../scripts/stack.mjs";
 const { values } = parseArgs({
 	options: {
 		users: { type: "string", default: "1000" },
-		rounds: { type: "string", default: "10" },
+		rounds: { type: "string", default: "30" },
 		port: { type: "string", default: "0" },
 		timeline: { type: "boolean", default: false },
 		concurrency: { type: "string", default: "1" },
@@ -167,7 +173,19 @@ try {
 		baseline[v].requests = sb[v].requests;
 	}
 
-	console.log(JSON.stringify({ users: USERS, rounds: ROUNDS, warbler, baseline }, null, 2));
+	const result = {
+		at: new Date().toISOString(),
+		users: USERS,
+		rounds: ROUNDS,
+		concurrency: Number(values.concurrency),
+		load_average: loadavg(),
+		warbler,
+		baseline,
+	};
+	const file = new URL(`./results/vendor-dispatch-${result.at.replace(/[:.]/g, "-")}.json`, import.meta.url);
+	writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+	console.log(JSON.stringify(result, null, 2));
+	console.error(`wrote ${file.pathname}`);
 	console.log(
 		"\n| vendor | Warbler pushes/s (API call → last push) | vendor stage pushes/s (first → last push) | fetch loop pushes/s | ratio (end to end) | ratio (vendor stage) | requests/push | batch | token mints / 10k pushes |",
 	);
@@ -290,7 +308,6 @@ async function startProfiler(port) {
 	return {
 		async stop(file) {
 			const { profile } = await call("Profiler.stop");
-			const { writeFileSync } = await import("node:fs");
 			writeFileSync(file, JSON.stringify(profile));
 			ws.close();
 			console.error(`profile of ${targets.length} target(s) [${target.title}] written to ${file}`);

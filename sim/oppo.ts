@@ -122,10 +122,7 @@ export function createOppo(ctx: SimContext) {
 						fault,
 					);
 				case "503":
-					return fail(
-						answer(OPPO_SIM_CODES.flowControl, "Service in Flow Control", undefined, 503, retryAfter(fault)),
-						fault,
-					);
+					return fail(answer(OPPO_SIM_CODES.flowControl, "Service in Flow Control", undefined, 503, retryAfter(fault)), fault);
 				case "500":
 					return fail(
 						answer(OPPO_SIM_CODES.unavailable, "Service Currently Unavailable", undefined, 500, retryAfter(fault)),

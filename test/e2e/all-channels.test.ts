@@ -14,7 +14,8 @@ describe("one app, every channel", () => {
 	let key: string;
 	const stamp = Date.now().toString(36);
 	const tokens = {
-		apns: "c3".repeat(32),
+		// 64 hex characters of its own: other files' APNs tokens stay in the shared simulator's log.
+		apns: Buffer.from(`all-channels-${stamp}`.padEnd(32, "-").slice(0, 32)).toString("hex"),
 		fcm: `fcm-all-${stamp}`,
 		hms: `hms-all-${stamp}`,
 		xiaomi: `xiaomi-all-${stamp}`,

@@ -310,6 +310,19 @@ describe("gone tokens → invalid_token", () => {
 		expect(kinds(none.outcomes)).toEqual(["invalid_token", "invalid_token"]);
 	});
 
+	it("Xiaomi 20301 with a reason other than 'No valid targets!' rejects the push and disables nothing", async () => {
+		// 20301 is Xiaomi's generic "send failed": only the all-regids-invalid reason may disable devices.
+		const failing = (async () =>
+			Response.json({
+				result: "error",
+				code: 20301,
+				reason: "something else went wrong",
+				description: "发送消息失败",
+			})) as unknown as typeof fetch;
+		const { outcomes } = await send("xiaomi", targetsOf([tok(), tok()]), content, opts(), ctxFor("xiaomi", { fetch: failing }));
+		expect(kinds(outcomes)).toEqual(["rejected", "rejected"]);
+	});
+
 	it("Web Push 410 Gone after unsubscribe, 404 for an unknown subscription", async () => {
 		const live = await subscribe();
 		const gone = await subscribe();

@@ -14,8 +14,9 @@ export const XIAOMI_CODES = {
 	success: 0,
 	/**
 	 * "发送消息失败" in Xiaomi's table; answered with reason "No valid targets!" when no regid of the
-	 * request is valid, read as every target gone. unconfirmed: the table gives only the generic
-	 * meaning; the reading follows the answers Xiaomi gives to invalid regids.
+	 * request is valid, and only with that reason read as every target gone (any other 20301 rejects
+	 * the push without disabling a device). unconfirmed: the table gives only the generic meaning;
+	 * the reading follows the answers Xiaomi gives to invalid regids.
 	 */
 	allTargetsInvalid: 20301,
 	/** Retry: 10002 系统繁忙, 10003 远程服务错误, 10027 应用的API调用太频繁, 10037 请求过期. */
@@ -40,7 +41,8 @@ interface XiaomiResponse {
 
 /**
  * `POST /v3/message/regid`, form-encoded, `Authorization: key=<app_secret>`, up to 1,000 regids
- * joined by commas. Code 0: sent, except `data.bad_regids` (disabled); 20301: every target invalid;
+ * joined by commas. Code 0: sent, except `data.bad_regids` (disabled); 20301 "No valid targets!": every
+ * target invalid (20301 with another reason: rejected);
  * 10002/10003/10027/10037, 429 and 5xx: retry (Retry-After honoured); 200001 and 10034 (daily
  * quota): quota_exceeded; anything else rejects the batch.
  */
@@ -103,7 +105,11 @@ async function sendBatch(push: RenderedPush, regids: string[], ctx: SendContext<
 	}
 	// The app's daily quota is spent: not worth retrying today; counted quota_exceeded.
 	if (code === XIAOMI_CODES.dailyQuota || code === XIAOMI_CODES.dayMessageLimit) return all({ kind: "quota_exceeded", reason });
-	if (code === XIAOMI_CODES.allTargetsInvalid) return all({ kind: "invalid_token", reason });
+	// 20301 is a generic "send failed": only its "No valid targets!" reason says the regids are gone.
+	// Anything else under that code rejects this push and leaves the devices as they are.
+	if (code === XIAOMI_CODES.allTargetsInvalid) {
+		return all(/no valid targets/i.test(detail) ? { kind: "invalid_token", reason } : { kind: "rejected", reason });
+	}
 	if (res.ok && code === XIAOMI_CODES.success) {
 		const id = json?.data?.id;
 		const ok: SendOutcome = typeof id === "string" ? { kind: "ok", vendorId: id } : { kind: "ok" };

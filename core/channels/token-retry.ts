@@ -1,3 +1,4 @@
+import { mapBounded } from "../util/bounded.js";
 import { authFailure, type SendTokens, staleTokenRetry } from "./common.js";
 import { AccessTokenRefused } from "./oauth.js";
 import type { PushTarget, SendOutcome, VendorChannelId } from "./types.js";
@@ -44,13 +45,15 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 
 /**
  * The common shape of a batch sender: targets without a token are invalid_token at once, the rest
- * go in batches of at most `size` tokens, and each batch answers one outcome per token, in order.
+ * go in batches of at most `size` tokens, `parallel` requests at a time, and each batch answers one
+ * outcome per token, in order.
  */
 export async function sendInBatches(
 	targets: PushTarget[],
 	size: number,
 	noToken: string,
 	sendBatch: (tokens: string[]) => Promise<SendOutcome[]>,
+	parallel = 1,
 ): Promise<SendOutcome[]> {
 	const outcomes = new Array<SendOutcome>(targets.length);
 	const withToken: number[] = [];
@@ -58,11 +61,11 @@ export async function sendInBatches(
 		if (t.token) withToken.push(i);
 		else outcomes[i] = { kind: "invalid_token", reason: noToken };
 	});
-	for (const batch of chunks(withToken, size)) {
+	await mapBounded(chunks(withToken, size), parallel, async (batch) => {
 		const results = await sendBatch(batch.map((i) => targets[i]?.token as string));
 		batch.forEach((targetIndex, j) => {
 			outcomes[targetIndex] = results[j] ?? { kind: "retry", reason: "no outcome from sender" };
 		});
-	}
+	});
 	return outcomes;
 }

@@ -1,7 +1,7 @@
 import type { Channel } from "../types.js";
 import { buildMeizuPayload, MEIZU_MAX_PAYLOAD } from "./build.js";
 import { type MeizuCredentials, MeizuCredentialsSchema, maskMeizu } from "./credentials.js";
-import { MEIZU_MAX_PUSH_IDS, sendMeizu } from "./send.js";
+import { MEIZU_JOB_PUSH_IDS, sendMeizu } from "./send.js";
 
 /** Meizu (Flyme): no access token; every request carries an MD5 signature made with the App Secret. */
 export const meizuChannel: Channel<MeizuCredentials> = {
@@ -9,7 +9,7 @@ export const meizuChannel: Channel<MeizuCredentials> = {
 	credentialSchema: MeizuCredentialsSchema,
 	mask: maskMeizu,
 	maxPayloadBytes: MEIZU_MAX_PAYLOAD,
-	maxBatch: MEIZU_MAX_PUSH_IDS,
+	maxBatch: MEIZU_JOB_PUSH_IDS,
 	build: (content, options) => buildMeizuPayload(content, options),
 	send: sendMeizu,
 };

@@ -1,4 +1,5 @@
 import { mapBounded } from "../util/bounded.js";
+import { chunks } from "../util/chunks.js";
 import { authFailure, type SendTokens, staleTokenRetry } from "./common.js";
 import { AccessTokenRefused } from "./oauth.js";
 import type { PushTarget, SendOutcome, VendorChannelId } from "./types.js";
@@ -34,13 +35,6 @@ export async function withVendorToken<T>(
 		if (!fresh) return fail(staleTokenRetry(channel, result.reason));
 		token = fresh;
 	}
-}
-
-/** Splits target indexes into batches of at most `size`. */
-export function chunks<T>(items: readonly T[], size: number): T[][] {
-	const out: T[][] = [];
-	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-	return out;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { channelFor } from "../channels/registry.js";
 import type { PushTarget, VendorChannelId, WebPushSubscriptionJson } from "../channels/types.js";
+import { chunks } from "../util/chunks.js";
 import type { VendorJob } from "./jobs.js";
 
 /** Users per statement: D1 binds at most 100 parameters (one is the app id). */
@@ -14,10 +15,8 @@ type DeviceRow = [userId: string, id: string, channel: string, token: string | n
  */
 export async function vendorTargets(env: Env, appId: string, userIds: readonly string[]) {
 	const byChannel = new Map<VendorChannelId, PushTarget[]>();
-	const chunks: string[][] = [];
-	for (let i = 0; i < userIds.length; i += USERS_PER_STATEMENT) chunks.push(userIds.slice(i, i + USERS_PER_STATEMENT));
 	const results = await Promise.all(
-		chunks.map((chunk) =>
+		chunks(userIds, USERS_PER_STATEMENT).map((chunk) =>
 			env.DB.prepare(
 				`SELECT user_id, id, channel, token, subscription FROM devices
 				 WHERE app_id = ? AND user_id IN (${chunk.map(() => "?").join(",")}) AND channel <> 'ws' AND status = 'active'`,

@@ -5,6 +5,7 @@ import { dispatchToVendors } from "../dispatch/targets.js";
 import { audiencePage } from "../messages/audience.js";
 import type { DeliverySpec } from "../messages/record.js";
 import { ledgerFor } from "../objects/ledger.js";
+import { chunks } from "../util/chunks.js";
 import { errorText } from "../util/errors.js";
 import { deliverToShards, recordJob, usersForVendors } from "./deliver.js";
 import { DELIVER_JOB_USERS, type DeliverJob, type FanoutJob, type ResolveJob } from "./jobs.js";
@@ -145,12 +146,6 @@ export async function runDeliverJob(env: Env, spec: DeliverySpec, job: DeliverJo
 	await dispatchToVendors(env, spec.appId, spec.messageId, usersForVendors(spec, results));
 	await recordJob(env, spec, job.jobKey, results);
 	return true;
-}
-
-function chunks<T>(xs: T[], n: number): T[][] {
-	const out: T[][] = [];
-	for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-	return out;
 }
 
 /**

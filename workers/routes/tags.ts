@@ -4,6 +4,7 @@ import { nowIso } from "../../core/db/audit.js";
 import { type Db, db } from "../../core/db/client.js";
 import { userTags } from "../../core/db/schema.js";
 import { ensureUser, ensureUsers, usersOverTagLimit, userTagNames } from "../../core/db/users.js";
+import { chunks } from "../../core/util/chunks.js";
 import type { Api } from "../http/context.js";
 import { AppError, notFound } from "../http/errors.js";
 import { appKeyRoute } from "../http/route.js";
@@ -84,12 +85,6 @@ async function withTagLimit<T>(attempt: () => Promise<T>): Promise<T> {
 			if (err instanceof AppError || i >= TAG_LIMIT_ATTEMPTS) throw err;
 		}
 	}
-}
-
-function chunks<T>(items: T[], size: number): T[][] {
-	const out: T[][] = [];
-	for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-	return out;
 }
 
 export function tagRoutes(api: Api) {

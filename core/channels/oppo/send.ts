@@ -1,6 +1,7 @@
+import { chunks } from "../../util/chunks.js";
 import { isTransientStatus, networkRetry, readJson, retryAfterSeconds, SendTokens, VENDOR_TIMEOUT_MS } from "../common.js";
 import { AccessTokenRefused } from "../oauth.js";
-import { chunks, withVendorToken } from "../token-retry.js";
+import { withVendorToken } from "../token-retry.js";
 import type { PushTarget, RenderedPush, SendContext, SendOutcome, VendorEndpoints } from "../types.js";
 import type { OppoCredentials } from "./credentials.js";
 

@@ -78,14 +78,34 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 /** A device sent to without a receipt to wait for: recorded in its job's row, not a row of its own. */
 const inJobRow = (r: VendorResult) => r.outcome === "sent" && !r.token;
 
+/** A push job's sent devices as its ledger row holds them (see jobRow()). */
+export interface JobRow {
+	/** Digest of `devices`: the same job reported again gives the same key. */
+	key: string;
+	/** JSON array of [user_id, device_id]. */
+	devices: string;
+	lo: string;
+	hi: string;
+	n: number;
+}
+
 /**
- * A digest (SHA-256, base64url) of the devices a vendor report records in its job's row: the same
- * job reported again gives the same key. Native and asynchronous: a JavaScript hash over a
- * 1,000-device list cost up to 4 ms of CPU per job in workerd (measured), more than the row write.
+ * The row a vendor report's sent devices go into, undefined when it has none. The key is a SHA-256
+ * (base64url) of exactly the stored text, through WebCrypto: asynchronous, so the caller makes it
+ * before the ledger's synchronous write. A JavaScript hash over a 1,000-device list cost up to 4 ms
+ * of CPU per job in workerd (measured), more than the row write.
  */
-export async function sentKey(results: readonly VendorResult[]): Promise<string> {
-	const text = JSON.stringify(results.filter(inJobRow).map((r) => [r.userId, r.deviceId]));
-	return toBase64Url(await sha256(text));
+export async function jobRow(results: readonly VendorResult[]): Promise<JobRow | undefined> {
+	const sent = results.filter(inJobRow);
+	if (sent.length === 0) return undefined;
+	const devices = JSON.stringify(sent.map((r) => [r.userId, r.deviceId]));
+	let lo = sent[0]!.userId;
+	let hi = lo;
+	for (const r of sent) {
+		if (r.userId < lo) lo = r.userId;
+		if (r.userId > hi) hi = r.userId;
+	}
+	return { key: toBase64Url(await sha256(devices)), devices, lo, hi, n: sent.length };
 }
 
 export class Ledger {
@@ -296,17 +316,12 @@ export class Ledger {
 	 * Devices sent to without a token to keep (no receipts on their channel) go into one row for the
 	 * whole job; everything else (failures, receipt-tracked sends) gets a row per device, in one
 	 * statement. Per-device rows cost about 6.5 ms of CPU per 1,000 and a billed row write each.
-	 * `key` names the job row's devices (the caller digests them: sentKey()), so that a repeated report
-	 * of the same job is recognised without comparing device lists.
+	 * `row` is the job's sent devices as jobRow() made them (undefined when it has none).
 	 */
-	recordVendor(channel: string, results: VendorResult[], key: string): boolean {
-		if (results.length === 0) return false;
+	recordVendor(channel: string, results: VendorResult[], row: JobRow | undefined): boolean {
 		const now = Date.now();
-		const bulk: VendorResult[] = [];
-		const single: VendorResult[] = [];
-		for (const r of results) (inJobRow(r) ? bulk : single).push(r);
-		let fresh = 0;
-		if (bulk.length) fresh += this.recordSent(channel, bulk, now, key);
+		let fresh = row ? this.recordSent(channel, row, now) : 0;
+		const single = results.filter((r) => !inJobRow(r));
 		if (single.length) {
 			const rows = single.map((r) => [r.userId, r.deviceId, r.outcome, r.reason ?? null, r.token ?? null]);
 			fresh += this.sql.exec(
@@ -323,24 +338,17 @@ export class Ledger {
 		return true;
 	}
 
-	/** One job's sent devices as one row, keyed by what they are (a repeated report is the same key). */
-	private recordSent(channel: string, sent: VendorResult[], now: number, key: string): number {
-		const devices = JSON.stringify(sent.map((r) => [r.userId, r.deviceId]));
-		let lo = sent[0]!.userId;
-		let hi = lo;
-		for (const r of sent) {
-			if (r.userId < lo) lo = r.userId;
-			if (r.userId > hi) hi = r.userId;
-		}
+	/** One job's sent devices as one row; a repeated report of the job has the same key and writes nothing. */
+	private recordSent(channel: string, row: JobRow, now: number): number {
 		return this.sql.exec(
 			"INSERT OR IGNORE INTO vendor_sent (key, channel, lo, hi, n, at, devices) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			`${channel}:${sent.length}:${key}`,
+			`${channel}:${row.n}:${row.key}`,
 			channel,
-			lo,
-			hi,
-			sent.length,
+			row.lo,
+			row.hi,
+			row.n,
 			now,
-			devices,
+			row.devices,
 		).rowsWritten;
 	}
 

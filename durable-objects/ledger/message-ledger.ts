@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { db } from "../../core/db/client.js";
 import { messageLedgerStats, messages } from "../../core/db/schema.js";
 import type { ResolveJob } from "../../core/fanout/jobs.js";
-import { Ledger, sentKey } from "../../core/ledger/ledger.js";
+import { jobRow, Ledger } from "../../core/ledger/ledger.js";
 import type { JobResult, LedgerSummary, ReceiptUpdate, VendorResult } from "../../core/ledger/types.js";
 import type { ShardCounts } from "../../core/shard/api.js";
 import { emitMessageCompleted } from "../../core/webhooks/message-completed.js";
@@ -160,8 +160,7 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	async recordVendor(channel: string, results: VendorResult[]): Promise<void> {
-		const key = await sentKey(results);
-		if (this.ledger.recordVendor(channel, results, key)) await this.statsSoon();
+		if (this.ledger.recordVendor(channel, results, await jobRow(results))) await this.statsSoon();
 	}
 
 	/** Vendor receipts of one post for this message (workers/routes/receipts.ts). */

@@ -26,6 +26,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { freePort, startStack } from "../scripts/stack.mjs";
+import { cpuSecondsOf } from "./lib/pool.mjs";
 
 const { values } = parseArgs({
 	options: {
@@ -319,12 +320,11 @@ async function startProfiler(port) {
 function processCpu() {
 	const out = {};
 	for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+		const seconds = cpuSecondsOf(pid);
+		if (seconds === undefined) continue;
 		try {
-			const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-			const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
-			const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 			const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, 2).join(" ").slice(-60);
-			out[`${name} ${pid} ${cmd}`] = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+			out[`${pid} ${cmd}`] = seconds * 1000;
 		} catch {}
 	}
 	return out;

@@ -1,3 +1,4 @@
+import type { UsageDayCounts } from "../../protocol/usage.js";
 import { countOf } from "../db/app-limits.js";
 import { db } from "../db/client.js";
 import { meterFor } from "../objects/meter.js";
@@ -10,16 +11,6 @@ import { daysOf, monthOf } from "./period.js";
 
 export const MAU_DEFINITION =
 	"Users with at least one WebSocket connection (hello) in the UTC month, counted once each; users only targeted by pushes do not count.";
-
-interface DayCounts {
-	api_requests: number;
-	messages_accepted: number;
-	deliveries: Record<string, number>;
-	opens: number;
-	clicks: number;
-	peak_connections: number;
-	webhook_deliveries: number;
-}
 
 /**
  * `GET /v1/usage?month=`: per UTC day, from where each number is counted — the app's meter (API
@@ -41,7 +32,7 @@ export async function usageOf(env: Env & { USAGE_PRICES?: string }, appId: strin
 		.filter((date) => month < monthOf(Date.now()) || date <= today)
 		.map((date) => {
 			const r = rollups.get(date);
-			const counts: DayCounts = {
+			const counts: UsageDayCounts = {
 				api_requests: meter.get(date)?.api_requests ?? 0,
 				messages_accepted: meter.get(date)?.messages_accepted ?? 0,
 				deliveries: { ...(r?.deliveries ?? {}) },
@@ -52,7 +43,7 @@ export async function usageOf(env: Env & { USAGE_PRICES?: string }, appId: strin
 			};
 			return { date, ...counts };
 		});
-	const totals: DayCounts & { mau: number } = {
+	const totals: UsageDayCounts & { mau: number } = {
 		api_requests: 0,
 		messages_accepted: 0,
 		deliveries: {},

@@ -245,31 +245,19 @@ export function receiptEvents(parsed: ReceiptBody, now = Date.now()): ReceiptEve
 		for (const r of parsed.body) {
 			// ackType "0" is an arrival; a receipt without one is too (see the sources above).
 			if (!r.param || (r.ackType !== undefined && String(r.ackType) !== "0")) continue;
-			const at = when(r.ackTime, now);
-			for (const token of r.targets.split(",")) {
-				const t = token.trim();
-				if (t) out.push({ messageId: r.param, token: t, kind: "delivered", at });
-			}
+			eachToken(out, r.targets, { messageId: r.param, kind: "delivered", at: when(r.ackTime, now) });
 		}
 	} else if (parsed.channel === "xiaomi" || parsed.channel === "meizu") {
 		for (const r of parsed.body) {
 			const kind = kindOf(r.type);
 			if (!r.param || !kind) continue;
-			const targets = typeof r.targets === "string" ? r.targets.split(",") : r.targets;
-			const at = "timestamp" in r ? when(r.timestamp, now) : now;
-			for (const token of targets) {
-				const t = token.trim();
-				if (t) out.push({ messageId: r.param, token: t, kind, at });
-			}
+			eachToken(out, r.targets, { messageId: r.param, kind, at: "timestamp" in r ? when(r.timestamp, now) : now });
 		}
 	} else if (parsed.channel === "oppo") {
 		for (const r of parsed.body) {
 			if (!r.param) continue;
 			const kind: ReceiptKind = r.eventType && /click/i.test(r.eventType) ? "clicked" : "delivered";
-			for (const token of r.registrationIds.split(",")) {
-				const t = token.trim();
-				if (t) out.push({ messageId: r.param, token: t, kind, at: when(r.eventTime, now) });
-			}
+			eachToken(out, r.registrationIds, { messageId: r.param, kind, at: when(r.eventTime, now) });
 		}
 	} else {
 		for (const s of parsed.body.statuses) {
@@ -278,6 +266,14 @@ export function receiptEvents(parsed: ReceiptBody, now = Date.now()): ReceiptEve
 		}
 	}
 	return out;
+}
+
+/** One event per token of a vendor's list (comma-separated text or an array); blank entries are skipped. */
+function eachToken(out: ReceiptEvent[], tokens: string | readonly string[], event: Omit<ReceiptEvent, "token">) {
+	for (const token of typeof tokens === "string" ? tokens.split(",") : tokens) {
+		const t = token.trim();
+		if (t) out.push({ ...event, token: t });
+	}
 }
 
 /** Events grouped per message: one ledger call per message per post. */

@@ -118,23 +118,16 @@ export async function updateEndpoint(env: Env, caller: Caller, id: string, patch
 		next.enabled = patch.enabled;
 		if (patch.enabled) Object.assign(next, { disabledReason: null, failingSince: null, exhaustedStreak: 0 });
 	}
-	const d = db(env);
-	await d.batch([
-		d
-			.update(webhookEndpoints)
-			.set({
-				url: next.url,
-				events: next.events,
-				description: next.description,
-				enabled: next.enabled,
-				disabledReason: next.disabledReason,
-				failingSince: next.failingSince,
-				exhaustedStreak: next.exhaustedStreak,
-				updatedAt: next.updatedAt,
-			})
-			.where(and(eq(webhookEndpoints.appId, caller.appId), eq(webhookEndpoints.id, id))),
-		auditEntry(d, caller, caller.appId, "webhook.update", id),
-	]);
+	await setWithAudit(env, caller, id, "webhook.update", {
+		url: next.url,
+		events: next.events,
+		description: next.description,
+		enabled: next.enabled,
+		disabledReason: next.disabledReason,
+		failingSince: next.failingSince,
+		exhaustedStreak: next.exhaustedStreak,
+		updatedAt: next.updatedAt,
+	});
 	invalidateEndpoints(caller.appId);
 	return next;
 }
@@ -161,20 +154,31 @@ export async function rotateSecret(env: Env, caller: Caller, id: string): Promis
 		previousSecretUntil: Date.now() + ROTATION_OVERLAP_MS,
 		updatedAt: nowIso(),
 	};
+	await setWithAudit(env, caller, id, "webhook.rotate_secret", {
+		secret: next.secret,
+		previousSecret: next.previousSecret,
+		previousSecretUntil: next.previousSecretUntil,
+		updatedAt: next.updatedAt,
+	});
+	return { row: next, secret };
+}
+
+/** Changes one endpoint of the caller's app and records who did it, in one batch. */
+async function setWithAudit(
+	env: Env,
+	caller: Caller,
+	id: string,
+	action: string,
+	set: Partial<typeof webhookEndpoints.$inferInsert>,
+): Promise<void> {
 	const d = db(env);
 	await d.batch([
 		d
 			.update(webhookEndpoints)
-			.set({
-				secret: next.secret,
-				previousSecret: next.previousSecret,
-				previousSecretUntil: next.previousSecretUntil,
-				updatedAt: next.updatedAt,
-			})
+			.set(set)
 			.where(and(eq(webhookEndpoints.appId, caller.appId), eq(webhookEndpoints.id, id))),
-		auditEntry(d, caller, caller.appId, "webhook.rotate_secret", id),
+		auditEntry(d, caller, caller.appId, action, id),
 	]);
-	return { row: next, secret };
 }
 
 /** The delivery log, newest first: `before` is the last id of the previous page. */

@@ -1,17 +1,11 @@
 import { useState } from "preact/hooks";
+import type { UsageDayCounts } from "../../../protocol/usage.js";
 import { api } from "../api.js";
 import { formatMoney, formatNumber, t } from "../i18n/index.js";
 import { Card, ErrorBox, Field, Loading, Page, useAsync } from "../ui/common.js";
 
-interface Day {
+interface Day extends UsageDayCounts {
 	date: string;
-	api_requests: number;
-	messages_accepted: number;
-	deliveries: Record<string, number>;
-	opens: number;
-	clicks: number;
-	peak_connections: number;
-	webhook_deliveries: number;
 }
 interface Usage {
 	month: string;

@@ -4,21 +4,30 @@
  * Chinese vendor's simulator, against a plain `fetch` loop sending the same pushes in the same
  * batch size to the same simulator in the same run; token mints per 10,000 pushes; requests per push.
  *
- *   npm run bench:vendors -- [--users 1000] [--rounds 30] [--concurrency 1] [--timeline] [--profile F]
+ *   npm run bench:vendors -- [--isolated] [--users 1000] [--rounds 30] [--repeat 3] [--hold-ms 4000]
+ *                            [--concurrency 1] [--timeline] [--profile F]
  *
  * One local stack (scripts/stack.mjs, as `npm start` runs it, on its own port and state directory),
- * one app with OPPO, vivo, Honor and Meizu credentials pointing at the stack's simulator, `users`
- * users with one device per vendor. Warbler: `rounds` broadcasts (`audience: {all: true}`,
- * `channels: "vendor"`), `concurrency` API calls in flight (1: back to back). Two clocks per vendor,
- * both ending at the simulator's own stamp of its last accepted push: "end to end" starts at the
- * first API call, "vendor stage" at the simulator's stamp of its first accepted push. Baseline: the
- * same number of pushes per vendor, in batches of the size Warbler's jobs had, minted and signed
- * exactly as each vendor documents, sent one request after another per vendor (vendors in
- * parallel, as Warbler's are). Results go to bench/results/vendor-dispatch-<time>.json.
+ * one app with OPPO, vivo, Honor and Meizu credentials pointing at the stack's simulator.
+ * - Mixed (default): `users` users with one device per vendor; every broadcast (`audience: {all:
+ *   true}`, `channels: "vendor"`) reaches all four vendors, and the fetch loop sends to all four side
+ *   by side. `--isolated`: `users` users per vendor, tagged with its name, one vendor at a time on
+ *   both sides (`audience: {tags: {any: [vendor]}}`), nothing else running meanwhile.
+ * - Three measures, each `--repeat` times (tables: medians; JSON: every sample):
+ *   - end to end: `rounds` broadcasts, `concurrency` API calls in flight, from the first API call to
+ *     the simulator's own stamp of its last accepted push. Includes each broadcast's acceptance and
+ *     its fan-out into `users` inboxes, which the fetch loop does not do;
+ *   - queue drain: the same broadcasts with the simulator paused (`POST /__sim/pause`) for `hold-ms`
+ *     after the last API call, so every vendor job of the run waits in the vendor queue; then resumed,
+ *     and timed from the resume to the last accepted push: the vendor stage alone (queue consumer,
+ *     message and credentials reads, tokens, payloads, the vendor requests, outcomes in the ledger);
+ *   - fetch loop: the same number of pushes in batches of the size Warbler's jobs had, minted and
+ *     signed exactly as each vendor documents, one request after another per vendor.
+ * Results go to bench/results/vendor-dispatch-<time>.json.
  *
  * --timeline prints the API calls and the simulator's counts every 50 ms, and each process's CPU
- * seconds over the Warbler phase (Linux /proc); --profile writes a V8 CPU profile of workerd's
- * isolate over the same phase (open it in Chrome DevTools).
+ * seconds over each Warbler run (Linux /proc); --profile writes a V8 CPU profile of workerd's
+ * isolate over each run to F.<vendor or all>[.drain] (open them in Chrome DevTools).
  */
 import { createHash, randomUUID } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -36,11 +45,17 @@ const { values } = parseArgs({
 		timeline: { type: "boolean", default: false },
 		concurrency: { type: "string", default: "1" },
 		profile: { type: "string" },
+		isolated: { type: "boolean", default: false },
+		"hold-ms": { type: "string", default: "4000" },
+		repeat: { type: "string", default: "3" },
 	},
 });
 const USERS = Number(values.users);
 const ROUNDS = Number(values.rounds);
 const VENDORS = ["oppo", "vivo", "honor", "meizu"];
+const HOLD_MS = Number(values["hold-ms"]);
+const REPEAT = Number(values.repeat);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 if (values.profile) process.env.WARBLER_INSPECTOR_PORT = String(await freePort());
 const persistTo = mkdtempSync(join(tmpdir(), "warbler-vendor-bench-"));
@@ -85,16 +100,118 @@ try {
 	const creds = await simJson("/__sim/credentials");
 	for (const v of VENDORS) await api("PUT", `/v1/credentials/${v}`, key, creds[v]);
 	const t0 = performance.now();
-	const users = Array.from({ length: USERS }, (_, i) => `bench-${i}`);
-	await pool(users, 16, async (u) => {
+	if (values.isolated) {
+		// One group of users per vendor, each with that vendor's device only, tagged with the vendor's name.
 		for (const v of VENDORS) {
-			await api("POST", `/v1/users/${u}/devices`, key, { id: `${v}-phone`, platform: "android", channel: v, token: `${v}-${u}` });
+			const users = Array.from({ length: USERS }, (_, i) => `bench-${v}-${i}`);
+			await pool(users, 16, (u) =>
+				api("POST", `/v1/users/${u}/devices`, key, { id: `${v}-phone`, platform: "android", channel: v, token: `${v}-${u}` }),
+			);
+			await api("POST", `/v1/tags/${v}/users`, key, { add: users });
 		}
-	});
+	} else {
+		const users = Array.from({ length: USERS }, (_, i) => `bench-${i}`);
+		await pool(users, 16, async (u) => {
+			for (const v of VENDORS) {
+				await api("POST", `/v1/users/${u}/devices`, key, {
+					id: `${v}-phone`,
+					platform: "android",
+					channel: v,
+					token: `${v}-${u}`,
+				});
+			}
+		});
+	}
 	console.error(`registered ${USERS * VENDORS.length} devices in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-	// ─── Warbler ──────────────────────────────────────────────────────────────────────────────────
+	const warbler = {};
+	const baseline = {};
+	const all = {};
+	// Mixed (default): every broadcast reaches all four vendors, and the fetch loop sends to all four
+	// side by side. Isolated: one vendor at a time on both sides, nothing else running meanwhile.
+	const phases = values.isolated
+		? VENDORS.map((v) => ({ vendors: [v], audience: { tags: { any: [v] } } }))
+		: [{ vendors: VENDORS, audience: { all: true } }];
+	for (const phase of phases) {
+		// Each measure `--repeat` times, interleaved (Warbler, drain, fetch loop, Warbler, …); the
+		// tables show medians, the JSON every sample.
+		const samples = [];
+		for (let i = 0; i < REPEAT; i++) {
+			const w = await warblerPhase(key, phase.vendors, phase.audience);
+			const d = await warblerPhase(key, phase.vendors, phase.audience, { drain: true });
+			const b = await fetchLoop(creds, phase.vendors, w.runs);
+			samples.push({ w, d, b });
+		}
+		for (const v of phase.vendors) {
+			warbler[v] = {
+				...samples[0].w.runs[v],
+				pushes_per_s: median(samples.map((x) => x.w.runs[v].pushes_per_s)),
+				drain_pushes_per_s: median(samples.map((x) => x.d.runs[v].pushes_per_s)),
+				samples: samples.map((x) => ({ end_to_end: x.w.runs[v].pushes_per_s, drain: x.d.runs[v].pushes_per_s })),
+			};
+			// Mints over every Warbler run of the phase: the token object keeps one token across them all.
+			const runs = samples.flatMap((x) => [x.w.runs[v], x.d.runs[v]]);
+			warbler[v].token_mints = runs.reduce((n, r) => n + r.token_mints, 0);
+			warbler[v].pushes_all_runs = runs.reduce((n, r) => n + r.pushes, 0);
+			warbler[v].mints_per_10k = (warbler[v].token_mints * 10_000) / warbler[v].pushes_all_runs;
+			baseline[v] = {
+				...samples[0].b.runs[v],
+				pushes_per_s: median(samples.map((x) => x.b.runs[v].pushes_per_s)),
+				samples: samples.map((x) => x.b.runs[v].pushes_per_s),
+			};
+		}
+		if (!values.isolated)
+			Object.assign(all, {
+				warbler_pushes_per_s: median(samples.map((x) => x.w.pushesPerSecond)),
+				drain_pushes_per_s: median(samples.map((x) => x.d.pushesPerSecond)),
+				fetch_loop_pushes_per_s: median(samples.map((x) => x.b.pushesPerSecond)),
+			});
+	}
+
+	const result = {
+		at: new Date().toISOString(),
+		mode: values.isolated ? "isolated" : "mixed",
+		users: USERS,
+		rounds: ROUNDS,
+		repeat: REPEAT,
+		concurrency: Number(values.concurrency),
+		load_average: loadavg(),
+		warbler,
+		baseline,
+		...(values.isolated ? {} : { all_vendors: all }),
+	};
+	const file = new URL(`./results/vendor-dispatch-${result.at.replace(/[:.]/g, "-")}.json`, import.meta.url);
+	writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+	console.log(JSON.stringify(result, null, 2));
+	console.error(`wrote ${file.pathname}`);
+	console.log(
+		`\n${result.mode}: | vendor | Warbler pushes/s (API call → last push) | queue drain pushes/s | fetch loop pushes/s | ratio (end to end) | ratio (queue drain) | requests/push | batch | token mints / 10k pushes |`,
+	);
+	console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+	for (const v of VENDORS) {
+		const w = warbler[v];
+		const b = baseline[v];
+		console.log(
+			`| ${v} | ${w.pushes_per_s.toFixed(0)} | ${w.drain_pushes_per_s.toFixed(0)} | ${b.pushes_per_s.toFixed(0)} | ${(w.pushes_per_s / b.pushes_per_s).toFixed(2)}× | ${(w.drain_pushes_per_s / b.pushes_per_s).toFixed(2)}× | ${w.requests_per_push.toFixed(4)} | ${w.batch} | ${w.mints_per_10k.toFixed(2)} |`,
+		);
+	}
+	if (!values.isolated) {
+		console.log(
+			`| all four | ${all.warbler_pushes_per_s.toFixed(0)} | ${all.drain_pushes_per_s.toFixed(0)} | ${all.fetch_loop_pushes_per_s.toFixed(0)} | ${(all.warbler_pushes_per_s / all.fetch_loop_pushes_per_s).toFixed(2)}× | ${(all.drain_pushes_per_s / all.fetch_loop_pushes_per_s).toFixed(2)}× | | | |`,
+		);
+	}
+} finally {
+	await stop();
+}
+
+/**
+ * `ROUNDS` broadcasts to `audience`, `--concurrency` API calls in flight, until the simulator has
+ * accepted every push of `vendors`. Per vendor: both clocks end at the simulator's own stamp of its
+ * last accepted push. All vendors: their pushes over the time to the last push of any of them.
+ */
+async function warblerPhase(key, vendors, audience, { drain = false } = {}) {
 	await fetch(`${sim}/__sim/reset`, { method: "POST" });
+	if (drain) await fetch(`${sim}/__sim/pause`, { method: "POST" });
 	const total = USERS * ROUNDS;
 	const cpuBefore = values.timeline ? processCpu() : undefined;
 	const profiler = values.profile ? await startProfiler(Number(process.env.WARBLER_INSPECTOR_PORT)) : undefined;
@@ -107,23 +224,31 @@ try {
 		async (r) => {
 			if (values.timeline) timeline.push(`${(performance.now() - start).toFixed(0)} ms: POST round ${r}`);
 			await api("POST", "/v1/messages", key, {
-				audience: { all: true },
+				audience,
 				content: { type: "text", title: "Bench", body: `round ${r}` },
 				options: { channels: "vendor", category: "transactional", ttl_seconds: 3600 },
 			});
 		},
 	);
+	let resumedAt;
+	if (drain) {
+		// Every job of the run waits in the vendor queue (the simulator holds the first ones): from here
+		// on only the vendor stage runs, so the clock times the backlog draining.
+		await new Promise((r) => setTimeout(r, HOLD_MS));
+		const before = await stats();
+		if (vendors.some((v) => before[v].sends > 0)) throw new Error("the simulator accepted pushes while paused");
+		resumedAt = Date.now();
+		await fetch(`${sim}/__sim/resume`, { method: "POST" });
+	}
 	// The simulator stamps its first and latest accepted push per vendor (same process, same clock).
 	let s = await stats();
-	while (VENDORS.some((v) => s[v].sends < total)) {
+	while (vendors.some((v) => s[v].sends < total)) {
 		if (Date.now() - startedAt > 600_000) throw new Error(`timed out: ${JSON.stringify(s)}`);
 		await new Promise((r) => setTimeout(r, 50));
 		s = await stats();
 		if (values.timeline)
-			timeline.push(`${(performance.now() - start).toFixed(0)} ms: ${VENDORS.map((v) => s[v].sends).join(" ")}`);
+			timeline.push(`${(performance.now() - start).toFixed(0)} ms: ${vendors.map((v) => `${v} ${s[v].sends}`).join(" ")}`);
 	}
-	const done = Object.fromEntries(VENDORS.map((v) => [v, s[v].last_send_at - startedAt]));
-	const first = Object.fromEntries(VENDORS.map((v) => [v, s[v].first_send_at - startedAt]));
 	if (values.timeline) {
 		console.error(timeline.join("\n"));
 		const after = processCpu();
@@ -132,18 +257,20 @@ try {
 			if (used > 50) console.error(`cpu ${(used / 1000).toFixed(2)} s: ${name}`);
 		}
 	}
-	if (profiler) await profiler.stop(values.profile);
-	const warbler = {};
-	for (const v of VENDORS) {
+	if (profiler) await profiler.stop(`${values.profile}.${vendors.length === 1 ? vendors[0] : "all"}${drain ? ".drain" : ""}`);
+	const runs = {};
+	for (const v of vendors) {
 		const st = s[v];
-		warbler[v] = {
+		const done = st.last_send_at - startedAt;
+		const first = st.first_send_at - startedAt;
+		runs[v] = {
 			pushes: st.sends,
-			seconds: done[v] / 1000,
-			pushes_per_s: st.sends / (done[v] / 1000),
+			seconds: done / 1000,
+			pushes_per_s: st.sends / (done / 1000),
 			// From the first push the vendor saw to the last: the vendor stage alone, without the API
 			// calls and the in-app fan-out that come before it.
-			first_push_s: first[v] / 1000,
-			vendor_stage_pushes_per_s: st.sends / ((done[v] - first[v]) / 1000),
+			first_push_s: first / 1000,
+			vendor_stage_pushes_per_s: st.sends / ((done - first) / 1000),
 			requests: st.requests,
 			requests_per_push: st.requests / st.sends,
 			batch: Math.round(st.sends / Math.max(1, v === "vivo" ? st.requests / 2 : st.requests)),
@@ -151,55 +278,44 @@ try {
 			mints_per_10k: (st.token_refreshes * 10_000) / st.sends,
 		};
 	}
+	if (drain) {
+		for (const v of vendors)
+			runs[v] = { pushes: s[v].sends, seconds: (s[v].last_send_at - resumedAt) / 1000, token_mints: s[v].token_refreshes };
+		for (const v of vendors) runs[v].pushes_per_s = runs[v].pushes / runs[v].seconds;
+	}
+	const lastMs = Math.max(...vendors.map((v) => runs[v].seconds * 1000));
+	return { runs, pushesPerSecond: vendors.reduce((n, v) => n + runs[v].pushes, 0) / (lastMs / 1000) };
+}
 
-	// ─── Plain fetch loop ─────────────────────────────────────────────────────────────────────────
+/**
+ * The baseline: as many pushes per vendor as Warbler sent, in batches of the size its jobs had,
+ * one request after another per vendor, `vendors` side by side.
+ */
+async function fetchLoop(creds, vendors, warblerRuns) {
 	await fetch(`${sim}/__sim/reset`, { method: "POST" });
-	const baseline = {};
+	const total = USERS * ROUNDS;
+	const runs = {};
+	const t0 = performance.now();
 	await Promise.all(
-		VENDORS.map(async (v) => {
-			const batch = warbler[v].batch;
+		vendors.map(async (v) => {
+			const batch = warblerRuns[v].batch;
 			const send = await plainSender(v, creds[v]);
 			const t = performance.now();
 			for (let sent = 0; sent < total; sent += batch) {
 				const ids = Array.from({ length: Math.min(batch, total - sent) }, (_, i) => `${v}-base-${sent + i}`);
 				await send(ids);
 			}
-			baseline[v] = { seconds: (performance.now() - t) / 1000 };
+			runs[v] = { seconds: (performance.now() - t) / 1000 };
 		}),
 	);
+	const seconds = (performance.now() - t0) / 1000;
 	const sb = await stats();
-	for (const v of VENDORS) {
-		baseline[v].pushes = sb[v].sends;
-		baseline[v].pushes_per_s = sb[v].sends / baseline[v].seconds;
-		baseline[v].requests = sb[v].requests;
+	for (const v of vendors) {
+		runs[v].pushes = sb[v].sends;
+		runs[v].pushes_per_s = sb[v].sends / runs[v].seconds;
+		runs[v].requests = sb[v].requests;
 	}
-
-	const result = {
-		at: new Date().toISOString(),
-		users: USERS,
-		rounds: ROUNDS,
-		concurrency: Number(values.concurrency),
-		load_average: loadavg(),
-		warbler,
-		baseline,
-	};
-	const file = new URL(`./results/vendor-dispatch-${result.at.replace(/[:.]/g, "-")}.json`, import.meta.url);
-	writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-	console.log(JSON.stringify(result, null, 2));
-	console.error(`wrote ${file.pathname}`);
-	console.log(
-		"\n| vendor | Warbler pushes/s (API call → last push) | vendor stage pushes/s (first → last push) | fetch loop pushes/s | ratio (end to end) | ratio (vendor stage) | requests/push | batch | token mints / 10k pushes |",
-	);
-	console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-	for (const v of VENDORS) {
-		const w = warbler[v];
-		const b = baseline[v];
-		console.log(
-			`| ${v} | ${w.pushes_per_s.toFixed(0)} | ${w.vendor_stage_pushes_per_s.toFixed(0)} | ${b.pushes_per_s.toFixed(0)} | ${(w.pushes_per_s / b.pushes_per_s).toFixed(2)}× | ${(w.vendor_stage_pushes_per_s / b.pushes_per_s).toFixed(2)}× | ${w.requests_per_push.toFixed(4)} | ${w.batch} | ${w.mints_per_10k.toFixed(2)} |`,
-		);
-	}
-} finally {
-	await stop();
+	return { runs, pushesPerSecond: vendors.reduce((n, v) => n + runs[v].pushes, 0) / seconds };
 }
 
 /** A minimal, correct client of each vendor's batch API: one token, then one request per batch. */

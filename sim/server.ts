@@ -71,8 +71,9 @@ interface Route {
 export async function startSimulator(options: StartOptions = {}): Promise<RunningSimulator> {
 	const host = options.host ?? "127.0.0.1";
 	let routes: Route[] = [];
+	const pause = new PauseGate();
 	const server: Server = createServer((req, res) => {
-		void dispatch(routes, req, res);
+		void dispatch(routes, req, res, pause);
 	});
 	server.keepAliveTimeout = 30_000;
 	await new Promise<void>((resolve, reject) => {
@@ -90,7 +91,7 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
 		baseUrl: url,
 		options: { apnsTokenRefresh: options.apnsTokenRefresh ?? "enforce", slowDefaultMs: options.slowDefaultMs ?? 2000 },
 	};
-	routes = buildRoutes(ctx);
+	routes = [...pauseRoutes(pause), ...buildRoutes(ctx)];
 	return {
 		url,
 		port,
@@ -262,7 +263,47 @@ function addFault(ctx: SimContext, req: SimRequest): SimResponse {
 	return json(201, fault);
 }
 
-async function dispatch(routes: Route[], req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** While paused, vendor requests wait for the resume. */
+class PauseGate {
+	private open: Promise<void> = Promise.resolve();
+	private release: (() => void) | undefined;
+
+	pause(): void {
+		if (this.release) return;
+		this.open = new Promise<void>((r) => {
+			this.release = r;
+		});
+	}
+
+	resume(): void {
+		this.release?.();
+		this.release = undefined;
+		this.open = Promise.resolve();
+	}
+
+	passed(): Promise<void> {
+		return this.open;
+	}
+}
+
+/**
+ * `POST /__sim/pause` holds every vendor request (token endpoints too) until `POST /__sim/resume`:
+ * a backlog builds up in the caller's queue, so a benchmark can time how fast it drains.
+ */
+function pauseRoutes(gate: PauseGate): Route[] {
+	const control =
+		(action: () => void): Handler =>
+		() => {
+			action();
+			return { status: 204 };
+		};
+	return [
+		{ method: "POST", pattern: /^\/__sim\/pause$/, handler: control(() => gate.pause()) },
+		{ method: "POST", pattern: /^\/__sim\/resume$/, handler: control(() => gate.resume()) },
+	];
+}
+
+async function dispatch(routes: Route[], req: IncomingMessage, res: ServerResponse, gate: PauseGate): Promise<void> {
 	try {
 		const url = new URL(req.url ?? "/", "http://sim.invalid");
 		const { body, truncated } = await readBody(req);
@@ -282,6 +323,7 @@ async function dispatch(routes: Route[], req: IncomingMessage, res: ServerRespon
 				response = json(405, { error: "method not allowed" });
 				continue;
 			}
+			if (!url.pathname.startsWith("/__sim/")) await gate.passed();
 			response = await route.handler(simReq, match.slice(1));
 			break;
 		}

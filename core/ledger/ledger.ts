@@ -95,7 +95,7 @@ export interface JobRow {
  * before the ledger's synchronous write. A JavaScript hash over a 1,000-device list cost up to 4 ms
  * of CPU per job in workerd (measured), more than the row write.
  */
-export async function jobRow(results: readonly VendorResult[]): Promise<JobRow | undefined> {
+async function jobRow(results: readonly VendorResult[]): Promise<JobRow | undefined> {
 	const sent = results.filter(inJobRow);
 	if (sent.length === 0) return undefined;
 	const devices = JSON.stringify(sent.map((r) => [r.userId, r.deviceId]));
@@ -106,6 +106,22 @@ export async function jobRow(results: readonly VendorResult[]): Promise<JobRow |
 		if (r.userId > hi) hi = r.userId;
 	}
 	return { key: toBase64Url(await sha256(devices)), devices, lo, hi, n: sent.length };
+}
+
+/**
+ * One vendor job's outcomes as the ledger stores them: the sent devices already in their job row,
+ * the rest (failures, receipt-tracked sends) as they are. Made by the caller, so a 1,000-device job
+ * crosses into the ledger's Durable Object as one string instead of 1,000 objects to copy.
+ */
+export interface VendorReport {
+	row?: JobRow;
+	single: VendorResult[];
+}
+
+export async function vendorReport(results: readonly VendorResult[]): Promise<VendorReport> {
+	const row = await jobRow(results);
+	const single = results.filter((r) => !inJobRow(r));
+	return row ? { row, single } : { single };
 }
 
 export class Ledger {
@@ -316,12 +332,10 @@ export class Ledger {
 	 * Devices sent to without a token to keep (no receipts on their channel) go into one row for the
 	 * whole job; everything else (failures, receipt-tracked sends) gets a row per device, in one
 	 * statement. Per-device rows cost about 6.5 ms of CPU per 1,000 and a billed row write each.
-	 * `row` is the job's sent devices as jobRow() made them (undefined when it has none).
 	 */
-	recordVendor(channel: string, results: VendorResult[], row: JobRow | undefined): boolean {
+	recordVendor(channel: string, { row, single }: VendorReport): boolean {
 		const now = Date.now();
 		let fresh = row ? this.recordSent(channel, row, now) : 0;
-		const single = results.filter((r) => !inJobRow(r));
 		if (single.length) {
 			const rows = single.map((r) => [r.userId, r.deviceId, r.outcome, r.reason ?? null, r.token ?? null]);
 			fresh += this.sql.exec(

@@ -3,7 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { db } from "../../core/db/client.js";
 import { messageLedgerStats, messages } from "../../core/db/schema.js";
 import type { ResolveJob } from "../../core/fanout/jobs.js";
-import { jobRow, Ledger } from "../../core/ledger/ledger.js";
+import { Ledger, type VendorReport, vendorReport } from "../../core/ledger/ledger.js";
 import type { JobResult, LedgerSummary, ReceiptUpdate, VendorResult } from "../../core/ledger/types.js";
 import type { ShardCounts } from "../../core/shard/api.js";
 import { emitMessageCompleted } from "../../core/webhooks/message-completed.js";
@@ -160,7 +160,12 @@ export class MessageLedger extends DurableObject<Env> {
 	}
 
 	async recordVendor(channel: string, results: VendorResult[]): Promise<void> {
-		if (this.ledger.recordVendor(channel, results, await jobRow(results))) await this.statsSoon();
+		await this.recordVendorReport(channel, await vendorReport(results));
+	}
+
+	/** recordVendor() with the report made by the caller (workers/queues/vendor.ts: big jobs). */
+	async recordVendorReport(channel: string, report: VendorReport): Promise<void> {
+		if (this.ledger.recordVendor(channel, report)) await this.statsSoon();
 	}
 
 	/** Vendor receipts of one post for this message (workers/routes/receipts.ts). */

@@ -567,6 +567,23 @@ describe("faults", () => {
 });
 
 describe("recording and control", () => {
+	it("pause holds vendor requests (control routes still answer) until resume, then they go through", async () => {
+		const sub = await subscribe();
+		expect((await fetch(`${sim.url}/__sim/pause`, { method: "POST" })).status).toBe(204);
+		let answered = false;
+		const held = workerStylePush(sub, "x").then((res) => {
+			answered = true;
+			return res;
+		});
+		await new Promise((r) => setTimeout(r, 200));
+		expect(answered).toBe(false);
+		expect((await stats()).webpush.sends).toBe(0);
+		expect((await fetch(`${sim.url}/__sim/resume`, { method: "POST" })).status).toBe(204);
+		expect((await held).status).toBe(201);
+		expect((await stats()).webpush.sends).toBe(1);
+		expect((await workerStylePush(sub, "x")).status).toBe(201);
+	});
+
 	it("filters, long-polls and clears deliveries; exposes the env for Warbler", async () => {
 		const jwt = await apnsJwt();
 		const waiting = fetch(`${sim.url}/__sim/deliveries?channel=apns&token=${DEVICE}&wait_ms=5000&count=1`);

@@ -10,6 +10,7 @@ import { loadPushSpec, type PushSpec } from "../../core/dispatch/push-spec.js";
 import { dispatchToVendors } from "../../core/dispatch/targets.js";
 import { applyVendorQuota } from "../../core/dispatch/vendor-quota.js";
 import { renderFor, userProfiles } from "../../core/fanout/deliver.js";
+import { vendorReport } from "../../core/ledger/ledger.js";
 import type { VendorResult } from "../../core/ledger/types.js";
 import { ledgerFor } from "../../core/objects/ledger.js";
 import { accessTokens } from "../../core/objects/vendor-tokens.js";
@@ -176,7 +177,7 @@ async function settle(env: Env, job: VendorJob, outcomes: SendOutcome[], keepTok
 		throw new RetryJob(retryAfter, lastRetryReason);
 	}
 	if (final.length) {
-		await ledgerFor(env, job.appId, job.messageId).recordVendor(job.channel, final);
+		await ledgerFor(env, job.appId, job.messageId).recordVendorReport(job.channel, await vendorReport(final));
 		await emitVendorResults(env, job.appId, job.messageId, job.channel, final);
 	}
 	if (!retry.length) return;

@@ -239,11 +239,10 @@ export class Ledger {
 	}
 
 	/** The resolver reached the end of the audience: `jobs` deliver jobs in all. */
-	expectJobs(jobs: number): LedgerSummary {
+	expectJobs(jobs: number): void {
 		this.state.expectedJobs = jobs;
 		this.maybeDone();
 		this.save();
-		return this.summary();
 	}
 
 	/**

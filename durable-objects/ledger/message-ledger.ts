@@ -41,12 +41,11 @@ export class MessageLedger extends DurableObject<Env> {
 		this.ledger.startFanout();
 	}
 
-	async expectJobs(jobs: number): Promise<LedgerSummary> {
+	async expectJobs(jobs: number): Promise<void> {
 		const wasDone = this.ledger.isDone();
-		const summary = this.ledger.expectJobs(jobs);
+		this.ledger.expectJobs(jobs);
 		await this.markDone();
 		this.completedIf(wasDone);
-		return summary;
 	}
 
 	async recordJob(jobKey: string, results: JobResult[], expectJobs?: number): Promise<{ recalled: boolean }> {

@@ -107,7 +107,8 @@ try {
 			await pool(users, 16, (u) =>
 				api("POST", `/v1/users/${u}/devices`, key, { id: `${v}-phone`, platform: "android", channel: v, token: `${v}-${u}` }),
 			);
-			await api("POST", `/v1/tags/${v}/users`, key, { add: users });
+			for (let i = 0; i < users.length; i += 1000)
+				await api("POST", `/v1/tags/${v}/users`, key, { add: users.slice(i, i + 1000) });
 		}
 	} else {
 		const users = Array.from({ length: USERS }, (_, i) => `bench-${i}`);
@@ -239,6 +240,11 @@ async function warblerPhase(key, vendors, audience, { drain = false } = {}) {
 		if (vendors.some((v) => before[v].sends > 0)) throw new Error("the simulator accepted pushes while paused");
 		resumedAt = Date.now();
 		await fetch(`${sim}/__sim/resume`, { method: "POST" });
+		// Warbler gives a vendor request 15 s (VENDOR_TIMEOUT_MS): one held longer would be retried.
+		if (resumedAt - startedAt > 12_000)
+			throw new Error(
+				`held ${resumedAt - startedAt} ms: the first vendor requests may have timed out; use fewer --rounds or a shorter --hold-ms`,
+			);
 	}
 	// The simulator stamps its first and latest accepted push per vendor (same process, same clock).
 	let s = await stats();

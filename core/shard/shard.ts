@@ -540,6 +540,7 @@ export class Shard {
 		const user = uid === undefined ? undefined : this.store.user(uid);
 		if (uid === undefined || !user || !deviceOf(user, deviceId)) return;
 		delete user.dev[deviceId];
+		this.store.devicesRemoved();
 		this.store.touch(uid);
 		this.prune(uid);
 		this.store.flushUrgent();

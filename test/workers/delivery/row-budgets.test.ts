@@ -3,7 +3,7 @@
  * broadcast costs a handful of rows per shard whatever the number of its recipients, a direct push
  * at most two, and the alarm is set far less often than once per message.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { shardStub } from "../../../core/objects/shard.js";
@@ -79,5 +79,51 @@ describe("row budgets per shard", () => {
 		expect(rows / pushes).toBeLessThanOrEqual(2);
 		expect(setAlarm / pushes).toBeLessThan(0.1);
 		for (const ws of sockets) ws.close();
+	});
+
+	it("a new device's hello writes one row before the welcome: its user's chunk, not the device count", async () => {
+		const s = setup();
+		await ackingDevices(s, ["first"]); // the shard and its hot arrays exist
+		await s.flush();
+		const before = await s.counters();
+		const [ws] = await ackingDevices(s, ["second"]);
+		const after = await s.counters();
+		expect(after.rowsWritten - before.rowsWritten).toBe(1);
+		expect(after.chunkWrites - before.chunkWrites).toBe(1);
+		ws?.close();
+	});
+});
+
+describe("device numbers", () => {
+	const numbers = (s: ReturnType<typeof setup>, userId: string) =>
+		runInDurableObject(s.stub, (o: UserShard) => {
+			const uid = o.shard.store.uidOf.get(userId);
+			const user = uid === undefined ? undefined : o.shard.store.user(uid);
+			return Object.fromEntries(Object.entries(user?.dev ?? {}).map(([id, [n]]) => [id, n]));
+		});
+	const hello = async (s: ReturnType<typeof setup>, userId: string, deviceId: string) => {
+		const ws = await TestSocket.toShard(s.stub, { appId: s.appId, shard: s.shard, userId, deviceId });
+		await ws.hello(0);
+		ws.close();
+	};
+
+	it("survive a crash without the device count written, and a removed device's number is never given again", async () => {
+		const s = setup();
+		await hello(s, "ann", "phone");
+		await hello(s, "ann", "tablet");
+		await hello(s, "bob", "phone");
+		expect(await numbers(s, "ann")).toEqual({ phone: 0, tablet: 1 });
+		// Crash before any flush: the numbers come back from the users' chunk rows.
+		await s.stub.stats({ appId: s.appId, shard: s.shard }, "ann");
+		await evictDurableObject(s.stub);
+		expect(await numbers(s, "ann")).toEqual({ phone: 0, tablet: 1 });
+		expect(await numbers(s, "bob")).toEqual({ phone: 2 });
+		// Bob's phone, the highest number, goes away; after another crash a new device gets a new number.
+		await s.stub.forgetDevice({ appId: s.appId, shard: s.shard }, "bob", "phone");
+		await s.stub.stats({ appId: s.appId, shard: s.shard }, "ann");
+		await evictDurableObject(s.stub);
+		await hello(s, "cat", "phone");
+		expect(await numbers(s, "bob")).toEqual({});
+		expect(await numbers(s, "cat")).toEqual({ phone: 3 });
 	});
 });

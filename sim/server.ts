@@ -91,7 +91,7 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
 		baseUrl: url,
 		options: { apnsTokenRefresh: options.apnsTokenRefresh ?? "enforce", slowDefaultMs: options.slowDefaultMs ?? 2000 },
 	};
-	routes = [...pauseRoutes(pause), ...buildRoutes(ctx)];
+	routes = [...pauseRoutes(pause), ...buildRoutes(ctx, pause)];
 	return {
 		url,
 		port,
@@ -104,7 +104,7 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
 	};
 }
 
-function buildRoutes(ctx: SimContext): Route[] {
+function buildRoutes(ctx: SimContext, pause: PauseGate): Route[] {
 	const apns = createApns(ctx);
 	const fcm = createFcm(ctx);
 	const hms = createHms(ctx);
@@ -195,6 +195,7 @@ function buildRoutes(ctx: SimContext): Route[] {
 				ctx.state.resetStats();
 				ctx.state.faults = [];
 				ctx.state.receiptUrls = {};
+				pause.resume();
 				return { status: 204 };
 			},
 		},

@@ -582,6 +582,11 @@ describe("recording and control", () => {
 		expect((await held).status).toBe(201);
 		expect((await stats()).webpush.sends).toBe(1);
 		expect((await workerStylePush(sub, "x")).status).toBe(201);
+		// A reset resumes too: a run that stopped while paused does not leave the next one hanging.
+		await fetch(`${sim.url}/__sim/pause`, { method: "POST" });
+		const heldAgain = workerStylePush(sub, "x");
+		expect((await fetch(`${sim.url}/__sim/reset`, { method: "POST" })).status).toBe(204);
+		expect((await heldAgain).status).toBe(201);
 	});
 
 	it("filters, long-polls and clears deliveries; exposes the env for Warbler", async () => {

@@ -207,7 +207,7 @@ try {
 
 /**
  * `ROUNDS` broadcasts to `audience`, `--concurrency` API calls in flight, until the simulator has
- * accepted every push of `vendors`. Per vendor: both clocks end at the simulator's own stamp of its
+ * accepted every push of `vendors`. Per vendor: the clock ends at the simulator's own stamp of its
  * last accepted push. All vendors: their pushes over the time to the last push of any of them.
  */
 async function warblerPhase(key, vendors, audience, { drain = false } = {}) {
@@ -246,7 +246,7 @@ async function warblerPhase(key, vendors, audience, { drain = false } = {}) {
 				`held ${resumedAt - startedAt} ms: the first vendor requests may have timed out; use fewer --rounds or a shorter --hold-ms`,
 			);
 	}
-	// The simulator stamps its first and latest accepted push per vendor (same process, same clock).
+	// The simulator stamps its latest accepted push per vendor (same process, same clock).
 	let s = await stats();
 	while (vendors.some((v) => s[v].sends < total)) {
 		if (Date.now() - startedAt > 600_000) throw new Error(`timed out: ${JSON.stringify(s)}`);
@@ -264,30 +264,21 @@ async function warblerPhase(key, vendors, audience, { drain = false } = {}) {
 		}
 	}
 	if (profiler) await profiler.stop(`${values.profile}.${vendors.length === 1 ? vendors[0] : "all"}${drain ? ".drain" : ""}`);
+	// The clock starts at the first API call, or at the resume for a drain.
+	const from = drain ? resumedAt : startedAt;
 	const runs = {};
 	for (const v of vendors) {
 		const st = s[v];
-		const done = st.last_send_at - startedAt;
-		const first = st.first_send_at - startedAt;
+		const seconds = (st.last_send_at - from) / 1000;
 		runs[v] = {
 			pushes: st.sends,
-			seconds: done / 1000,
-			pushes_per_s: st.sends / (done / 1000),
-			// From the first push the vendor saw to the last: the vendor stage alone, without the API
-			// calls and the in-app fan-out that come before it.
-			first_push_s: first / 1000,
-			vendor_stage_pushes_per_s: st.sends / ((done - first) / 1000),
+			seconds,
+			pushes_per_s: st.sends / seconds,
 			requests: st.requests,
 			requests_per_push: st.requests / st.sends,
 			batch: Math.round(st.sends / Math.max(1, v === "vivo" ? st.requests / 2 : st.requests)),
 			token_mints: st.token_refreshes,
-			mints_per_10k: (st.token_refreshes * 10_000) / st.sends,
 		};
-	}
-	if (drain) {
-		for (const v of vendors)
-			runs[v] = { pushes: s[v].sends, seconds: (s[v].last_send_at - resumedAt) / 1000, token_mints: s[v].token_refreshes };
-		for (const v of vendors) runs[v].pushes_per_s = runs[v].pushes / runs[v].seconds;
 	}
 	const lastMs = Math.max(...vendors.map((v) => runs[v].seconds * 1000));
 	return { runs, pushesPerSecond: vendors.reduce((n, v) => n + runs[v].pushes, 0) / (lastMs / 1000) };

@@ -91,7 +91,7 @@ export async function startSimulator(options: StartOptions = {}): Promise<Runnin
 		baseUrl: url,
 		options: { apnsTokenRefresh: options.apnsTokenRefresh ?? "enforce", slowDefaultMs: options.slowDefaultMs ?? 2000 },
 	};
-	routes = [...pauseRoutes(pause), ...buildRoutes(ctx, pause)];
+	routes = buildRoutes(ctx, pause);
 	return {
 		url,
 		port,
@@ -177,6 +177,24 @@ function buildRoutes(ctx: SimContext, pause: PauseGate): Route[] {
 		},
 		// The receipt URL a vendor console holds (HMS AppGallery Connect): {url}, or {url: null} to clear.
 		{ method: "PUT", pattern: /^\/__sim\/receipts\/(hms)$/, handler: (req, [channel]) => setReceiptUrl(ctx, req, channel ?? "") },
+		// Holds every vendor request (token endpoints too) until resumed: a backlog builds up in the
+		// caller's queue, so a benchmark can time how fast it drains.
+		{
+			method: "POST",
+			pattern: /^\/__sim\/pause$/,
+			handler: () => {
+				pause.pause();
+				return { status: 204 };
+			},
+		},
+		{
+			method: "POST",
+			pattern: /^\/__sim\/resume$/,
+			handler: () => {
+				pause.resume();
+				return { status: 204 };
+			},
+		},
 		{ method: "GET", pattern: /^\/__sim\/faults$/, handler: () => json(200, ctx.state.faults) },
 		{ method: "POST", pattern: /^\/__sim\/faults$/, handler: (req) => addFault(ctx, req) },
 		{
@@ -285,23 +303,6 @@ class PauseGate {
 	passed(): Promise<void> {
 		return this.open;
 	}
-}
-
-/**
- * `POST /__sim/pause` holds every vendor request (token endpoints too) until `POST /__sim/resume`:
- * a backlog builds up in the caller's queue, so a benchmark can time how fast it drains.
- */
-function pauseRoutes(gate: PauseGate): Route[] {
-	const control =
-		(action: () => void): Handler =>
-		() => {
-			action();
-			return { status: 204 };
-		};
-	return [
-		{ method: "POST", pattern: /^\/__sim\/pause$/, handler: control(() => gate.pause()) },
-		{ method: "POST", pattern: /^\/__sim\/resume$/, handler: control(() => gate.resume()) },
-	];
 }
 
 async function dispatch(routes: Route[], req: IncomingMessage, res: ServerResponse, gate: PauseGate): Promise<void> {

@@ -90,8 +90,7 @@ export interface ChannelStats {
 	/** OPPO/HMS/Xiaomi/Meizu/vivo: receipts posted (answered 2xx) and receipts whose post failed (sim/receipts.ts). */
 	receipts_sent?: number;
 	receipt_failures?: number;
-	/** Epoch ms of the first and the latest accepted token (benchmarks time the vendor stage with them). */
-	first_send_at?: number;
+	/** Epoch ms of the latest accepted token (benchmarks stop their clock there). */
 	last_send_at?: number;
 }
 
@@ -113,9 +112,7 @@ export class SimState {
 		const s = this.stats[entry.channel];
 		if (entry.outcome.ok) {
 			s.sends++;
-			const now = Date.now();
-			s.first_send_at ??= now;
-			s.last_send_at = now;
+			s.last_send_at = Date.now();
 		} else if (entry.outcome.reason !== "validate_only") s.failures++;
 		for (const wake of [...this.waiters]) wake();
 		return delivery;

@@ -155,7 +155,7 @@ export class ShardStore {
 			const record: UserRecord = { ...m.record, dev: {} };
 			for (const [deviceId, [, seen]] of Object.entries(m.record.dev)) {
 				const acked = Object.hasOwn(m.devices, deviceId) ? (m.devices[deviceId] ?? 0) : 0;
-				setDevice(record, deviceId, [this.allocateDevice(acked), seen]);
+				setDevice(record, deviceId, [this.newDevice(acked), seen]);
 			}
 			this.users[uid] = record;
 			this.set("seq", uid, m.seq);
@@ -187,7 +187,11 @@ export class ShardStore {
 	 * (devicesRemoved()), so that it is never given again. Saves a row write per first connect.
 	 */
 	newDevice(acked: number): number {
-		return this.allocateDevice(acked);
+		const n = this.nextDevice++;
+		this.growArray("device", n + 1);
+		this.hot.device[n] = acked;
+		this.dirtyHot.add("device");
+		return n;
 	}
 
 	/** Devices left their user's record: the count goes into meta with the next write of the chunks. */
@@ -199,15 +203,6 @@ export class ShardStore {
 		if (!this.deviceCountDirty) return;
 		this.setMeta("next_device", String(this.nextDevice));
 		this.deviceCountDirty = false;
-	}
-
-	/** A device number with its acked position, the new count not yet written (see adoptUsers). */
-	private allocateDevice(acked: number): number {
-		const n = this.nextDevice++;
-		this.growArray("device", n + 1);
-		this.hot.device[n] = acked;
-		this.dirtyHot.add("device");
-		return n;
 	}
 
 	get(k: Hot, uid: number): number {
